@@ -1,0 +1,67 @@
+// Scalar reference: INT4 dot products and matrix-vector products.
+#include "kernels.h"
+
+namespace int4 {
+
+// W row r (K,) . x (K,) -> scalar, f32 activations. Sums each group, then scales it once.
+float dot_q4_f32_generic(const QMatrixView& W, int64_t r, const float* x) {
+  const uint8_t* rc = W.row_codes(r);
+  const uint16_t* sc = W.row_scales(r);
+  const uint16_t* of = W.row_offsets(r);
+  float sum = 0.0f;
+  for (int64_t g = 0, k0 = 0; k0 < W.cols; g++, k0 += W.group_size) {
+    const int64_t k1 = k0 + W.group_size < W.cols ? k0 + W.group_size : W.cols;
+    float qx = 0.0f, xs = 0.0f;  // sum q*x, sum x
+    for (int64_t k = k0; k < k1; k++) {
+      const int q = chunk_code(rc + (k / QK) * (QK / 2), static_cast<int>(k % QK));
+      qx += static_cast<float>(q) * x[k];
+      xs += x[k];
+    }
+    // symmetric: sum (q-8) d x = d (qx - 8 xs); asymmetric: sum (q d + m) x = d qx + m xs
+    const float d = fp16_to_fp32(sc[g]);
+    sum += W.scheme == Scheme::Symmetric ? d * (qx - 8.0f * xs) : d * qx + fp16_to_fp32(of[g]) * xs;
+  }
+  return sum;
+}
+
+// W row r (K,) . xq (K,) -> scalar, int8 activations. Integer sums per 32-chunk (exact), then
+// the chunk's scales: d_w * d_x * sum(q_w * q_x), plus m_w * s_x when asymmetric.
+float dot_q4_q8_generic(const QMatrixView& W, int64_t r, const block_q8* xq) {
+  const uint8_t* rc = W.row_codes(r);
+  const uint16_t* sc = W.row_scales(r);
+  const uint16_t* of = W.row_offsets(r);
+  const int64_t nc = W.chunks_per_row();
+  const int chunks_per_group = W.group_size / QK;
+  const int bias = W.scheme == Scheme::Symmetric ? 8 : 0;
+  float sum = 0.0f;
+  for (int64_t c = 0; c < nc; c++) {
+    const uint8_t* chunk = rc + c * (QK / 2);
+    int32_t acc = 0;
+    for (int i = 0; i < QK / 2; i++) {
+      acc += ((chunk[i] & 0x0F) - bias) * xq[c].qs[i];
+      acc += ((chunk[i] >> 4) - bias) * xq[c].qs[i + QK / 2];
+    }
+    const int64_t g = c / chunks_per_group;
+    sum += fp16_to_fp32(sc[g]) * xq[c].d * static_cast<float>(acc);
+    if (of) sum += fp16_to_fp32(of[g]) * xq[c].s;
+  }
+  return sum;
+}
+
+void gemv_q4_f32_generic(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y) {
+  for (int64_t r = r0; r < r1; r++) y[r] = dot_q4_f32_generic(W, r, x);
+}
+
+void gemv_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
+  for (int64_t r = r0; r < r1; r++) y[r] = dot_q4_q8_generic(W, r, xq);
+}
+
+const KernelTable kGenericKernels = {
+    "scalar",
+    quantize_row_q8_generic,
+    dequantize_row_q4_generic,
+    gemv_q4_f32_generic,
+    gemv_q4_q8_generic,
+};
+
+}  // namespace int4

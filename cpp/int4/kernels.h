@@ -1,0 +1,61 @@
+// INT4 kernels. Every kernel has a scalar `*_generic` reference here (the specification); SIMD
+// versions live one file per ISA with the same signatures and are chosen once at load
+// (dispatch.cpp). Shapes are given as in llama2.c: W (N,K) @ x (K,) -> y (N,).
+#pragma once
+#include "format.h"
+
+namespace int4 {
+
+// ---- quantization (quant_generic.cpp) ----
+
+// w (N,K) f32 -> codes, scales (and offsets when asymmetric) of W in the layout of format.h.
+// Symmetric follows llama.cpp's quantize_row_q4_0_ref per group: the signed value of largest
+// magnitude maps to code 0 (-8), d = max / -8. Asymmetric follows quantize_row_q4_1_ref:
+// d = (max - min) / 15, m = min. With group_size 32 the bytes equal llama.cpp's.
+// Returns -1, or the flat index of the first non-finite weight (then nothing is defined).
+int64_t quantize_q4_generic(const float* w, int64_t N, int64_t K, int group_size, Scheme scheme,
+                            uint8_t* codes, uint16_t* scales, uint16_t* offsets);
+
+// W row r -> out (K,)
+void dequantize_row_q4_generic(const QMatrixView& W, int64_t r, float* out);
+
+// x (K,) -> xq (ceil(K/32),) int8 blocks; the padding past K is zero.
+void quantize_row_q8_generic(const float* x, int64_t K, block_q8* xq);
+
+// llama.cpp blocks <-> the public layout (group_size 32 only). Bit-exact both ways.
+void q4_from_ggml(const void* blocks, Scheme scheme, int64_t N, int64_t K, uint8_t* codes,
+                  uint16_t* scales, uint16_t* offsets);
+void q4_to_ggml(const QMatrixView& W, void* blocks);
+
+// ---- dot products and matrix-vector products (dot_generic.cpp) ----
+
+// W row r (K,) . x (K,) -> scalar; weights dequantized, f32 activations.
+float dot_q4_f32_generic(const QMatrixView& W, int64_t r, const float* x);
+// W row r (K,) . xq (K,) -> scalar; int8 activations, integer products summed per 32-chunk.
+float dot_q4_q8_generic(const QMatrixView& W, int64_t r, const block_q8* xq);
+
+// W rows [r0,r1) (r1-r0,K) @ x (K,) -> y[r0..r1)
+void gemv_q4_f32_generic(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y);
+void gemv_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y);
+
+// ---- the table an ISA provides ----
+struct KernelTable {
+  const char* name;
+  void (*quantize_row_q8)(const float* x, int64_t K, block_q8* xq);
+  void (*dequantize_row_q4)(const QMatrixView& W, int64_t r, float* out);
+  void (*gemv_q4_f32)(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y);
+  void (*gemv_q4_q8)(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y);
+};
+
+extern const KernelTable kGenericKernels;
+
+// ---- matmul (matmul.cpp) ----
+
+enum class Activations : int { Int8 = 0, Float32 = 1 };
+
+// x (M,K) @ W (N,K)^T -> y (M,N) using the given kernels. Single-threaded here; the thread pool
+// splits it by rows of W.
+void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
+               Activations act);
+
+}  // namespace int4

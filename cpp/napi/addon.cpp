@@ -1,0 +1,279 @@
+// The N-API binding: thin. TypeScript (src/) validates and explains; this layer re-checks what
+// would otherwise read or write out of bounds, converts, and calls the kernels. Async work copies
+// its activations and holds the weights by shared_ptr, so it never touches a JS value off the
+// main thread.
+#include <napi.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../int4/dispatch.h"
+#include "../int4/kernels.h"
+#include "int4_source_hash.h"
+
+namespace {
+
+using namespace int4;
+
+// ---- argument checks (the friendly versions live in src/; these keep memory safe) ----
+
+[[noreturn]] void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
+[[noreturn]] void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
+
+template <typename T>
+Napi::TypedArrayOf<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* type_name) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray()) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
+  auto ta = v.As<Napi::TypedArray>();
+  const napi_typedarray_type want = std::is_same<T, float>::value      ? napi_float32_array
+                                   : std::is_same<T, uint16_t>::value ? napi_uint16_array
+                                                                      : napi_uint8_array;
+  if (ta.TypedArrayType() != want) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
+  return v.As<Napi::TypedArrayOf<T>>();
+}
+
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw_type(info.Env(), std::string(name) + ": expected an integer");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw_range(info.Env(), std::string(name) + ": expected an integer in [" + std::to_string(lo) + ", " +
+                                std::to_string(hi) + "], got " + v.ToString().Utf8Value());
+  return static_cast<int64_t>(d);
+}
+
+constexpr int64_t kMaxElements = int64_t(1) << 46;  // keeps every byte count far from overflow
+
+void check_len(Napi::Env env, const char* name, size_t got, int64_t want) {
+  if (static_cast<int64_t>(got) != want)
+    throw_range(env, std::string(name) + ": expected length " + std::to_string(want) + ", got " + std::to_string(got));
+}
+
+// Shape of a quantized matrix from arguments (N, K, groupSize, scheme) at position i.
+QMatrixView shape_args(const Napi::CallbackInfo& info, size_t i) {
+  QMatrixView v;
+  v.rows = int_arg(info, i, "N", 1, kMaxElements);
+  v.cols = int_arg(info, i + 1, "K", 1, kMaxElements);
+  const int64_t g = int_arg(info, i + 2, "groupSize", 32, 256);
+  if (g != 32 && g != 64 && g != 128 && g != 256)
+    throw_range(info.Env(), "groupSize: expected 32, 64, 128 or 256, got " + std::to_string(g));
+  v.group_size = static_cast<int>(g);
+  v.scheme = static_cast<Scheme>(int_arg(info, i + 3, "scheme", 0, 1));
+  if (v.rows > kMaxElements / v.cols) throw_range(info.Env(), "N*K: too many elements");
+  return v;
+}
+
+// Attaches code/scale/offset arrays at positions i..i+2 to v, checking their lengths.
+void storage_args(const Napi::CallbackInfo& info, size_t i, QMatrixView& v) {
+  auto codes = typed_arg<uint8_t>(info, i, "codes", "Uint8Array");
+  auto scales = typed_arg<uint16_t>(info, i + 1, "scales", "Uint16Array");
+  check_len(info.Env(), "codes", codes.ElementLength(), v.rows * v.row_code_bytes());
+  check_len(info.Env(), "scales", scales.ElementLength(), v.rows * v.groups_per_row());
+  v.codes = codes.Data();
+  v.scales = scales.Data();
+  v.offsets = nullptr;
+  if (v.scheme == Scheme::Asymmetric) {
+    auto offsets = typed_arg<uint16_t>(info, i + 2, "offsets", "Uint16Array");
+    check_len(info.Env(), "offsets", offsets.ElementLength(), v.rows * v.groups_per_row());
+    v.offsets = offsets.Data();
+  }
+}
+
+// ---- free functions ----
+
+// quantize(w, N, K, groupSize, scheme, codes, scales, offsets|null) -> -1 | index of first non-finite
+Napi::Value Quantize(const Napi::CallbackInfo& info) {
+  QMatrixView v = shape_args(info, 1);
+  auto w = typed_arg<float>(info, 0, "w", "Float32Array");
+  check_len(info.Env(), "w", w.ElementLength(), v.rows * v.cols);
+  storage_args(info, 5, v);
+  const int64_t bad = quantize_q4_generic(w.Data(), v.rows, v.cols, v.group_size, v.scheme,
+                                          const_cast<uint8_t*>(v.codes), const_cast<uint16_t*>(v.scales),
+                                          const_cast<uint16_t*>(v.offsets));
+  return Napi::Number::New(info.Env(), static_cast<double>(bad));
+}
+
+// dequantize(codes, scales, offsets|null, N, K, groupSize, scheme, out)
+Napi::Value Dequantize(const Napi::CallbackInfo& info) {
+  QMatrixView v = shape_args(info, 3);
+  storage_args(info, 0, v);
+  auto out = typed_arg<float>(info, 7, "out", "Float32Array");
+  check_len(info.Env(), "out", out.ElementLength(), v.rows * v.cols);
+  const KernelTable& kt = active_kernels();
+  for (int64_t r = 0; r < v.rows; r++) kt.dequantize_row_q4(v, r, out.Data() + r * v.cols);
+  return info.Env().Undefined();
+}
+
+int64_t ggml_block_bytes(Scheme s) { return s == Scheme::Symmetric ? sizeof(block_q4_0) : sizeof(block_q4_1); }
+
+// fromGGML(blocks, N, K, scheme, codes, scales, offsets|null)
+Napi::Value FromGGML(const Napi::CallbackInfo& info) {
+  auto blocks = typed_arg<uint8_t>(info, 0, "blocks", "Uint8Array");
+  QMatrixView v;
+  v.rows = int_arg(info, 1, "N", 1, kMaxElements);
+  v.cols = int_arg(info, 2, "K", 1, kMaxElements);
+  v.scheme = static_cast<Scheme>(int_arg(info, 3, "scheme", 0, 1));
+  if (v.cols % QK != 0) throw_range(info.Env(), "K: llama.cpp blocks need a multiple of 32, got " + std::to_string(v.cols));
+  if (v.rows > kMaxElements / v.cols) throw_range(info.Env(), "N*K: too many elements");
+  check_len(info.Env(), "blocks", blocks.ElementLength(), v.rows * (v.cols / QK) * ggml_block_bytes(v.scheme));
+  storage_args(info, 4, v);
+  q4_from_ggml(blocks.Data(), v.scheme, v.rows, v.cols, const_cast<uint8_t*>(v.codes),
+               const_cast<uint16_t*>(v.scales), const_cast<uint16_t*>(v.offsets));
+  return info.Env().Undefined();
+}
+
+// toGGML(codes, scales, offsets|null, N, K, scheme, out)
+Napi::Value ToGGML(const Napi::CallbackInfo& info) {
+  QMatrixView v;
+  v.rows = int_arg(info, 3, "N", 1, kMaxElements);
+  v.cols = int_arg(info, 4, "K", 1, kMaxElements);
+  v.scheme = static_cast<Scheme>(int_arg(info, 5, "scheme", 0, 1));
+  if (v.cols % QK != 0) throw_range(info.Env(), "K: llama.cpp blocks need a multiple of 32, got " + std::to_string(v.cols));
+  if (v.rows > kMaxElements / v.cols) throw_range(info.Env(), "N*K: too many elements");
+  storage_args(info, 0, v);
+  auto out = typed_arg<uint8_t>(info, 6, "out", "Uint8Array");
+  check_len(info.Env(), "out", out.ElementLength(), v.rows * (v.cols / QK) * ggml_block_bytes(v.scheme));
+  q4_to_ggml(v, out.Data());
+  return info.Env().Undefined();
+}
+
+Napi::Value SourceHash(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), INT4_SOURCE_HASH); }
+
+Napi::Value Backend(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("isa", active_kernels().name);
+  o.Set("available", available_kernels());
+  o.Set("threads", 1);
+  return o;
+}
+
+// ---- QMatrix: native copy of a quantized matrix, the operand of matmul ----
+
+struct QMatrixData {
+  QMatrixView view;
+  std::vector<uint8_t> codes;
+  std::vector<uint16_t> scales, offsets;
+};
+
+class MatmulWorker : public Napi::AsyncWorker {
+ public:
+  MatmulWorker(Napi::Env env, std::shared_ptr<const QMatrixData> w, std::vector<float> x, int64_t M, Activations act)
+      : Napi::AsyncWorker(env), w_(std::move(w)), x_(std::move(x)), M_(M), act_(act), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      y_.resize(static_cast<size_t>(M_ * w_->view.rows));
+      matmul_q4(active_kernels(), w_->view, x_.data(), M_, y_.data(), act_);
+    } catch (const std::bad_alloc&) {
+      SetError("matmul: out of memory");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    auto y = Napi::Float32Array::New(env, y_.size());
+    std::memcpy(y.Data(), y_.data(), y_.size() * sizeof(float));
+    deferred_.Resolve(y);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(Napi::RangeError::New(Env(), e.Message()).Value()); }
+
+ private:
+  std::shared_ptr<const QMatrixData> w_;
+  std::vector<float> x_, y_;
+  int64_t M_;
+  Activations act_;
+  Napi::Promise::Deferred deferred_;
+};
+
+class QMatrix : public Napi::ObjectWrap<QMatrix> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "QMatrix",
+                       {InstanceMethod("matmul", &QMatrix::Matmul), InstanceMethod("matmulAsync", &QMatrix::MatmulAsync),
+                        InstanceMethod("dispose", &QMatrix::Dispose)});
+  }
+
+  // new QMatrix(codes, scales, offsets|null, N, K, groupSize, scheme): copies the data.
+  explicit QMatrix(const Napi::CallbackInfo& info) : Napi::ObjectWrap<QMatrix>(info) {
+    QMatrixView v = shape_args(info, 3);
+    storage_args(info, 0, v);
+    auto d = std::make_shared<QMatrixData>();
+    d->codes.assign(v.codes, v.codes + v.rows * v.row_code_bytes());
+    d->scales.assign(v.scales, v.scales + v.rows * v.groups_per_row());
+    if (v.offsets) d->offsets.assign(v.offsets, v.offsets + v.rows * v.groups_per_row());
+    d->view = v;
+    d->view.codes = d->codes.data();
+    d->view.scales = d->scales.data();
+    d->view.offsets = v.offsets ? d->offsets.data() : nullptr;
+    data_ = std::move(d);
+  }
+
+ private:
+  const QMatrixData& live(Napi::Env env) {
+    if (!data_) throw Napi::Error::New(env, "QMatrix: used after dispose()");
+    return *data_;
+  }
+
+  // matmul(x, M, y, activations): x (M,K) @ W^T -> y (M,N)
+  Napi::Value Matmul(const Napi::CallbackInfo& info) {
+    const QMatrixData& d = live(info.Env());
+    auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+    const int64_t M = int_arg(info, 1, "M", 1, kMaxElements / d.view.cols);
+    auto y = typed_arg<float>(info, 2, "y", "Float32Array");
+    const auto act = static_cast<Activations>(int_arg(info, 3, "activations", 0, 1));
+    check_len(info.Env(), "x", x.ElementLength(), M * d.view.cols);
+    if (M > kMaxElements / d.view.rows) throw_range(info.Env(), "M*N: too many elements");
+    check_len(info.Env(), "y", y.ElementLength(), M * d.view.rows);
+    matmul_q4(active_kernels(), d.view, x.Data(), M, y.Data(), act);
+    return info.Env().Undefined();
+  }
+
+  // matmulAsync(x, M, activations) -> Promise<Float32Array (M*N)>
+  Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
+    live(info.Env());
+    const QMatrixView& v = data_->view;
+    auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+    const int64_t M = int_arg(info, 1, "M", 1, kMaxElements / v.cols);
+    const auto act = static_cast<Activations>(int_arg(info, 2, "activations", 0, 1));
+    check_len(info.Env(), "x", x.ElementLength(), M * v.cols);
+    if (M > kMaxElements / v.rows) throw_range(info.Env(), "M*N: too many elements");
+    std::vector<float> xs(x.Data(), x.Data() + M * v.cols);
+    auto* w = new MatmulWorker(info.Env(), data_, std::move(xs), M, act);
+    Napi::Promise p = w->Promise();
+    w->Queue();
+    return p;
+  }
+
+  // Frees this handle's reference; async work in flight keeps its own.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    data_.reset();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<const QMatrixData> data_;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (const char* isa = std::getenv("INT4_ISA")) {
+    if (*isa) {
+      const std::string err = select_kernels(isa);
+      if (!err.empty()) throw Napi::Error::New(env, err);
+    }
+  }
+  exports.Set("sourceHash", Napi::Function::New(env, SourceHash));
+  exports.Set("backend", Napi::Function::New(env, Backend));
+  exports.Set("quantize", Napi::Function::New(env, Quantize));
+  exports.Set("dequantize", Napi::Function::New(env, Dequantize));
+  exports.Set("fromGGML", Napi::Function::New(env, FromGGML));
+  exports.Set("toGGML", Napi::Function::New(env, ToGGML));
+  exports.Set("QMatrix", QMatrix::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(int4, Init)

@@ -1,0 +1,279 @@
+// Kernel tests without Node: the scalar reference against plain double-precision math, and every
+// kernel set this CPU can run against the scalar reference. Runs alone (and under qemu-aarch64).
+// Prints "N passed, N failed" and exits non-zero on any failure.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "int4/dispatch.h"
+#include "int4/kernels.h"
+
+using namespace int4;
+
+namespace {
+
+int g_passed = 0, g_failed = 0;
+
+void check(bool ok, const std::string& what) {
+  if (ok) {
+    g_passed++;
+  } else {
+    g_failed++;
+    std::fprintf(stderr, "FAIL: %s\n", what.c_str());
+  }
+}
+
+std::mt19937 rng(1234);
+
+std::vector<float> random_vector(int64_t n, float scale = 1.0f) {
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// An owning quantized matrix for tests.
+struct QMatrix {
+  std::vector<uint8_t> codes;
+  std::vector<uint16_t> scales, offsets;
+  QMatrixView view;
+};
+
+QMatrix quantize(const std::vector<float>& w, int64_t N, int64_t K, int G, Scheme s) {
+  QMatrix q;
+  q.view.rows = N;
+  q.view.cols = K;
+  q.view.group_size = G;
+  q.view.scheme = s;
+  q.codes.resize(static_cast<size_t>(N * q.view.row_code_bytes()));
+  q.scales.resize(static_cast<size_t>(N * q.view.groups_per_row()));
+  if (s == Scheme::Asymmetric) q.offsets.resize(q.scales.size());
+  const int64_t bad = quantize_q4_generic(w.data(), N, K, G, s, q.codes.data(), q.scales.data(),
+                                          s == Scheme::Asymmetric ? q.offsets.data() : nullptr);
+  check(bad == -1, "quantize: finite input accepted");
+  q.view.codes = q.codes.data();
+  q.view.scales = q.scales.data();
+  q.view.offsets = s == Scheme::Asymmetric ? q.offsets.data() : nullptr;
+  return q;
+}
+
+std::vector<float> dequantize(const QMatrix& q) {
+  std::vector<float> out(static_cast<size_t>(q.view.rows * q.view.cols));
+  for (int64_t r = 0; r < q.view.rows; r++) dequantize_row_q4_generic(q.view, r, out.data() + r * q.view.cols);
+  return out;
+}
+
+std::string shape_name(int64_t N, int64_t K, int G, Scheme s) {
+  return "N=" + std::to_string(N) + " K=" + std::to_string(K) + " G=" + std::to_string(G) +
+         (s == Scheme::Symmetric ? " sym" : " asym");
+}
+
+// ---- fp16 ----
+
+void test_fp16() {
+  int bad = 0;
+  for (uint32_t h = 0; h < 65536; h++) {
+    const float f = fp16_to_fp32(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    if (fp32_to_fp16(f) != h) bad++;
+  }
+  check(bad == 0, "fp16: every half survives f16 -> f32 -> f16");
+  // Rounding: the result is the nearest half (ties to even), checked against its neighbours.
+  bad = 0;
+  std::uniform_int_distribution<uint32_t> bits(0, 0xFFFFFFFFu);
+  for (int i = 0; i < 200000; i++) {
+    uint32_t u = bits(rng);
+    float f;
+    std::memcpy(&f, &u, 4);
+    if (!std::isfinite(f) || std::fabs(f) >= 65504.0f) continue;
+    const uint16_t h = fp32_to_fp16(f);
+    const double e = std::fabs(static_cast<double>(fp16_to_fp32(h)) - f);
+    for (int step : {-1, 1}) {
+      const uint16_t n = static_cast<uint16_t>((h & 0x7FFF) + step) | (h & 0x8000);
+      if ((h & 0x7FFF) == 0 && step < 0) continue;
+      if ((n & 0x7FFF) >= 0x7C00) continue;
+      const double en = std::fabs(static_cast<double>(fp16_to_fp32(n)) - f);
+      if (en < e || (en == e && (h & 1))) bad++;
+    }
+  }
+  check(bad == 0, "fp16: f32 -> f16 rounds to nearest, ties to even");
+  check(fp32_to_fp16(65520.0f) == 0x7C00 && fp32_to_fp16(65519.0f) == 0x7BFF, "fp16: overflow threshold");
+  check(fp32_to_fp16(2.98023224e-8f) == 0 && fp32_to_fp16(2.9802326e-8f) == 1, "fp16: smallest subnormal threshold");
+}
+
+// ---- quantize / dequantize against the format's definition ----
+
+void test_quantize_roundtrip(int64_t N, int64_t K, int G, Scheme s) {
+  auto w = random_vector(N * K);
+  QMatrix q = quantize(w, N, K, G, s);
+  auto d = dequantize(q);
+  const std::string name = shape_name(N, K, G, s);
+  int bad = 0;
+  for (int64_t r = 0; r < N; r++) {
+    for (int64_t g = 0; g * G < K; g++) {
+      const float step = std::fabs(fp16_to_fp32(q.scales[r * q.view.groups_per_row() + g]));
+      for (int64_t k = g * G; k < std::min<int64_t>(K, (g + 1) * G); k++) {
+        const double err = std::fabs(static_cast<double>(d[r * K + k]) - w[r * K + k]);
+        // half a step, plus fp16 rounding of the scale (and offset) times the largest code;
+        // symmetric groups may clamp the value opposite their extreme to +7 (one step).
+        const int q8 = chunk_code(q.view.row_codes(r) + (k / QK) * (QK / 2), static_cast<int>(k % QK));
+        const double slack = 16.0 * step / 1024.0 + 1e-6;
+        const double limit = (s == Scheme::Symmetric && q8 == 15) ? step + slack : 0.5 * step + slack;
+        if (!(err <= limit)) bad++;
+      }
+    }
+    // padding past K holds the code for zero
+    for (int64_t k = K; k < q.view.chunks_per_row() * QK; k++) {
+      const int code = chunk_code(q.view.row_codes(r) + (k / QK) * (QK / 2), static_cast<int>(k % QK));
+      if (code != (s == Scheme::Symmetric ? 8 : 0)) bad++;
+    }
+  }
+  check(bad == 0, "quantize/dequantize within half a step: " + name);
+}
+
+void test_ggml_roundtrip(Scheme s) {
+  const int64_t N = 5, K = 96;
+  auto w = random_vector(N * K, 3.0f);
+  QMatrix q = quantize(w, N, K, 32, s);
+  const size_t bs = s == Scheme::Symmetric ? sizeof(block_q4_0) : sizeof(block_q4_1);
+  std::vector<uint8_t> blocks(N * (K / 32) * bs);
+  q4_to_ggml(q.view, blocks.data());
+  QMatrix back = q;
+  std::fill(back.codes.begin(), back.codes.end(), 0);
+  std::fill(back.scales.begin(), back.scales.end(), 0);
+  q4_from_ggml(blocks.data(), s, N, K, back.codes.data(), back.scales.data(),
+               s == Scheme::Asymmetric ? back.offsets.data() : nullptr);
+  check(back.codes == q.codes && back.scales == q.scales && back.offsets == q.offsets,
+        std::string("ggml blocks round trip: ") + (s == Scheme::Symmetric ? "q4_0" : "q4_1"));
+}
+
+// ---- dot products and matmul against double precision ----
+
+double dot_double(const float* a, const float* b, int64_t n, double* abs_sum) {
+  double s = 0, as = 0;
+  for (int64_t i = 0; i < n; i++) {
+    s += static_cast<double>(a[i]) * b[i];
+    as += std::fabs(static_cast<double>(a[i]) * b[i]);
+  }
+  if (abs_sum) *abs_sum = as;
+  return s;
+}
+
+std::vector<float> dequantize_q8(const std::vector<block_q8>& xq, int64_t K) {
+  std::vector<float> x(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; k++) x[k] = xq[k / QK].d * xq[k / QK].qs[k % QK];
+  return x;
+}
+
+void test_dots(int64_t N, int64_t K, int G, Scheme s) {
+  auto w = random_vector(N * K);
+  auto x = random_vector(K);
+  QMatrix q = quantize(w, N, K, G, s);
+  auto wd = dequantize(q);
+  std::vector<block_q8> xq(static_cast<size_t>(q.view.chunks_per_row()));
+  quantize_row_q8_generic(x.data(), K, xq.data());
+  auto xd = dequantize_q8(xq, K);
+  const std::string name = shape_name(N, K, G, s);
+  int bad_f32 = 0, bad_q8 = 0, bad_q8x = 0;
+  for (int64_t r = 0; r < N; r++) {
+    double as = 0;
+    const double ref = dot_double(wd.data() + r * K, x.data(), K, &as);
+    // f32 accumulation over K terms: relative error of a few K * eps of the absolute sum
+    if (std::fabs(dot_q4_f32_generic(q.view, r, x.data()) - ref) > 1e-6 * as * (1 + K / 64.0) + 1e-6) bad_f32++;
+    double asq = 0;
+    const double refq = dot_double(wd.data() + r * K, xd.data(), K, &asq);
+    if (std::fabs(dot_q4_q8_generic(q.view, r, xq.data()) - refq) > 1e-6 * asq * (1 + K / 64.0) + 1e-6) bad_q8++;
+    // int8 activations against f32 ones: each x moves by at most half its block's step
+    double bound = 0;
+    for (int64_t k = 0; k < K; k++) bound += std::fabs(wd[r * K + k]) * 0.5 * xq[k / QK].d;
+    if (std::fabs(refq - ref) > bound * (1 + 1e-5) + 1e-6) bad_q8x++;
+  }
+  check(bad_f32 == 0, "dot_q4_f32 vs double: " + name);
+  check(bad_q8 == 0, "dot_q4_q8 vs double over dequantized operands: " + name);
+  check(bad_q8x == 0, "int8 activations stay within their rounding bound: " + name);
+}
+
+// Every kernel set this CPU can run, against the scalar reference.
+void test_kernel_set(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int G, Scheme s) {
+  auto w = random_vector(N * K);
+  auto x = random_vector(M * K);
+  QMatrix q = quantize(w, N, K, G, s);
+  const std::string name = std::string(kt.name) + " M=" + std::to_string(M) + " " + shape_name(N, K, G, s);
+  // dequantize: exact
+  std::vector<float> a(static_cast<size_t>(K)), b(static_cast<size_t>(K));
+  int bad = 0;
+  for (int64_t r = 0; r < N; r++) {
+    dequantize_row_q4_generic(q.view, r, a.data());
+    kt.dequantize_row_q4(q.view, r, b.data());
+    if (a != b) bad++;
+  }
+  check(bad == 0, "dequantize_row matches scalar: " + name);
+  // quantize_row_q8: exact
+  const int64_t nb = q.view.chunks_per_row();
+  std::vector<block_q8> qa(static_cast<size_t>(nb)), qb(static_cast<size_t>(nb));
+  quantize_row_q8_generic(x.data(), K, qa.data());
+  kt.quantize_row_q8(x.data(), K, qb.data());
+  bool same = true;
+  for (int64_t i = 0; i < nb; i++)
+    same = same && qa[i].d == qb[i].d && std::memcmp(qa[i].qs, qb[i].qs, QK) == 0 && std::fabs(qa[i].s - qb[i].s) <= 1e-6f * std::fabs(qa[i].s);
+  check(same, "quantize_row_q8 matches scalar: " + name);
+  // matmul both ways: the kernels may sum in another order; allow a few ulps of the absolute sum
+  auto wd = dequantize(q);
+  for (Activations act : {Activations::Int8, Activations::Float32}) {
+    std::vector<float> yr(static_cast<size_t>(M * N)), yk(static_cast<size_t>(M * N));
+    matmul_q4(kGenericKernels, q.view, x.data(), M, yr.data(), act);
+    matmul_q4(kt, q.view, x.data(), M, yk.data(), act);
+    bad = 0;
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) {
+        double as = 0;
+        dot_double(wd.data() + n * K, x.data() + m * K, K, &as);
+        if (std::fabs(yr[m * N + n] - yk[m * N + n]) > 2e-6 * as * (1 + K / 64.0) + 1e-6) bad++;
+      }
+    check(bad == 0, std::string("matmul ") + (act == Activations::Int8 ? "int8" : "f32") + " matches scalar: " + name);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Optional argument: only this kernel set (besides the scalar reference tests).
+  const std::string only = argc > 1 ? argv[1] : "";
+  test_fp16();
+  const Scheme schemes[] = {Scheme::Symmetric, Scheme::Asymmetric};
+  for (Scheme s : schemes) {
+    for (int G : {32, 64, 128, 256}) {
+      for (int64_t K : {int64_t(G), int64_t(172), int64_t(G) * 3 + 5, int64_t(17)}) {
+        test_quantize_roundtrip(3, K, G, s);
+        test_dots(5, K, G, s);
+      }
+    }
+    test_ggml_roundtrip(s);
+  }
+  // Kernel sets: each one this CPU supports.
+  std::string sets = available_kernels();
+  size_t pos = 0;
+  while (pos <= sets.size()) {
+    size_t end = sets.find(',', pos);
+    if (end == std::string::npos) end = sets.size();
+    const std::string name = sets.substr(pos, end - pos);
+    pos = end + 1;
+    if (name.empty() || (!only.empty() && name != only)) continue;
+    const std::string err = select_kernels(name);
+    check(err.empty(), "select " + name + ": " + err);
+    if (!err.empty()) continue;
+    const KernelTable& kt = active_kernels();
+    std::uniform_int_distribution<int> mdist(1, 9);
+    for (Scheme s : schemes)
+      for (int G : {32, 64, 128, 256})
+        for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2, int64_t(G) * 5 + 13}) {
+          test_kernel_set(kt, mdist(rng), 7, K, G, s);
+          test_kernel_set(kt, 33, 13, K, G, s);
+        }
+  }
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+export * from "../dist/index.js";
+import * as int4 from "../dist/index.js";
+export default int4;

@@ -1,0 +1,8 @@
+// ESM entry: the CommonJS build re-exported, so both module systems share one native binding.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const int4 = require("../dist/index.js");
+
+export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES } = int4;
+export default int4;

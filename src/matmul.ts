@@ -1,0 +1,59 @@
+// matmul: x [M, K] (or [K]) times an INT4 matrix W [N, K], transposed: y = x · Wᵀ, [M, N] (or [N]).
+import { checkOneOf, checkOptions, rangeError, typeError } from "./errors";
+import type { NativeActivations } from "./native";
+import { QTensor } from "./qtensor";
+import { Tensor } from "./tensor";
+
+export interface MatmulOptions {
+  /**
+   * "int8" (default): each row of x is quantized to int8 in blocks of 32 (like llama.cpp's Q8_0)
+   * and the products are summed in integers: the fast path. Each activation moves by at most half
+   * of its block's step (max|x| / 254), see README "Accuracy".
+   * "float32": weights are dequantized and multiplied with x as it is.
+   */
+  activations?: "int8" | "float32";
+}
+
+interface Prepared {
+  M: number;
+  outDims: number[];
+  act: NativeActivations;
+}
+
+function prepare(x: unknown, w: unknown, options: unknown): Prepared {
+  if (!(x instanceof Tensor)) throw typeError("matmul x", "a Tensor", x);
+  if (!(w instanceof QTensor)) throw typeError("matmul w", "a QTensor (see quantize())", w);
+  const opts = checkOptions("matmul options", options);
+  for (const key of Object.keys(opts)) {
+    if (key !== "activations") throw rangeError("matmul options", "activations only", `option "${key}"`);
+  }
+  const activations = opts.activations === undefined ? "int8" : checkOneOf("activations", opts.activations, ["int8", "float32"] as const);
+  const [N, K] = w.dims;
+  if (x.dims.length !== 1 && x.dims.length !== 2) {
+    throw rangeError("matmul x", "a Tensor of shape [K] or [M, K]", `dims [${x.dims.join(", ")}]`);
+  }
+  const xK = x.dims[x.dims.length - 1];
+  if (xK !== K) throw rangeError("matmul x", `last dimension K = ${K} to match w [${N}, ${K}]`, `dims [${x.dims.join(", ")}]`);
+  const M = x.dims.length === 2 ? x.dims[0] : 1;
+  return { M, outDims: x.dims.length === 2 ? [M, N] : [N], act: activations === "int8" ? 0 : 1 };
+}
+
+function matmulSync(x: Tensor, w: QTensor, options?: MatmulOptions): Tensor {
+  const p = prepare(x, w, options);
+  const y = new Float32Array(p.M * w.dims[0]);
+  w.nativeMatrix().matmul(x.data, p.M, y, p.act);
+  return new Tensor(y, p.outDims);
+}
+
+/** The same product computed on a worker thread: the event loop stays free. x is copied at the call. */
+async function matmulAsync(x: Tensor, w: QTensor, options?: MatmulOptions): Promise<Tensor> {
+  const p = prepare(x, w, options);
+  const y = await w.nativeMatrix().matmulAsync(x.data, p.M, p.act);
+  return new Tensor(y, p.outDims);
+}
+
+/**
+ * y = x · Wᵀ: x [M, K] or [K] float32, W [N, K] INT4 -> y [M, N] or [N] float32.
+ * `matmul.async(x, w)` does the same off the main thread.
+ */
+export const matmul: typeof matmulSync & { async: typeof matmulAsync } = Object.assign(matmulSync, { async: matmulAsync });

@@ -1,0 +1,199 @@
+// QTensor: an INT4 matrix [N, K] in int4's public layout (see README "The INT4 format" and
+// cpp/int4/format.h): codes two per byte in 32-weight chunks of llama.cpp's nibble order, one fp16
+// scale per group (and one fp16 offset per group when asymmetric).
+import { checkDims, checkOneOf, checkOptions, rangeError, typeError } from "./errors";
+import { native, type NativeQMatrix, type NativeScheme } from "./native";
+import { Tensor } from "./tensor";
+
+export type Scheme = "symmetric" | "asymmetric";
+export type GroupSize = 32 | 64 | 128 | 256;
+export const GROUP_SIZES: readonly GroupSize[] = [32, 64, 128, 256];
+export const SCHEMES: readonly Scheme[] = ["symmetric", "asymmetric"];
+
+/** llama.cpp block types a QTensor converts to and from bit-exactly (group size 32). */
+export type GGMLType = "q4_0" | "q4_1";
+const GGML_BLOCK_BYTES: Record<GGMLType, number> = { q4_0: 18, q4_1: 20 };
+
+export interface QuantizeOptions {
+  /** Weights per scale along K: 32 (default), 64, 128 or 256. */
+  groupSize?: GroupSize;
+  /** "symmetric" (default): codes -8..7 and a scale, like Q4_0. "asymmetric": codes 0..15, a scale and a minimum, like Q4_1. */
+  scheme?: Scheme;
+}
+
+export interface QTensorParts {
+  dims: readonly [number, number];
+  groupSize: GroupSize;
+  scheme: Scheme;
+  codes: Uint8Array;
+  scales: Uint16Array;
+  offsets?: Uint16Array | null;
+}
+
+const QK = 32;
+
+/** Byte and element counts of the layout for a [N, K] matrix. */
+export function layoutOf(N: number, K: number, groupSize: number) {
+  const chunks = Math.ceil(K / QK);
+  const groups = Math.ceil(K / groupSize);
+  return { codeBytes: N * chunks * (QK / 2), scaleCount: N * groups, groupsPerRow: groups };
+}
+
+function schemeCode(s: Scheme): NativeScheme {
+  return s === "symmetric" ? 0 : 1;
+}
+
+export class QTensor {
+  readonly type = "int4" as const;
+  readonly dims: readonly [number, number];
+  readonly groupSize: GroupSize;
+  readonly scheme: Scheme;
+  #codes: Uint8Array | null;
+  #scales: Uint16Array | null;
+  #offsets: Uint16Array | null;
+  #native: NativeQMatrix | null = null;
+
+  /** Wraps existing parts (checked, not copied). Most users get a QTensor from quantize() or fromGGML(). */
+  constructor(parts: QTensorParts) {
+    if (parts === null || typeof parts !== "object") throw typeError("QTensor parts", "an object", parts);
+    const dims = checkDims("QTensor dims", parts.dims);
+    if (dims.length !== 2) throw rangeError("QTensor dims", "2 dimensions [N, K]", `[${dims.join(", ")}]`);
+    const [N, K] = dims;
+    this.groupSize = checkOneOf("groupSize", parts.groupSize, GROUP_SIZES);
+    this.scheme = checkOneOf("scheme", parts.scheme, SCHEMES);
+    const lay = layoutOf(N, K, this.groupSize);
+    if (!(parts.codes instanceof Uint8Array)) throw typeError("codes", "a Uint8Array", parts.codes);
+    if (!(parts.scales instanceof Uint16Array)) throw typeError("scales", "a Uint16Array", parts.scales);
+    if (parts.codes.length !== lay.codeBytes) throw rangeError("codes", `length ${lay.codeBytes}`, `length ${parts.codes.length}`);
+    if (parts.scales.length !== lay.scaleCount) throw rangeError("scales", `length ${lay.scaleCount}`, `length ${parts.scales.length}`);
+    if (this.scheme === "asymmetric") {
+      if (!(parts.offsets instanceof Uint16Array)) throw typeError("offsets", "a Uint16Array (asymmetric scheme)", parts.offsets);
+      if (parts.offsets.length !== lay.scaleCount) throw rangeError("offsets", `length ${lay.scaleCount}`, `length ${parts.offsets.length}`);
+    } else if (parts.offsets != null) {
+      throw typeError("offsets", "null or undefined for the symmetric scheme", parts.offsets);
+    }
+    this.dims = Object.freeze([N, K]) as readonly [number, number];
+    this.#codes = parts.codes;
+    this.#scales = parts.scales;
+    this.#offsets = parts.offsets ?? null;
+  }
+
+  /** Converts llama.cpp Q4_0 (symmetric) or Q4_1 (asymmetric) block bytes of a [N, K] matrix, bit-exactly. */
+  static fromGGML(type: GGMLType, blocks: Uint8Array, dims: readonly [number, number]): QTensor {
+    checkOneOf("type", type, ["q4_0", "q4_1"] as const);
+    if (!(blocks instanceof Uint8Array)) throw typeError("blocks", "a Uint8Array", blocks);
+    const [N, K] = checkDims("dims", dims);
+    if (dims.length !== 2) throw rangeError("dims", "2 dimensions [N, K]", `[${dims.join(", ")}]`);
+    if (K % QK !== 0) throw rangeError("dims[1] (K)", "a multiple of 32 for llama.cpp blocks", K);
+    const want = N * (K / QK) * GGML_BLOCK_BYTES[type];
+    if (blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${type} [${N}, ${K}]`, `${blocks.length} bytes`);
+    const scheme: Scheme = type === "q4_0" ? "symmetric" : "asymmetric";
+    const lay = layoutOf(N, K, 32);
+    const codes = new Uint8Array(lay.codeBytes);
+    const scales = new Uint16Array(lay.scaleCount);
+    const offsets = scheme === "asymmetric" ? new Uint16Array(lay.scaleCount) : null;
+    native.fromGGML(blocks, N, K, schemeCode(scheme), codes, scales, offsets);
+    return new QTensor({ dims: [N, K], groupSize: 32, scheme, codes, scales, offsets });
+  }
+
+  get codes(): Uint8Array {
+    return this.#live(this.#codes);
+  }
+  get scales(): Uint16Array {
+    return this.#live(this.#scales);
+  }
+  get offsets(): Uint16Array | null {
+    this.#live(this.#codes);
+    return this.#offsets;
+  }
+  get disposed(): boolean {
+    return this.#codes === null;
+  }
+
+  /** Bytes of codes, scales and offsets. */
+  get byteLength(): number {
+    return this.codes.byteLength + this.scales.byteLength + (this.offsets?.byteLength ?? 0);
+  }
+
+  /** Storage bits per weight, padding included: 4.5 for symmetric groups of 32, 5 for asymmetric. */
+  get bitsPerWeight(): number {
+    return (this.byteLength * 8) / (this.dims[0] * this.dims[1]);
+  }
+
+  /** The ggml type this tensor converts to, or null (group size other than 32, or K not a multiple of 32). */
+  get ggmlType(): GGMLType | null {
+    if (this.groupSize !== 32 || this.dims[1] % QK !== 0) return null;
+    return this.scheme === "symmetric" ? "q4_0" : "q4_1";
+  }
+
+  /** The float32 values the codes stand for, [N, K]. */
+  dequantize(): Tensor {
+    const [N, K] = this.dims;
+    const out = new Float32Array(N * K);
+    native.dequantize(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme), out);
+    return new Tensor(out, [N, K]);
+  }
+
+  /** llama.cpp block bytes (Q4_0 when symmetric, Q4_1 when asymmetric), bit-exactly. Needs group size 32 and K a multiple of 32. */
+  toGGML(): Uint8Array {
+    const type = this.ggmlType;
+    const [N, K] = this.dims;
+    if (this.groupSize !== 32) throw rangeError("QTensor.toGGML groupSize", "32 for llama.cpp blocks", this.groupSize);
+    if (type === null) throw rangeError("QTensor.toGGML K", "a multiple of 32 for llama.cpp blocks", K);
+    const out = new Uint8Array(N * (K / QK) * GGML_BLOCK_BYTES[type]);
+    native.toGGML(this.codes, this.scales, this.offsets, N, K, schemeCode(this.scheme), out);
+    return out;
+  }
+
+  /** @internal The native operand of matmul: a copy of the parts in native memory, made on first use. */
+  nativeMatrix(): NativeQMatrix {
+    if (!this.#native) {
+      const [N, K] = this.dims;
+      this.#native = new native.QMatrix(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme));
+    }
+    return this.#native;
+  }
+
+  /** Frees the native copy and drops the parts. Matmuls already running finish normally. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = null;
+    this.#codes = this.#scales = this.#offsets = null;
+  }
+
+  #live<T>(v: T | null): T {
+    if (v === null) throw new Error("QTensor: used after dispose()");
+    return v;
+  }
+}
+
+/** Quantizes a float32 matrix w [N, K] to INT4 with round-to-nearest (llama.cpp's Q4_0 / Q4_1 rule per group). */
+export function quantize(w: Tensor, options?: QuantizeOptions): QTensor {
+  if (!(w instanceof Tensor)) throw typeError("quantize w", "a Tensor", w);
+  if (w.dims.length !== 2) throw rangeError("quantize w", "a 2-D Tensor [N, K]", `dims [${w.dims.join(", ")}]`);
+  const opts = checkOptions("quantize options", options);
+  const groupSize = opts.groupSize === undefined ? 32 : checkOneOf("groupSize", opts.groupSize, GROUP_SIZES);
+  const scheme = opts.scheme === undefined ? "symmetric" : checkOneOf("scheme", opts.scheme, SCHEMES);
+  for (const key of Object.keys(opts)) {
+    if (key !== "groupSize" && key !== "scheme") throw rangeError("quantize options", "groupSize and scheme only", `option "${key}"`);
+  }
+  const [N, K] = w.dims;
+  const lay = layoutOf(N, K, groupSize);
+  const codes = new Uint8Array(lay.codeBytes);
+  const scales = new Uint16Array(lay.scaleCount);
+  const offsets = scheme === "asymmetric" ? new Uint16Array(lay.scaleCount) : null;
+  const bad = native.quantize(w.data, N, K, groupSize, schemeCode(scheme), codes, scales, offsets);
+  if (bad >= 0) {
+    const row = Math.floor(bad / K);
+    const col = bad % K;
+    throw rangeError("quantize w", `finite values`, `${w.data[bad]} at row ${row}, column ${col}`);
+  }
+  return new QTensor({ dims: [N, K], groupSize, scheme, codes, scales, offsets });
+}
+
+/** The float32 values of a QTensor, [N, K]. */
+export function dequantize(q: QTensor): Tensor {
+  if (!(q instanceof QTensor)) throw typeError("dequantize q", "a QTensor", q);
+  return q.dequantize();
+}
+

@@ -1,0 +1,116 @@
+// matmul against a float64 JavaScript matmul over the dequantized weights.
+import { describe, expect, it } from "vitest";
+import { Tensor, matmul, quantize, type GroupSize, type Scheme } from "../src/index";
+import { randn } from "./helpers/ggmlRef";
+import { f32SumBound, int8ActivationBound, matmulF64 } from "./helpers/reference";
+
+const shapes: Array<{ M: number; N: number; K: number; G: GroupSize }> = [
+  { M: 1, N: 16, K: 64, G: 32 },
+  { M: 7, N: 9, K: 96, G: 32 },
+  { M: 3, N: 13, K: 172, G: 32 }, // partial last group, as the shared model's ffn_down
+  { M: 1, N: 5, K: 20, G: 64 }, // K smaller than the group
+  { M: 7, N: 11, K: 200, G: 128 },
+  { M: 2, N: 3, K: 600, G: 256 },
+  { M: 12, N: 31, K: 256, G: 64 },
+];
+
+describe("matmul", () => {
+  for (const scheme of ["symmetric", "asymmetric"] as Scheme[]) {
+    for (const { M, N, K, G } of shapes) {
+      const name = `${scheme} G=${G}: x [${M}, ${K}] · W [${N}, ${K}]ᵀ`;
+      const w = randn(N * K, M * 7919 + N * 31 + K, 0.2);
+      const x = randn(M * K, K * 13 + M, 1);
+      const qw = quantize(new Tensor(w, [N, K]), { groupSize: G, scheme });
+      const wd = qw.dequantize().data;
+      const ref = matmulF64(x, wd, M, N, K);
+
+      it(`${name}, float32 activations`, () => {
+        const y = matmul(new Tensor(x, [M, K]), qw, { activations: "float32" });
+        expect(y.dims).toEqual([M, N]);
+        for (let i = 0; i < M * N; i++) {
+          expect(Math.abs(y.data[i] - ref.y[i])).toBeLessThanOrEqual(f32SumBound(ref.absSum[i], K));
+        }
+      });
+
+      it(`${name}, int8 activations (default) within the derived bound`, () => {
+        const y = matmul(new Tensor(x, [M, K]), qw);
+        const bound = int8ActivationBound(x, wd, M, N, K);
+        for (let i = 0; i < M * N; i++) {
+          expect(Math.abs(y.data[i] - ref.y[i])).toBeLessThanOrEqual(bound[i] * (1 + 1e-4) + f32SumBound(ref.absSum[i], K));
+        }
+      });
+    }
+  }
+
+  it("a 1-D x [K] gives y [N], equal to row 0 of the 2-D product", () => {
+    const w = quantize(new Tensor(randn(5 * 64, 1), [5, 64]));
+    const x = randn(64, 2);
+    const y1 = matmul(new Tensor(x, [64]), w);
+    const y2 = matmul(new Tensor(x, [1, 64]), w);
+    expect(y1.dims).toEqual([5]);
+    expect(Array.from(y1.data)).toEqual(Array.from(y2.data));
+  });
+
+  it("int8 activations of an exactly representable x equal the float32 path", () => {
+    // x in {-127..127} * 2^-7 with a 127 in each block quantizes without error
+    const K = 64;
+    const x = new Float32Array(K).map((_, i) => ((i * 37) % 255 - 127) / 128);
+    x[0] = 127 / 128;
+    x[32] = -127 / 128;
+    const w = quantize(new Tensor(randn(4 * K, 3), [4, K]));
+    const a = matmul(new Tensor(x), w).data;
+    const b = matmul(new Tensor(x), w, { activations: "float32" }).data;
+    for (let i = 0; i < 4; i++) expect(a[i]).toBeCloseTo(b[i], 5);
+  });
+});
+
+describe("matmul.async", () => {
+  it("gives the same result as the sync form", async () => {
+    const w = quantize(new Tensor(randn(33 * 172, 4), [33, 172]), { scheme: "asymmetric" });
+    const x = new Tensor(randn(5 * 172, 5), [5, 172]);
+    for (const activations of ["int8", "float32"] as const) {
+      const a = matmul(x, w, { activations });
+      const b = await matmul.async(x, w, { activations });
+      expect(b.dims).toEqual(a.dims);
+      expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    }
+  });
+
+  it("does not block the event loop: a timer fires while a large matmul runs", async () => {
+    const N = 2048;
+    const K = 2048;
+    const M = 64;
+    const w = quantize(new Tensor(randn(N * K, 6, 0.1), [N, K]));
+    const x = new Tensor(randn(M * K, 7), [M, K]);
+    let ticks = 0;
+    let done = false;
+    let ticksBeforeDone = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const p = matmul.async(x, w, { activations: "float32" }).then((y) => {
+      done = true;
+      ticksBeforeDone = ticks;
+      return y;
+    });
+    const y = await p;
+    clearInterval(timer);
+    expect(done).toBe(true);
+    expect(ticksBeforeDone).toBeGreaterThan(0);
+    expect(y.dims).toEqual([M, N]);
+  });
+
+  it("several matmuls in flight at once give correct results, even after dispose()", async () => {
+    const jobs = Array.from({ length: 6 }, (_, i) => {
+      const N = 17 + i;
+      const K = 96 + 32 * i;
+      const w = quantize(new Tensor(randn(N * K, 100 + i), [N, K]), { groupSize: 32, scheme: i % 2 ? "asymmetric" : "symmetric" });
+      const x = new Tensor(randn(3 * K, 200 + i), [3, K]);
+      return { w, x, expected: matmul(x, w) };
+    });
+    const results = await Promise.all(jobs.map(({ w, x }) => {
+      const p = matmul.async(x, w);
+      w.dispose(); // the matmul in flight keeps its own reference to the weights
+      return p;
+    }));
+    results.forEach((y, i) => expect(Array.from(y.data)).toEqual(Array.from(jobs[i].expected.data)));
+  });
+});
