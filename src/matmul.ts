@@ -1,5 +1,5 @@
 // matmul: x [M, K] (or [K]) times an INT4 matrix W [N, K], transposed: y = x · Wᵀ, [M, N] (or [N]).
-import { checkOneOf, checkOptions, rangeError, typeError } from "./errors";
+import { checkOneOf, checkOptions, checkPositiveInt, rangeError, typeError } from "./errors";
 import type { NativeActivations } from "./native";
 import { QTensor } from "./qtensor";
 import { Tensor } from "./tensor";
@@ -12,20 +12,30 @@ export interface MatmulOptions {
    * "float32": weights are dequantized and multiplied with x as it is.
    */
   activations?: "int8" | "float32";
+  /** Threads to split the rows of W across (default: backend().threads). The result does not depend on it. */
+  threads?: number;
+  /** Sync form only: write y into this Tensor (dims [M, N] or [N]) instead of a new one; no allocation. */
+  out?: Tensor;
 }
 
 interface Prepared {
   M: number;
   outDims: number[];
   act: NativeActivations;
+  threads: number;
+  out: Tensor | undefined;
 }
 
-function prepare(x: unknown, w: unknown, options: unknown): Prepared {
+const OPTION_NAMES = ["activations", "threads", "out"];
+
+function prepare(x: unknown, w: unknown, options: unknown, allowOut: boolean): Prepared {
   if (!(x instanceof Tensor)) throw typeError("matmul x", "a Tensor", x);
   if (!(w instanceof QTensor)) throw typeError("matmul w", "a QTensor (see quantize())", w);
   const opts = checkOptions("matmul options", options);
   for (const key of Object.keys(opts)) {
-    if (key !== "activations") throw rangeError("matmul options", "activations only", `option "${key}"`);
+    if (!OPTION_NAMES.includes(key) || (key === "out" && !allowOut)) {
+      throw rangeError("matmul options", `${allowOut ? OPTION_NAMES.join(", ") : "activations, threads"} only`, `option "${key}"`);
+    }
   }
   const activations = opts.activations === undefined ? "int8" : checkOneOf("activations", opts.activations, ["int8", "float32"] as const);
   const [N, K] = w.dims;
@@ -35,20 +45,35 @@ function prepare(x: unknown, w: unknown, options: unknown): Prepared {
   const xK = x.dims[x.dims.length - 1];
   if (xK !== K) throw rangeError("matmul x", `last dimension K = ${K} to match w [${N}, ${K}]`, `dims [${x.dims.join(", ")}]`);
   const M = x.dims.length === 2 ? x.dims[0] : 1;
-  return { M, outDims: x.dims.length === 2 ? [M, N] : [N], act: activations === "int8" ? 0 : 1 };
+  const outDims = x.dims.length === 2 ? [M, N] : [N];
+  const threads = opts.threads === undefined ? 0 : checkPositiveInt("threads", opts.threads, 256);
+  let out: Tensor | undefined;
+  if (opts.out !== undefined) {
+    if (!(opts.out instanceof Tensor)) throw typeError("matmul out", "a Tensor", opts.out);
+    if (opts.out.dims.length !== outDims.length || opts.out.dims.some((d, i) => d !== outDims[i])) {
+      throw rangeError("matmul out", `dims [${outDims.join(", ")}]`, `dims [${opts.out.dims.join(", ")}]`);
+    }
+    if (opts.out.data === x.data) throw rangeError("matmul out", "a Tensor other than x", "x itself");
+    out = opts.out;
+  }
+  return { M, outDims, act: activations === "int8" ? 0 : 1, threads, out };
 }
 
 function matmulSync(x: Tensor, w: QTensor, options?: MatmulOptions): Tensor {
-  const p = prepare(x, w, options);
+  const p = prepare(x, w, options, true);
+  if (p.out) {
+    w.nativeMatrix().matmul(x.data, p.M, p.out.data, p.act, p.threads);
+    return p.out;
+  }
   const y = new Float32Array(p.M * w.dims[0]);
-  w.nativeMatrix().matmul(x.data, p.M, y, p.act);
+  w.nativeMatrix().matmul(x.data, p.M, y, p.act, p.threads);
   return new Tensor(y, p.outDims);
 }
 
 /** The same product computed on a worker thread: the event loop stays free. x is copied at the call. */
 async function matmulAsync(x: Tensor, w: QTensor, options?: MatmulOptions): Promise<Tensor> {
-  const p = prepare(x, w, options);
-  const y = await w.nativeMatrix().matmulAsync(x.data, p.M, p.act);
+  const p = prepare(x, w, options, false);
+  const y = await w.nativeMatrix().matmulAsync(x.data, p.M, p.act, p.threads);
   return new Tensor(y, p.outDims);
 }
 

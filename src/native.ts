@@ -11,8 +11,9 @@ export type NativeScheme = 0 | 1;
 export type NativeActivations = 0 | 1;
 
 export interface NativeQMatrix {
-  matmul(x: Float32Array, M: number, y: Float32Array, activations: NativeActivations): void;
-  matmulAsync(x: Float32Array, M: number, activations: NativeActivations): Promise<Float32Array>;
+  /** threads: 0 means the default (backend().threads). */
+  matmul(x: Float32Array, M: number, y: Float32Array, activations: NativeActivations, threads: number): void;
+  matmulAsync(x: Float32Array, M: number, activations: NativeActivations, threads: number): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -27,6 +28,9 @@ export interface NativeBinding {
            scales: Uint16Array, offsets: Uint16Array | null): void;
   toGGML(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
          scheme: NativeScheme, out: Uint8Array): void;
+  f16ToF32(src: Uint16Array, dst: Float32Array): void;
+  bf16ToF32(src: Uint16Array, dst: Float32Array): void;
+  dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): void;
   QMatrix: new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
                 groupSize: number, scheme: NativeScheme) => NativeQMatrix;
 }

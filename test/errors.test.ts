@@ -64,10 +64,14 @@ describe("matmul", () => {
   it("rejects x of rank 3 and unknown options", () => {
     expect(() => matmul(new Tensor(new Float32Array(128), [1, 2, 64]), qw)).toThrow(/shape \[K\] or \[M, K\]/);
     expect(() => matmul(new Tensor(new Float32Array(64)), qw, { activations: "int4" as "int8" })).toThrow(/activations: expected one of "int8", "float32", got string "int4"/);
-    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { threads: 2 } as never)).toThrow(/option "threads"/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { thread: 2 } as never)).toThrow(/option "thread"/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { threads: 0 })).toThrow(/threads: expected a positive integer no larger than 256, got number 0/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { out: new Tensor(new Float32Array(5)) })).toThrow(/matmul out: expected dims \[4\], got dims \[5\]/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { out: new Float32Array(4) as never })).toThrow(TypeError);
   });
   it("async rejects the same way", async () => {
     await expect(matmul.async(new Tensor(new Float32Array(63)), qw)).rejects.toThrow(RangeError);
+    await expect(matmul.async(new Tensor(new Float32Array(64)), qw, { out: new Tensor(new Float32Array(4)) } as never)).rejects.toThrow(/option "out"/);
   });
   it("refuses a disposed QTensor or Tensor clearly", () => {
     const q = quantize(w64());
@@ -119,11 +123,14 @@ describe("native binding re-checks (no crash, no out-of-bounds access)", () => {
     expect(() => native.fromGGML(new Uint8Array(35), 1, 64, 0, codes, scales, null)).toThrow(RangeError);
     expect(() => new native.QMatrix(codes, scales, null, 2, 64, 32, 0)).toThrow(RangeError);
     const m = new native.QMatrix(codes, scales, null, 1, 64, 32, 0);
-    expect(() => m.matmul(new Float32Array(64), 2, new Float32Array(1), 0)).toThrow(RangeError);
-    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(2), 0)).toThrow(RangeError);
-    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 2 as 0)).toThrow(RangeError);
-    expect(() => m.matmulAsync(new Float32Array(60), 1, 0)).toThrow(RangeError);
+    expect(() => m.matmul(new Float32Array(64), 2, new Float32Array(1), 0, 1)).toThrow(RangeError);
+    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(2), 0, 1)).toThrow(RangeError);
+    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 2 as 0, 1)).toThrow(RangeError);
+    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 0, 1000)).toThrow(/threads/);
+    expect(() => m.matmulAsync(new Float32Array(60), 1, 0, 1)).toThrow(RangeError);
+    expect(() => native.f16ToF32(new Uint16Array(4), new Float32Array(3))).toThrow(RangeError);
+    expect(() => native.dequantizeQ8_0(new Uint8Array(33), new Float32Array(32))).toThrow(/multiple of 34/);
     m.dispose();
-    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 0)).toThrow(/after dispose/);
+    expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 0, 1)).toThrow(/after dispose/);
   });
 });

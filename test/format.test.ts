@@ -74,7 +74,7 @@ describe("llama.cpp Q4_0 / Q4_1 compatibility (group size 32)", () => {
     });
   }
 
-  it("the JS fp16 model agrees with the native rounding on every half", () => {
+  it("the JS fp16 model (used above) round-trips every finite half", () => {
     for (let h = 0; h < 0x7c00; h++) expect(f32ToF16(f16ToF32(h))).toBe(h);
   });
 });
@@ -129,5 +129,27 @@ describe("round to nearest", () => {
     const q = quantize(new Tensor(randn(3 * 100, 12), [3, 100]), { groupSize: 64, scheme: "asymmetric" });
     const copy = new QTensor({ dims: [3, 100], groupSize: 64, scheme: "asymmetric", codes: q.codes.slice(), scales: q.scales.slice(), offsets: q.offsets!.slice() });
     expect(Array.from(copy.dequantize().data)).toEqual(Array.from(q.dequantize().data));
+  });
+});
+
+describe("model tensor conversions (native ops)", () => {
+  it("f16, bf16 and Q8_0 convert exactly", async () => {
+    const { native } = await import("../src/native");
+    const halves = new Uint16Array(0x7c00).map((_, i) => i);
+    const out = new Float32Array(halves.length);
+    native.f16ToF32(halves, out);
+    for (let i = 0; i < halves.length; i++) expect(out[i]).toBe(f16ToF32(i));
+    const bf = new Uint16Array([0x3f80, 0xc000, 0x0001, 0x7f7f]);
+    const bfo = new Float32Array(4);
+    native.bf16ToF32(bf, bfo);
+    expect(Array.from(bfo)).toEqual([1, -2, new Float32Array(new Uint32Array([0x00010000]).buffer)[0], new Float32Array(new Uint32Array([0x7f7f0000]).buffer)[0]]);
+    const q8 = new Uint8Array(34 * 2);
+    const dv = new DataView(q8.buffer);
+    dv.setUint16(0, f32ToF16(0.5), true);
+    dv.setUint16(34, f32ToF16(-0.25), true);
+    for (let i = 0; i < 32; i++) { dv.setInt8(2 + i, i - 16); dv.setInt8(36 + i, 127 - i); }
+    const q8o = new Float32Array(64);
+    native.dequantizeQ8_0(q8, q8o);
+    for (let i = 0; i < 32; i++) { expect(q8o[i]).toBe(0.5 * (i - 16)); expect(q8o[32 + i]).toBe(-0.25 * (127 - i)); }
   });
 });

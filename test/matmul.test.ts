@@ -51,6 +51,16 @@ describe("matmul", () => {
     expect(Array.from(y1.data)).toEqual(Array.from(y2.data));
   });
 
+  it("writes into `out` without allocating, and threads do not change the result", () => {
+    const w = quantize(new Tensor(randn(37 * 96, 8), [37, 96]));
+    const x = new Tensor(randn(3 * 96, 9), [3, 96]);
+    const expected = matmul(x, w);
+    const out = new Tensor(new Float32Array(3 * 37), [3, 37]);
+    expect(matmul(x, w, { out })).toBe(out);
+    expect(Array.from(out.data)).toEqual(Array.from(expected.data));
+    for (const threads of [1, 2, 3]) expect(Array.from(matmul(x, w, { threads }).data)).toEqual(Array.from(expected.data));
+  });
+
   it("int8 activations of an exactly representable x equal the float32 path", () => {
     // x in {-127..127} * 2^-7 with a 127 in each block quantizes without error
     const K = 64;

@@ -53,9 +53,9 @@ extern const KernelTable kGenericKernels;
 
 enum class Activations : int { Int8 = 0, Float32 = 1 };
 
-// x (M,K) @ W (N,K)^T -> y (M,N) using the given kernels. Single-threaded here; the thread pool
-// splits it by rows of W.
+// x (M,K) @ W (N,K)^T -> y (M,N) using the given kernels. `threads`: how many threads may share
+// the work (0: the default); the result does not depend on it.
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
-               Activations act);
+               Activations act, int threads = 1);
 
 }  // namespace int4

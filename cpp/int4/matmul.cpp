@@ -6,7 +6,8 @@
 namespace int4 {
 
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
-               Activations act) {
+               Activations act, int threads) {
+  (void)threads;  // single-threaded for now: the thread pool arrives with the SIMD kernels
   const int64_t K = W.cols, N = W.rows;
   if (act == Activations::Int8) {
     // Quantize each row of x once; every row of W reuses it.

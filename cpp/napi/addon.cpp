@@ -13,74 +13,11 @@
 #include "../int4/dispatch.h"
 #include "../int4/kernels.h"
 #include "int4_source_hash.h"
+#include "napi_util.h"
 
 namespace {
 
 using namespace int4;
-
-// ---- argument checks (the friendly versions live in src/; these keep memory safe) ----
-
-[[noreturn]] void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
-[[noreturn]] void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
-
-template <typename T>
-Napi::TypedArrayOf<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* type_name) {
-  Napi::Value v = info[i];
-  if (!v.IsTypedArray()) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
-  auto ta = v.As<Napi::TypedArray>();
-  const napi_typedarray_type want = std::is_same<T, float>::value      ? napi_float32_array
-                                   : std::is_same<T, uint16_t>::value ? napi_uint16_array
-                                                                      : napi_uint8_array;
-  if (ta.TypedArrayType() != want) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
-  return v.As<Napi::TypedArrayOf<T>>();
-}
-
-int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) throw_type(info.Env(), std::string(name) + ": expected an integer");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw_range(info.Env(), std::string(name) + ": expected an integer in [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "], got " + v.ToString().Utf8Value());
-  return static_cast<int64_t>(d);
-}
-
-constexpr int64_t kMaxElements = int64_t(1) << 46;  // keeps every byte count far from overflow
-
-void check_len(Napi::Env env, const char* name, size_t got, int64_t want) {
-  if (static_cast<int64_t>(got) != want)
-    throw_range(env, std::string(name) + ": expected length " + std::to_string(want) + ", got " + std::to_string(got));
-}
-
-// Shape of a quantized matrix from arguments (N, K, groupSize, scheme) at position i.
-QMatrixView shape_args(const Napi::CallbackInfo& info, size_t i) {
-  QMatrixView v;
-  v.rows = int_arg(info, i, "N", 1, kMaxElements);
-  v.cols = int_arg(info, i + 1, "K", 1, kMaxElements);
-  const int64_t g = int_arg(info, i + 2, "groupSize", 32, 256);
-  if (g != 32 && g != 64 && g != 128 && g != 256)
-    throw_range(info.Env(), "groupSize: expected 32, 64, 128 or 256, got " + std::to_string(g));
-  v.group_size = static_cast<int>(g);
-  v.scheme = static_cast<Scheme>(int_arg(info, i + 3, "scheme", 0, 1));
-  if (v.rows > kMaxElements / v.cols) throw_range(info.Env(), "N*K: too many elements");
-  return v;
-}
-
-// Attaches code/scale/offset arrays at positions i..i+2 to v, checking their lengths.
-void storage_args(const Napi::CallbackInfo& info, size_t i, QMatrixView& v) {
-  auto codes = typed_arg<uint8_t>(info, i, "codes", "Uint8Array");
-  auto scales = typed_arg<uint16_t>(info, i + 1, "scales", "Uint16Array");
-  check_len(info.Env(), "codes", codes.ElementLength(), v.rows * v.row_code_bytes());
-  check_len(info.Env(), "scales", scales.ElementLength(), v.rows * v.groups_per_row());
-  v.codes = codes.Data();
-  v.scales = scales.Data();
-  v.offsets = nullptr;
-  if (v.scheme == Scheme::Asymmetric) {
-    auto offsets = typed_arg<uint16_t>(info, i + 2, "offsets", "Uint16Array");
-    check_len(info.Env(), "offsets", offsets.ElementLength(), v.rows * v.groups_per_row());
-    v.offsets = offsets.Data();
-  }
-}
 
 // ---- free functions ----
 
@@ -160,15 +97,15 @@ struct QMatrixData {
 
 class MatmulWorker : public Napi::AsyncWorker {
  public:
-  MatmulWorker(Napi::Env env, std::shared_ptr<const QMatrixData> w, std::vector<float> x, int64_t M, Activations act)
-      : Napi::AsyncWorker(env), w_(std::move(w)), x_(std::move(x)), M_(M), act_(act), deferred_(Napi::Promise::Deferred::New(env)) {}
+  MatmulWorker(Napi::Env env, std::shared_ptr<const QMatrixData> w, std::vector<float> x, int64_t M, Activations act, int threads)
+      : Napi::AsyncWorker(env), w_(std::move(w)), x_(std::move(x)), M_(M), act_(act), threads_(threads), deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
       y_.resize(static_cast<size_t>(M_ * w_->view.rows));
-      matmul_q4(active_kernels(), w_->view, x_.data(), M_, y_.data(), act_);
+      matmul_q4(active_kernels(), w_->view, x_.data(), M_, y_.data(), act_, threads_);
     } catch (const std::bad_alloc&) {
       SetError("matmul: out of memory");
     }
@@ -186,6 +123,7 @@ class MatmulWorker : public Napi::AsyncWorker {
   std::vector<float> x_, y_;
   int64_t M_;
   Activations act_;
+  int threads_;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -218,31 +156,33 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     return *data_;
   }
 
-  // matmul(x, M, y, activations): x (M,K) @ W^T -> y (M,N)
+  // matmul(x, M, y, activations, threads): x (M,K) @ W^T -> y (M,N)
   Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const QMatrixData& d = live(info.Env());
     auto x = typed_arg<float>(info, 0, "x", "Float32Array");
     const int64_t M = int_arg(info, 1, "M", 1, kMaxElements / d.view.cols);
     auto y = typed_arg<float>(info, 2, "y", "Float32Array");
     const auto act = static_cast<Activations>(int_arg(info, 3, "activations", 0, 1));
+    const int threads = static_cast<int>(int_arg(info, 4, "threads", 0, kMaxThreads));
     check_len(info.Env(), "x", x.ElementLength(), M * d.view.cols);
     if (M > kMaxElements / d.view.rows) throw_range(info.Env(), "M*N: too many elements");
     check_len(info.Env(), "y", y.ElementLength(), M * d.view.rows);
-    matmul_q4(active_kernels(), d.view, x.Data(), M, y.Data(), act);
+    matmul_q4(active_kernels(), d.view, x.Data(), M, y.Data(), act, threads);
     return info.Env().Undefined();
   }
 
-  // matmulAsync(x, M, activations) -> Promise<Float32Array (M*N)>
+  // matmulAsync(x, M, activations, threads) -> Promise<Float32Array (M*N)>
   Napi::Value MatmulAsync(const Napi::CallbackInfo& info) {
     live(info.Env());
     const QMatrixView& v = data_->view;
     auto x = typed_arg<float>(info, 0, "x", "Float32Array");
     const int64_t M = int_arg(info, 1, "M", 1, kMaxElements / v.cols);
     const auto act = static_cast<Activations>(int_arg(info, 2, "activations", 0, 1));
+    const int threads = static_cast<int>(int_arg(info, 3, "threads", 0, kMaxThreads));
     check_len(info.Env(), "x", x.ElementLength(), M * v.cols);
     if (M > kMaxElements / v.rows) throw_range(info.Env(), "M*N: too many elements");
     std::vector<float> xs(x.Data(), x.Data() + M * v.cols);
-    auto* w = new MatmulWorker(info.Env(), data_, std::move(xs), M, act);
+    auto* w = new MatmulWorker(info.Env(), data_, std::move(xs), M, act, threads);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
@@ -271,6 +211,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromGGML", Napi::Function::New(env, FromGGML));
   exports.Set("toGGML", Napi::Function::New(env, ToGGML));
   exports.Set("QMatrix", QMatrix::Init(env));
+  register_ops(env, exports);
   return exports;
 }
 
