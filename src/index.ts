@@ -10,16 +10,18 @@ export type { MatmulOptions } from "./matmul";
 export interface BackendInfo {
   /** The kernel set in use ("scalar", "avx2", "avx512", "neon"); INT4_ISA overrides the automatic choice. */
   isa: string;
+  /** The exact kernel table: the ISA plus the extension it uses ("avx2+vnni", "neon+dotprod"). */
+  kernels: string;
   /** Kernel sets this build has and this CPU can run. */
   available: string[];
-  /** Threads a matmul uses. */
+  /** Threads a matmul uses by default: the cores this process may run on (sched_getaffinity). */
   threads: number;
 }
 
 /** What the native backend chose at load. */
 export function backend(): BackendInfo {
   const b = native.backend();
-  return { isa: b.isa, available: b.available.split(","), threads: b.threads };
+  return { isa: b.isa, kernels: b.kernels, available: b.available.split(","), threads: b.threads };
 }
 
 /** SHA-256 of the native sources the loaded binary was built from (see cmake/source_hash.cmake). */

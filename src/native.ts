@@ -19,7 +19,7 @@ export interface NativeQMatrix {
 
 export interface NativeBinding {
   sourceHash(): string;
-  backend(): { isa: string; available: string; threads: number };
+  backend(): { isa: string; kernels: string; available: string; threads: number };
   quantize(w: Float32Array, N: number, K: number, groupSize: number, scheme: NativeScheme,
            codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null): number;
   dequantize(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,

@@ -56,12 +56,19 @@ void gemv_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t r0, in
   for (int64_t r = r0; r < r1; r++) y[r] = dot_q4_q8_generic(W, r, xq);
 }
 
+void gemm_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                        int64_t ldy) {
+  const int64_t nb = W.chunks_per_row();
+  for (int64_t m = 0; m < M; m++) gemv_q4_q8_generic(W, xq + m * nb, r0, r1, y + m * ldy);
+}
+
 const KernelTable kGenericKernels = {
     "scalar",
     quantize_row_q8_generic,
     dequantize_row_q4_generic,
     gemv_q4_f32_generic,
     gemv_q4_q8_generic,
+    gemm_q4_q8_generic,
 };
 
 }  // namespace int4

@@ -45,16 +45,40 @@ struct KernelTable {
   void (*dequantize_row_q4)(const QMatrixView& W, int64_t r, float* out);
   void (*gemv_q4_f32)(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y);
   void (*gemv_q4_q8)(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y);
+  // Many rows of x at once (prompt processing): xq (M, chunks_per_row) @ W rows [r0,r1) ->
+  // y[m * ldy + r]. Same sums as gemv_q4_q8 row by row, blocked so each weight is unpacked once
+  // for several rows of x.
+  void (*gemm_q4_q8)(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                     int64_t ldy);
 };
 
+// xq (M, chunks) @ W rows [r0,r1): gemv_q4_q8_generic for each row of x.
+void gemm_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                        int64_t ldy);
+
 extern const KernelTable kGenericKernels;
+// ISA tables: each defined in its own file, compiled with that ISA's flags. Use only through
+// dispatch.h, which checks the CPU first.
+#if defined(__x86_64__)
+#define INT4_HAVE_X86_KERNELS 1
+extern const KernelTable kAvx2Kernels;     // AVX2 + FMA + F16C
+extern const KernelTable kAvxVnniKernels;  // the same with AVX-VNNI dot products
+extern const KernelTable kAvx512Kernels;   // AVX-512 F/BW/VL/DQ/VNNI
+#endif
+#if defined(__aarch64__)
+#define INT4_HAVE_NEON_KERNELS 1
+extern const KernelTable kNeonKernels;     // ARMv8 NEON
+extern const KernelTable kNeonDotKernels;  // the same with the dot-product extension (sdot)
+#endif
 
 // ---- matmul (matmul.cpp) ----
 
 enum class Activations : int { Int8 = 0, Float32 = 1 };
 
-// x (M,K) @ W (N,K)^T -> y (M,N) using the given kernels. `threads`: how many threads may share
-// the work (0: the default); the result does not depend on it.
+// x (M,K) @ W (N,K)^T -> y (M,N) using the given kernels. `threads`: how many threads share the
+// work (0: default_threads()); the result does not depend on it. Int8 activations use GEMV
+// (gemv_q4_q8) below kGemmMinRows rows of x, the blocked GEMM (gemm_q4_q8) from there on.
+constexpr int64_t kGemmMinRows = 4;
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
                Activations act, int threads = 1);
 

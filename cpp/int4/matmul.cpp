@@ -1,23 +1,65 @@
-// x (M,K) @ W (N,K)^T -> y (M,N), driving one ISA's kernels.
-#include <vector>
+// x (M,K) @ W (N,K)^T -> y (M,N), driving one ISA's kernels on the thread pool.
+//
+// The rows of W (the output columns) are cut into tasks; each kernel computes every output row
+// with the same operations wherever its range starts (row tiles change how many rows share an x
+// load, never a row's own sums), and the GEMV/GEMM choice depends on M only: results do not
+// depend on `threads`.
+#include <memory>
+#include <new>
 
 #include "kernels.h"
+#include "thread_pool.h"
 
 namespace int4 {
 
+namespace {
+
+struct Job {
+  const KernelTable* kt;
+  const QMatrixView* W;
+  const float* x;
+  const block_q8* xq;
+  int64_t M, rows_per_task;
+  float* y;
+  Activations act;
+};
+
+void run_task(void* arg, int64_t task) {
+  const Job& j = *static_cast<const Job*>(arg);
+  const QMatrixView& W = *j.W;
+  const int64_t N = W.rows, K = W.cols, nb = W.chunks_per_row();
+  const int64_t r0 = task * j.rows_per_task;
+  const int64_t r1 = r0 + j.rows_per_task < N ? r0 + j.rows_per_task : N;
+  if (j.act == Activations::Float32) {
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_f32(W, j.x + m * K, r0, r1, j.y + m * N);
+  } else if (j.M < kGemmMinRows) {
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8(W, j.xq + m * nb, r0, r1, j.y + m * N);
+  } else {
+    j.kt->gemm_q4_q8(W, j.xq, j.M, r0, r1, j.y, N);
+  }
+}
+
+}  // namespace
+
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
                Activations act, int threads) {
-  (void)threads;  // single-threaded for now: the thread pool arrives with the SIMD kernels
   const int64_t K = W.cols, N = W.rows;
+  std::unique_ptr<block_q8[]> xq;
   if (act == Activations::Int8) {
-    // Quantize each row of x once; every row of W reuses it.
+    // Quantize each row of x once; every row of W reuses it. The padding blocks are zeros.
     const int64_t nb = W.chunks_per_row();
-    std::vector<block_q8> xq(static_cast<size_t>(M * nb));
-    for (int64_t m = 0; m < M; m++) kt.quantize_row_q8(x + m * K, K, xq.data() + m * nb);
-    for (int64_t m = 0; m < M; m++) kt.gemv_q4_q8(W, xq.data() + m * nb, 0, N, y + m * N);
-  } else {
-    for (int64_t m = 0; m < M; m++) kt.gemv_q4_f32(W, x + m * K, 0, N, y + m * N);
+    xq.reset(new block_q8[static_cast<size_t>(M * nb)]);
+    for (int64_t m = 0; m < M; m++) kt.quantize_row_q8(x + m * K, K, xq.get() + m * nb);
   }
+  // Tasks: a few per thread for balance (each one unpacks/packs x again, so not more), at
+  // least 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.
+  const int nthreads = threads > 0 ? threads : default_threads();
+  const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 2 : 4;
+  int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
+  rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
+  Job job{&kt, &W, x, xq.get(), M, rows, y, act};
+  const int64_t ntasks = (N + rows - 1) / rows;
+  parallel_for(threads, ntasks, run_task, &job);
 }
 
 }  // namespace int4

@@ -12,6 +12,7 @@
 
 #include "../int4/dispatch.h"
 #include "../int4/kernels.h"
+#include "../int4/thread_pool.h"
 #include "int4_source_hash.h"
 #include "napi_util.h"
 
@@ -81,9 +82,10 @@ Napi::Value SourceHash(const Napi::CallbackInfo& info) { return Napi::String::Ne
 
 Napi::Value Backend(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("isa", active_kernels().name);
+  o.Set("isa", isa_family(active_kernels()));
+  o.Set("kernels", active_kernels().name);
   o.Set("available", available_kernels());
-  o.Set("threads", 1);
+  o.Set("threads", default_threads());
   return o;
 }
 

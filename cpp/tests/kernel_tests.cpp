@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "int4/dispatch.h"
@@ -234,7 +235,42 @@ void test_kernel_set(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int
         if (std::fabs(yr[m * N + n] - yk[m * N + n]) > 2e-6 * as * (1 + K / 64.0) + 1e-6) bad++;
       }
     check(bad == 0, std::string("matmul ") + (act == Activations::Int8 ? "int8" : "f32") + " matches scalar: " + name);
+    // the thread count never changes a bit of the result
+    bool same_threads = true;
+    for (int threads : {2, 3, 5}) {
+      std::vector<float> yt(static_cast<size_t>(M * N));
+      matmul_q4(kt, q.view, x.data(), M, yt.data(), act, threads);
+      same_threads = same_threads && yt == yk;
+    }
+    check(same_threads, std::string("matmul ") + (act == Activations::Int8 ? "int8" : "f32") + " independent of threads: " + name);
   }
+}
+
+// Several matmuls at once from different threads (as from libuv's workers), each using the pool.
+void test_concurrent(const KernelTable& kt) {
+  const int64_t M = 5, N = 150, K = 300;
+  auto w = random_vector(N * K);
+  QMatrix q = quantize(w, N, K, 64, Scheme::Asymmetric);
+  std::vector<std::vector<float>> xs, expected;
+  for (int t = 0; t < 4; t++) {
+    xs.push_back(random_vector((t + 1) * K));
+    expected.emplace_back(static_cast<size_t>((t + 1) * N));
+    matmul_q4(kt, q.view, xs[t].data(), t + 1, expected[t].data(), Activations::Int8, 1);
+  }
+  (void)M;
+  std::vector<int> ok(4, 1);
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; t++) {
+    callers.emplace_back([&, t] {
+      std::vector<float> y(static_cast<size_t>((t + 1) * N));
+      for (int rep = 0; rep < 20; rep++) {
+        matmul_q4(kt, q.view, xs[t].data(), t + 1, y.data(), Activations::Int8, 2);
+        if (y != expected[t]) ok[t] = 0;
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  check(ok[0] && ok[1] && ok[2] && ok[3], std::string(kt.name) + ": concurrent matmuls on the pool give the same results");
 }
 
 }  // namespace
@@ -253,26 +289,25 @@ int main(int argc, char** argv) {
     }
     test_ggml_roundtrip(s);
   }
-  // Kernel sets: each one this CPU supports.
-  std::string sets = available_kernels();
-  size_t pos = 0;
-  while (pos <= sets.size()) {
-    size_t end = sets.find(',', pos);
-    if (end == std::string::npos) end = sets.size();
-    const std::string name = sets.substr(pos, end - pos);
-    pos = end + 1;
-    if (name.empty() || (!only.empty() && name != only)) continue;
-    const std::string err = select_kernels(name);
-    check(err.empty(), "select " + name + ": " + err);
-    if (!err.empty()) continue;
-    const KernelTable& kt = active_kernels();
+  // Kernel tables: each one this CPU runs, variants included (avx2 and avx2+vnni, neon and
+  // neon+dotprod). The argument selects one by table name or ISA family.
+  const KernelTable* tables[16];
+  const int ntables = runnable_kernel_tables(tables, 16);
+  for (int t = 0; t < ntables && t < 16; t++) {
+    const KernelTable& kt = *tables[t];
+    if (!only.empty() && only != kt.name && only != isa_family(kt)) continue;
+    std::printf("kernels: %s\n", kt.name);
     std::uniform_int_distribution<int> mdist(1, 9);
     for (Scheme s : schemes)
-      for (int G : {32, 64, 128, 256})
+      for (int G : {32, 64, 128, 256}) {
         for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2, int64_t(G) * 5 + 13}) {
           test_kernel_set(kt, mdist(rng), 7, K, G, s);
           test_kernel_set(kt, 33, 13, K, G, s);
         }
+        // GEMM blocks of x and of W rows, several 4-chunk steps and a partial one
+        test_kernel_set(kt, 70, 77, int64_t(G) * 3 + 45, G, s);
+      }
+    test_concurrent(kt);
   }
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;

@@ -1,0 +1,188 @@
+// AVX-512 kernels (F/BW/VL/DQ/VNNI; compiled with those flags only). quantize, dequantize and the
+// f32 path are the 256-bit ones of kernels_x86.inc; the int8 GEMV and GEMM work on 512 bits, four
+// 32-weight chunks per step:
+//
+//   codes: 64 bytes = 4 chunks of one row; & 0x0F gives weights 0..15 of each chunk, >> 4 gives
+//          16..31, so i32 lane l of vpdpbusd sums 8 products of chunk l / 4.
+//   x:     packed once per call into the same order (XStep below): 64 bytes of weights 0..15 of
+//          the 4 chunks, 64 of 16..31, the 16-lane scale pattern, and the correction lanes.
+//
+// Symmetric weights: sum (q - 8) x = sum q x - 8 sum x, and -8 sum x (an integer) starts one lane
+// per chunk, so the sums stay exact integers as in the scalar reference. Asymmetric: m * s is
+// added in float per chunk (lane 4j of the pattern holds s of chunk j).
+#define INT4_DPBUSD_AVX512VL 1
+// GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized (its _mm512_undefined_* helpers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <cstdlib>
+#include <new>
+
+#include "kernels_x86.inc"
+
+namespace int4 {
+namespace {
+
+struct alignas(64) XStep {
+  int8_t xa[64];    // weights 0..15 of chunks 0..3
+  int8_t xb[64];    // weights 16..31 of chunks 0..3
+  float dx[16];     // lane l: d of chunk l / 4
+  union {
+    int32_t corr[16];  // symmetric: lane 4j = -8 * sum of chunk j's codes, else 0
+    float s[16];       // asymmetric: lane 4j = s of chunk j, else 0
+  };
+};
+static_assert(sizeof(XStep) == 256, "XStep is 4 cache lines");
+
+// One row of int8 blocks (nc chunks) -> ceil(nc/4) steps; missing chunks are zeros.
+void pack_x(const block_q8* xq, int64_t nc, Scheme scheme, XStep* out) {
+  const int64_t steps = (nc + 3) / 4;
+  for (int64_t s = 0; s < steps; s++) {
+    XStep& o = out[s];
+    std::memset(&o, 0, sizeof o);
+    for (int j = 0; j < 4 && 4 * s + j < nc; j++) {
+      const block_q8& b = xq[4 * s + j];
+      std::memcpy(o.xa + 16 * j, b.qs, 16);
+      std::memcpy(o.xb + 16 * j, b.qs + 16, 16);
+      for (int l = 0; l < 4; l++) o.dx[4 * j + l] = b.d;
+      if (scheme == Scheme::Symmetric) {
+        int sum = 0;
+        for (int i = 0; i < QK; i++) sum += b.qs[i];
+        o.corr[4 * j] = -8 * sum;
+      } else {
+        o.s[4 * j] = b.s;
+      }
+    }
+  }
+}
+
+// Per-call constants of a matrix: where each lane's group scale sits among the halves loaded.
+struct StepShape {
+  int64_t nc, steps;
+  int cpg;             // chunks per group
+  int halves;          // scales per step: 4 (group 32), 2 (64), 1 (>= 128)
+  __m512i lane_group;  // lane l -> index of its chunk's scale among the loaded halves
+};
+
+StepShape step_shape(const QMatrixView& W) {
+  StepShape sh;
+  sh.nc = W.chunks_per_row();
+  sh.steps = (sh.nc + 3) / 4;
+  const int cpg = W.group_size / QK;
+  sh.cpg = cpg;
+  sh.halves = cpg >= 4 ? 1 : 4 / cpg;
+  alignas(64) int32_t idx[16];
+  for (int l = 0; l < 16; l++) idx[l] = (l / 4) / cpg;
+  sh.lane_group = _mm512_load_si512(idx);
+  return sh;
+}
+
+// The 16-lane pattern of a row's fp16 values (scales or offsets) for step s. Reads only the
+// values of chunks that exist (masked load), never past the row.
+inline __m512 step_pattern(const StepShape& sh, const uint16_t* row, int64_t s, int64_t G) {
+  const int64_t first = 4 * s / sh.cpg;  // group of the step's first chunk
+  int64_t n = G - first;
+  if (n > sh.halves) n = sh.halves;
+  const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
+  const __m128 h = _mm_cvtph_ps(_mm_maskz_loadu_epi16(m, row + first));
+  return _mm512_permutexvar_ps(sh.lane_group, _mm512_castps128_ps512(h));
+}
+
+// R weight rows [r, r+R) x MX packed x rows -> y[m * ldy + r + i].
+template <int R, int MX>
+void tile(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int64_t r, float* y, int64_t ldy) {
+  const int64_t rb = W.row_code_bytes();
+  const int64_t G = W.groups_per_row();
+  const bool sym = W.scheme == Scheme::Symmetric;
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  __m512 acc[R][MX];
+  for (int i = 0; i < R; i++)
+    for (int m = 0; m < MX; m++) acc[i][m] = _mm512_setzero_ps();
+  for (int64_t s = 0; s < sh.steps; s++) {
+    const int64_t have = sh.nc - 4 * s < 4 ? sh.nc - 4 * s : 4;  // chunks in this step
+    const __mmask64 cm = have == 4 ? ~__mmask64(0) : ((__mmask64(1) << (16 * have)) - 1);
+    __m512i lo[R], hi[R];
+    __m512 dw[R], ow[R];
+    for (int i = 0; i < R; i++) {
+      const __m512i v = _mm512_maskz_loadu_epi8(cm, W.codes + (r + i) * rb + s * 64);
+      lo[i] = _mm512_and_si512(v, low);
+      hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      dw[i] = step_pattern(sh, W.scales + (r + i) * G, s, G);
+      if (!sym) ow[i] = step_pattern(sh, W.offsets + (r + i) * G, s, G);
+    }
+    for (int m = 0; m < MX; m++) {
+      const XStep& x = xs[m][s];
+      const __m512i xa = _mm512_load_si512(x.xa), xb = _mm512_load_si512(x.xb);
+      const __m512 dx = _mm512_load_ps(x.dx);
+      const __m512i init = sym ? _mm512_load_si512(x.corr) : _mm512_setzero_si512();
+      for (int i = 0; i < R; i++) {
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(init, lo[i], xa), hi[i], xb);
+        acc[i][m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dw[i], dx), acc[i][m]);
+        if (!sym) acc[i][m] = _mm512_fmadd_ps(ow[i], _mm512_load_ps(x.s), acc[i][m]);
+      }
+    }
+  }
+  for (int i = 0; i < R; i++)
+    for (int m = 0; m < MX; m++) y[m * ldy + r + i] = _mm512_reduce_add_ps(acc[i][m]);
+}
+
+template <int MX>
+void tile_rows(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int64_t r0, int64_t r1, float* y,
+               int64_t ldy) {
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) tile<4, MX>(W, sh, xs, r, y, ldy);
+  for (; r < r1; r++) tile<1, MX>(W, sh, xs, r, y, ldy);
+}
+
+XStep* alloc_steps(int64_t n) {
+  return static_cast<XStep*>(std::aligned_alloc(64, static_cast<size_t>(n) * sizeof(XStep)));
+}
+
+void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
+  const StepShape sh = step_shape(W);
+  alignas(64) XStep local[32];  // K <= 4096 needs no heap
+  XStep* xs = sh.steps <= 32 ? local : alloc_steps(sh.steps);
+  if (!xs) throw std::bad_alloc();
+  pack_x(xq, sh.nc, W.scheme, xs);
+  const XStep* rows[1] = {xs};
+  tile_rows<1>(W, sh, rows, r0, r1, y, 0);
+  if (xs != local) std::free(xs);
+}
+
+// Blocked GEMM: x is packed in blocks of kXBlock rows (kept in L2), and for each block the
+// weight rows pass in blocks of kWBlock rows, 4 weight rows x 4 x rows per tile.
+constexpr int64_t kXBlock = 32, kWBlock = 32;
+
+void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                       int64_t ldy) {
+  const StepShape sh = step_shape(W);
+  const int64_t nc = sh.nc;
+  const int64_t mb = M < kXBlock ? M : kXBlock;
+  XStep* xs = alloc_steps(mb * sh.steps);
+  if (!xs) throw std::bad_alloc();
+  for (int64_t m0 = 0; m0 < M; m0 += kXBlock) {
+    const int64_t m1 = m0 + kXBlock < M ? m0 + kXBlock : M;
+    for (int64_t m = m0; m < m1; m++) pack_x(xq + m * nc, nc, W.scheme, xs + (m - m0) * sh.steps);
+    for (int64_t b0 = r0; b0 < r1; b0 += kWBlock) {
+      const int64_t b1 = b0 + kWBlock < r1 ? b0 + kWBlock : r1;
+      int64_t m = m0;
+      for (; m + 4 <= m1; m += 4) {
+        const XStep* rows[4];
+        for (int j = 0; j < 4; j++) rows[j] = xs + (m + j - m0) * sh.steps;
+        tile_rows<4>(W, sh, rows, b0, b1, y + m * ldy, ldy);
+      }
+      for (; m < m1; m++) {
+        const XStep* rows[1] = {xs + (m - m0) * sh.steps};
+        tile_rows<1>(W, sh, rows, b0, b1, y + m * ldy, ldy);
+      }
+    }
+  }
+  std::free(xs);
+}
+
+}  // namespace
+
+const KernelTable kAvx512Kernels = {
+    "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512,
+};
+
+}  // namespace int4

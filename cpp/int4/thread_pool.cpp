@@ -1,0 +1,132 @@
+// The thread pool behind parallel_for: workers are started on first need and live for the
+// process; each job publishes (fn, arg, ntasks) under a mutex, bumps a generation counter and
+// wakes the workers it needs; everyone takes tasks from one atomic counter.
+#include "thread_pool.h"
+
+#include <sched.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace int4 {
+
+int default_threads() {
+  static const int n = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+      const int c = CPU_COUNT(&set);
+      if (c > 0) return c;
+    }
+    const unsigned h = std::thread::hardware_concurrency();
+    return h > 0 ? static_cast<int>(h) : 1;
+  }();
+  return n;
+}
+
+namespace {
+
+class Pool {
+ public:
+  void run(int threads, int64_t ntasks, void (*fn)(void*, int64_t), void* arg) {
+    if (threads <= 0) threads = default_threads();
+    if (threads > ntasks) threads = static_cast<int>(ntasks);
+    if (threads <= 1) {
+      for (int64_t t = 0; t < ntasks; t++) fn(arg, t);
+      return;
+    }
+    std::lock_guard<std::mutex> job_lock(job_mutex_);  // one job at a time
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      while (static_cast<int>(workers_.size()) < threads - 1) {
+        const int id = static_cast<int>(workers_.size());
+        workers_.emplace_back([this, id] { worker(id); });
+      }
+      fn_ = fn;
+      arg_ = arg;
+      ntasks_ = ntasks;
+      next_.store(0);
+      active_ = threads - 1;  // workers 0..threads-2 take part
+      pending_ = threads - 1;
+      error_ = nullptr;
+      generation_++;
+    }
+    cv_.notify_all();
+    work();
+    std::unique_lock<std::mutex> lk(m_);
+    done_cv_.wait(lk, [this] { return pending_ == 0; });
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lk(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      const int64_t t = next_.fetch_add(1);
+      if (t >= ntasks_) return;
+      try {
+        fn_(arg_, t);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(m_);
+        if (!error_) error_ = std::current_exception();
+        next_.store(ntasks_);  // stop handing out tasks
+      }
+    }
+  }
+
+  void worker(int id) {
+    uint64_t seen = 0;
+    std::unique_lock<std::mutex> lk(m_);
+    for (;;) {
+      cv_.wait(lk, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      if (id >= active_) continue;  // not needed for this job
+      lk.unlock();
+      work();
+      lk.lock();
+      if (--pending_ == 0) done_cv_.notify_one();
+    }
+  }
+
+  std::mutex job_mutex_;
+  std::mutex m_;
+  std::condition_variable cv_, done_cv_;
+  std::vector<std::thread> workers_;
+  void (*fn_)(void*, int64_t) = nullptr;
+  void* arg_ = nullptr;
+  int64_t ntasks_ = 0;
+  std::atomic<int64_t> next_{0};
+  int active_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+};
+
+Pool& pool() {
+  // Never destroyed: workers may be parked in a wait when the process exits, and joining them
+  // from a static destructor (possibly after Node tore down) is not worth the risk.
+  static Pool* p = new Pool();
+  return *p;
+}
+
+}  // namespace
+
+void parallel_for(int threads, int64_t ntasks, void (*fn)(void*, int64_t), void* arg) {
+  if (ntasks <= 0) return;
+  pool().run(threads, ntasks, fn, arg);
+}
+
+}  // namespace int4
