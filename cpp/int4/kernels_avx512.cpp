@@ -57,8 +57,8 @@ void pack_x(const block_q8* xq, int64_t nc, Scheme scheme, XStep* out) {
 
 // Per-call constants of a matrix: where each lane's group scale sits among the halves loaded.
 struct StepShape {
-  int64_t nc, steps;
-  int cpg;             // chunks per group
+  int64_t nc, steps, G;
+  int cpg_shift;       // log2(chunks per group)
   int halves;          // scales per step: 4 (group 32), 2 (64), 1 (>= 128)
   __m512i lane_group;  // lane l -> index of its chunk's scale among the loaded halves
 };
@@ -67,8 +67,9 @@ StepShape step_shape(const QMatrixView& W) {
   StepShape sh;
   sh.nc = W.chunks_per_row();
   sh.steps = (sh.nc + 3) / 4;
-  const int cpg = W.group_size / QK;
-  sh.cpg = cpg;
+  sh.G = W.groups_per_row();
+  const int cpg = W.group_size / QK;  // 1, 2, 4 or 8
+  sh.cpg_shift = cpg == 1 ? 0 : cpg == 2 ? 1 : cpg == 4 ? 2 : 3;
   sh.halves = cpg >= 4 ? 1 : 4 / cpg;
   alignas(64) int32_t idx[16];
   for (int l = 0; l < 16; l++) idx[l] = (l / 4) / cpg;
@@ -76,38 +77,60 @@ StepShape step_shape(const QMatrixView& W) {
   return sh;
 }
 
-// The 16-lane pattern of a row's fp16 values (scales or offsets) for step s. Reads only the
-// values of chunks that exist (masked load), never past the row.
-inline __m512 step_pattern(const StepShape& sh, const uint16_t* row, int64_t s, int64_t G) {
-  const int64_t first = 4 * s / sh.cpg;  // group of the step's first chunk
-  int64_t n = G - first;
+// What a step needs to find its scales: the group of its first chunk, and a mask of the scales
+// that exist (the last step may hold fewer chunks: never read past the row).
+struct StepScales {
+  int64_t first;
+  __mmask8 mask;
+};
+
+inline StepScales step_scales(const StepShape& sh, int64_t s) {
+  StepScales ss;
+  ss.first = (4 * s) >> sh.cpg_shift;
+  int64_t n = sh.G - ss.first;
   if (n > sh.halves) n = sh.halves;
-  const __mmask8 m = static_cast<__mmask8>((1u << n) - 1);
-  const __m128 h = _mm_cvtph_ps(_mm_maskz_loadu_epi16(m, row + first));
-  return _mm512_permutexvar_ps(sh.lane_group, _mm512_castps128_ps512(h));
+  ss.mask = static_cast<__mmask8>((1u << n) - 1);
+  return ss;
 }
 
-// R weight rows [r, r+R) x MX packed x rows -> y[m * ldy + r + i].
+// The 16-lane pattern of a row's fp16 values (scales or offsets) for a step.
+inline __m512 step_pattern(const StepShape& sh, const StepScales& ss, const uint16_t* row) {
+  if (sh.halves == 1) return _mm512_set1_ps(half_to_float(row[ss.first]));
+  const __m128 h = _mm_cvtph_ps(_mm_maskz_loadu_epi16(ss.mask, row + ss.first));
+  return _mm512_permutexvar_ps(sh.lane_group, _mm512_zextps128_ps512(h));
+}
+
+// Mask of the code bytes of step s: all 64, or 16 per chunk the last step still has.
+inline __mmask64 step_code_mask(const StepShape& sh, int64_t s) {
+  const int64_t have = sh.nc - 4 * s;
+  return have >= 4 ? ~__mmask64(0) : ((__mmask64(1) << (16 * have)) - 1);
+}
+
+// R weight rows [r, r+R) x MX packed x rows -> y[m * ldy + r + i]. Each (row, x row) pair gets
+// the same operations whatever R and MX are, so tiling never changes a result.
 template <int R, int MX>
 void tile(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int64_t r, float* y, int64_t ldy) {
   const int64_t rb = W.row_code_bytes();
-  const int64_t G = W.groups_per_row();
+  const int64_t G = sh.G;
   const bool sym = W.scheme == Scheme::Symmetric;
   const __m512i low = _mm512_set1_epi8(0x0F);
+  const uint8_t* codes = W.codes + r * rb;
+  const uint16_t* scales = W.scales + r * G;
+  const uint16_t* offsets = sym ? nullptr : W.offsets + r * G;
   __m512 acc[R][MX];
   for (int i = 0; i < R; i++)
     for (int m = 0; m < MX; m++) acc[i][m] = _mm512_setzero_ps();
   for (int64_t s = 0; s < sh.steps; s++) {
-    const int64_t have = sh.nc - 4 * s < 4 ? sh.nc - 4 * s : 4;  // chunks in this step
-    const __mmask64 cm = have == 4 ? ~__mmask64(0) : ((__mmask64(1) << (16 * have)) - 1);
+    const __mmask64 cm = step_code_mask(sh, s);
+    const StepScales ss = step_scales(sh, s);
     __m512i lo[R], hi[R];
     __m512 dw[R], ow[R];
     for (int i = 0; i < R; i++) {
-      const __m512i v = _mm512_maskz_loadu_epi8(cm, W.codes + (r + i) * rb + s * 64);
+      const __m512i v = _mm512_maskz_loadu_epi8(cm, codes + i * rb + s * 64);
       lo[i] = _mm512_and_si512(v, low);
       hi[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-      dw[i] = step_pattern(sh, W.scales + (r + i) * G, s, G);
-      if (!sym) ow[i] = step_pattern(sh, W.offsets + (r + i) * G, s, G);
+      dw[i] = step_pattern(sh, ss, scales + i * G);
+      if (!sym) ow[i] = step_pattern(sh, ss, offsets + i * G);
     }
     for (int m = 0; m < MX; m++) {
       const XStep& x = xs[m][s];
@@ -123,6 +146,48 @@ void tile(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int
   }
   for (int i = 0; i < R; i++)
     for (int m = 0; m < MX; m++) y[m * ldy + r + i] = _mm512_reduce_add_ps(acc[i][m]);
+}
+
+// GEMV for groups of >= 128 weights (whole steps per group): the chunk sums times dx gather per
+// group, and the group scale multiplies once at its end (one multiply fewer per step).
+template <int R>
+void gemv_whole_groups(const QMatrixView& W, const StepShape& sh, const XStep* xs, int64_t r, float* y) {
+  const int64_t rb = W.row_code_bytes();
+  const int64_t G = sh.G;
+  const bool sym = W.scheme == Scheme::Symmetric;
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  const uint8_t* codes = W.codes + r * rb;
+  const uint16_t* scales = W.scales + r * G;
+  const uint16_t* offsets = sym ? nullptr : W.offsets + r * G;
+  const int64_t steps_per_group = int64_t(1) << (sh.cpg_shift - 2);
+  __m512 acc[R];
+  for (int i = 0; i < R; i++) acc[i] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; g++) {
+    const int64_t s0 = g * steps_per_group;
+    const int64_t s1 = s0 + steps_per_group < sh.steps ? s0 + steps_per_group : sh.steps;
+    __m512 gacc[R];
+    for (int i = 0; i < R; i++) gacc[i] = _mm512_setzero_ps();
+    __m512 gs = _mm512_setzero_ps();  // the group's s lanes (asymmetric offset term)
+    for (int64_t s = s0; s < s1; s++) {
+      const __mmask64 cm = step_code_mask(sh, s);
+      const XStep& x = xs[s];
+      const __m512i xa = _mm512_load_si512(x.xa), xb = _mm512_load_si512(x.xb);
+      const __m512 dx = _mm512_load_ps(x.dx);
+      const __m512i init = sym ? _mm512_load_si512(x.corr) : _mm512_setzero_si512();
+      if (!sym) gs = _mm512_add_ps(gs, _mm512_load_ps(x.s));
+      for (int i = 0; i < R; i++) {
+        const __m512i v = _mm512_maskz_loadu_epi8(cm, codes + i * rb + s * 64);
+        const __m512i lo = _mm512_and_si512(v, low), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        const __m512i p = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(init, lo, xa), hi, xb);
+        gacc[i] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), dx, gacc[i]);
+      }
+    }
+    for (int i = 0; i < R; i++) {
+      acc[i] = _mm512_fmadd_ps(gacc[i], _mm512_set1_ps(half_to_float(scales[i * G + g])), acc[i]);
+      if (!sym) acc[i] = _mm512_fmadd_ps(gs, _mm512_set1_ps(half_to_float(offsets[i * G + g])), acc[i]);
+    }
+  }
+  for (int i = 0; i < R; i++) y[r + i] = _mm512_reduce_add_ps(acc[i]);
 }
 
 template <int MX>
@@ -143,8 +208,14 @@ void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int
   XStep* xs = sh.steps <= 32 ? local : alloc_steps(sh.steps);
   if (!xs) throw std::bad_alloc();
   pack_x(xq, sh.nc, W.scheme, xs);
-  const XStep* rows[1] = {xs};
-  tile_rows<1>(W, sh, rows, r0, r1, y, 0);
+  if (sh.cpg_shift >= 2) {
+    int64_t r = r0;
+    for (; r + 4 <= r1; r += 4) gemv_whole_groups<4>(W, sh, xs, r, y);
+    for (; r < r1; r++) gemv_whole_groups<1>(W, sh, xs, r, y);
+  } else {
+    const XStep* rows[1] = {xs};
+    tile_rows<1>(W, sh, rows, r0, r1, y, 0);
+  }
   if (xs != local) std::free(xs);
 }
 

@@ -53,13 +53,16 @@ void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int6
   }
   // Tasks: a few per thread for balance (each one unpacks/packs x again, so not more), at
   // least 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.
-  const int nthreads = threads > 0 ? threads : default_threads();
+  int nthreads = threads > 0 ? threads : default_threads();
+  // Waking a worker costs microseconds: small products (M N K below ~0.5 M multiply-adds, a few
+  // microseconds of work) run on the calling thread alone.
+  if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < double(1 << 19)) nthreads = 1;
   const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 2 : 4;
   int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
   rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
   Job job{&kt, &W, x, xq.get(), M, rows, y, act};
   const int64_t ntasks = (N + rows - 1) / rows;
-  parallel_for(threads, ntasks, run_task, &job);
+  parallel_for(nthreads, ntasks, run_task, &job);
 }
 
 }  // namespace int4
