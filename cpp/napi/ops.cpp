@@ -209,6 +209,24 @@ Napi::Value FillNormal(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// randomQ4(codes, scales, offsets|null, N, K, groupSize, scheme, seed, scale, threads) -> [err2, ref2]:
+// the demo model's random INT4 weights (see cpp/ops/ops.h random_q4)
+Napi::Value RandomQ4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  QMatrixView v = shape_args(info, 3);
+  storage_args(info, 0, v);
+  const int64_t seed = int_arg(info, 7, "seed", 0, int64_t(1) << 53);
+  const float scale = static_cast<float>(num_arg(info, 8, "scale"));
+  const int threads = static_cast<int>(int_arg(info, 9, "threads", 0, kMaxThreads));
+  double e2 = 0, r2 = 0;
+  random_q4(v.rows, v.cols, static_cast<uint64_t>(seed), scale, v.group_size, v.scheme, const_cast<uint8_t*>(v.codes),
+            const_cast<uint16_t*>(v.scales), const_cast<uint16_t*>(v.offsets), threads, &e2, &r2);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t(0), Napi::Number::New(env, e2));
+  out.Set(uint32_t(1), Napi::Number::New(env, r2));
+  return out;
+}
+
 }  // namespace
 
 void register_ops(Napi::Env env, Napi::Object exports) {
@@ -224,6 +242,7 @@ void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("copyF32", Napi::Function::New(env, CopyF32));
   exports.Set("getRowQ4", Napi::Function::New(env, GetRowQ4));
   exports.Set("fillNormal", Napi::Function::New(env, FillNormal));
+  exports.Set("randomQ4", Napi::Function::New(env, RandomQ4));
 }
 
 }  // namespace int4

@@ -38,3 +38,16 @@ void add_f32(float* x, const float* y, int64_t n);
 void fill_normal_f32(float* dst, int64_t n, uint64_t seed, uint64_t offset, float scale, int threads);
 
 }  // namespace int4
+
+#include "../int4/format.h"
+
+namespace int4 {
+
+// The demo model's weights: W (N,K) filled as fill_normal_f32(seed, offset r*K) row by row and
+// quantized at once with quantize_q4_generic, a block of rows at a time on `threads` threads, so
+// the f32 values of a whole tensor never exist at once. err2/ref2 (may be null) receive the
+// squared INT4 error and the squared values summed over a sample of rows (one in 64).
+void random_q4(int64_t N, int64_t K, uint64_t seed, float scale, int group_size, Scheme scheme, uint8_t* codes,
+               uint16_t* scales, uint16_t* offsets, int threads, double* err2, double* ref2);
+
+}  // namespace int4

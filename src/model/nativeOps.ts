@@ -16,6 +16,9 @@ export interface NativeOps {
   getRowQ4(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
            groupSize: number, scheme: NativeScheme, row: number, out: Float32Array, outOffset: number): void;
   fillNormal(dst: Float32Array, seed: number, offset: number, scale: number, threads: number): void;
+  /** Random INT4 weights (fillNormal values, quantized block by block): returns [squared error, squared values] over sampled rows. */
+  randomQ4(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number, groupSize: number,
+           scheme: NativeScheme, seed: number, scale: number, threads: number): [number, number];
 }
 
 export const ops = native as NativeBinding & NativeOps;

@@ -3,7 +3,7 @@
 // at most one tensor exists at once.
 import { GGUFError, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
 import { SUPPORTED_TYPES } from "../gguf/types";
-import { QTensor, quantize } from "../qtensor";
+import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
 import { DEMO_CONFIG, type LlamaConfig } from "./config";
 import { ops } from "./nativeOps";
@@ -168,26 +168,28 @@ export interface DemoError {
 
 /**
  * Deterministic random weights (approximately normal, std 0.02; embeddings std 1; norms 1),
- * generated natively one tensor at a time and quantized right away.
+ * generated natively and quantized as they are generated (cpp/ops/demo.cpp), on `threads` threads.
  */
 export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
   let tensorIndex = 0;
   let errSq = 0, refSq = 0;
   const gen = (N: number, K: number, std: number, name: string): Linear => {
-    const w = new Float32Array(N * K);
-    ops.fillNormal(w, DEMO_SEED + tensorIndex++ * 1000003, 0, std, threads);
-    const lin = fromF32(w, N, K, spec, name);
-    if (lin.kind === "q4") {
-      // error on the first rows: quantization is row by row, so these are the same codes
-      const R = Math.min(N, 16);
-      const sample = w.subarray(0, R * K);
-      const dq = quantize(new Tensor(sample, [R, K]), { groupSize: spec.groupSize, scheme: spec.scheme }).dequantize().data;
-      for (let i = 0; i < sample.length; i++) {
-        errSq += (dq[i] - sample[i]) ** 2;
-        refSq += sample[i] ** 2;
-      }
+    const seed = DEMO_SEED + tensorIndex++ * 1000003;
+    if (spec.kind === "f32") {
+      const w = new Float32Array(N * K);
+      ops.fillNormal(w, seed, 0, std, threads);
+      return { kind: "f32", N, K, w };
     }
-    return lin;
+    // generated and quantized natively a block of rows at a time: no f32 copy of the tensor
+    const lay = layoutOf(N, K, spec.groupSize);
+    const codes = new Uint8Array(lay.codeBytes);
+    const scales = new Uint16Array(lay.scaleCount);
+    const offsets = spec.scheme === "asymmetric" ? new Uint16Array(lay.scaleCount) : null;
+    const [e2, r2] = ops.randomQ4(codes, scales, offsets, N, K, spec.groupSize, spec.scheme === "symmetric" ? 0 : 1, seed, std, threads);
+    errSq += e2;
+    refSq += r2;
+    void name;
+    return { kind: "q4", N, K, q: new QTensor({ dims: [N, K], groupSize: spec.groupSize, scheme: spec.scheme, codes, scales, offsets }) };
   };
   const ones = () => new Float32Array(c.dim).fill(1);
   const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
