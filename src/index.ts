@@ -28,3 +28,17 @@ export function backend(): BackendInfo {
 export function nativeSourceHash(): string {
   return native.sourceHash();
 }
+
+// ---- inference: GGUF models, tokenizer, sampler (src/gguf, src/model) ----
+export { loadModel, Model, DEMO_MODEL } from "./model/model";
+export type { LoadModelOptions, GenerateOptions } from "./model/model";
+export type { ModelInfo } from "./model/engine";
+export type { GenerateStats, StopReason } from "./model/protocol";
+export type { LlamaConfig } from "./model/config";
+export { QUANT_NAMES } from "./model/quant";
+export type { QuantName } from "./model/quant";
+export { openGGUF, GGUFError } from "./gguf/reader";
+export type { GGUFFile, GGUFTensorInfo, GGUFValue, GGUFArray } from "./gguf/reader";
+export { Tokenizer } from "./tokenizer";
+export { Sampler } from "./sampler";
+export type { SamplerOptions } from "./sampler";

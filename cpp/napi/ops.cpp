@@ -1,6 +1,11 @@
 // Operators besides INT4 matmul that loading and running models need, registered on the addon.
 #include "napi_util.h"
 
+#include <cmath>
+
+#include "../int4/kernels.h"
+#include "../ops/ops.h"
+
 namespace int4 {
 
 namespace {
@@ -48,12 +53,196 @@ Napi::Value DequantizeQ8_0(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+
+// ---- the forward pass's operators (cpp/ops). Buffers may be longer than the part used (scratch
+// sized for the longest batch); every access is checked against their lengths here. ----
+
+int64_t need(const Napi::Env& env, const char* name, size_t have, int64_t want) {
+  if (want < 0 || static_cast<int64_t>(have) < want)
+    throw_range(env, std::string(name) + ": expected at least " + std::to_string(want) + " elements, got " + std::to_string(have));
+  return want;
+}
+
+double num_arg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = info[i];
+  if (!v.IsNumber()) throw_type(info.Env(), std::string(name) + ": expected a number");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) throw_range(info.Env(), std::string(name) + ": expected a finite number");
+  return d;
+}
+
+constexpr int64_t kMaxDim = int64_t(1) << 31;
+
+// sgemm(x, M, K, w, N, y, threads): x (M,K) @ w (N,K)^T -> y (M,N), f32
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  const int64_t M = int_arg(info, 1, "M", 1, kMaxDim), K = int_arg(info, 2, "K", 1, kMaxDim);
+  auto w = typed_arg<float>(info, 3, "w", "Float32Array");
+  const int64_t N = int_arg(info, 4, "N", 1, kMaxDim);
+  auto y = typed_arg<float>(info, 5, "y", "Float32Array");
+  const int threads = static_cast<int>(int_arg(info, 6, "threads", 0, kMaxThreads));
+  if (M > kMaxElements / K || N > kMaxElements / K || M > kMaxElements / N) throw_range(env, "sgemm: too many elements");
+  need(env, "x", x.ElementLength(), M * K);
+  need(env, "w", w.ElementLength(), N * K);
+  need(env, "y", y.ElementLength(), M * N);
+  sgemm_f32(x.Data(), M, K, w.Data(), N, y.Data(), threads);
+  return env.Undefined();
+}
+
+// rmsnorm(x, w, out, M, n, eps)
+Napi::Value Rmsnorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  auto w = typed_arg<float>(info, 1, "w", "Float32Array");
+  auto out = typed_arg<float>(info, 2, "out", "Float32Array");
+  const int64_t M = int_arg(info, 3, "M", 1, kMaxDim), n = int_arg(info, 4, "n", 1, kMaxDim);
+  const float eps = static_cast<float>(num_arg(info, 5, "eps"));
+  need(env, "x", x.ElementLength(), M * n);
+  need(env, "w", w.ElementLength(), n);
+  need(env, "out", out.ElementLength(), M * n);
+  rmsnorm_f32(x.Data(), w.Data(), out.Data(), M, n, eps);
+  return env.Undefined();
+}
+
+// rope(x, M, nHeads, headDim, pos0, nRot, base, mode)
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  const int64_t M = int_arg(info, 1, "M", 1, kMaxDim), H = int_arg(info, 2, "nHeads", 1, kMaxDim);
+  const int64_t hd = int_arg(info, 3, "headDim", 1, kMaxDim), pos0 = int_arg(info, 4, "pos0", 0, kMaxDim);
+  const int64_t n_rot = int_arg(info, 5, "nRot", 0, hd);
+  const float base = static_cast<float>(num_arg(info, 6, "base"));
+  const int mode = static_cast<int>(int_arg(info, 7, "mode", 0, 2));
+  if (n_rot % 2 != 0) throw_range(env, "nRot: expected an even number");
+  if (mode == 1) throw_range(env, "mode: expected 0 (normal) or 2 (neox)");
+  if (M > kMaxElements / (H * hd)) throw_range(env, "rope: too many elements");
+  need(env, "x", x.ElementLength(), M * H * hd);
+  rope_f32(x.Data(), M, H, hd, pos0, n_rot, base, mode);
+  return env.Undefined();
+}
+
+// attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, threads)
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto q = typed_arg<float>(info, 0, "q", "Float32Array");
+  auto kc = typed_arg<float>(info, 1, "kCache", "Float32Array");
+  auto vc = typed_arg<float>(info, 2, "vCache", "Float32Array");
+  const int64_t off = int_arg(info, 3, "cacheOffset", 0, kMaxElements);
+  auto out = typed_arg<float>(info, 4, "out", "Float32Array");
+  const int64_t M = int_arg(info, 5, "M", 1, kMaxDim), pos0 = int_arg(info, 6, "pos0", 0, kMaxDim);
+  const int64_t H = int_arg(info, 7, "nHead", 1, 1 << 16), KV = int_arg(info, 8, "nKv", 1, H);
+  const int64_t hd = int_arg(info, 9, "headDim", 1, 1 << 16);
+  const int threads = static_cast<int>(int_arg(info, 10, "threads", 0, kMaxThreads));
+  if (H % KV != 0) throw_range(env, "nHead: expected a multiple of nKv");
+  if (M > kMaxDim / (H * hd)) throw_range(env, "attention: too many elements");
+  need(env, "q", q.ElementLength(), M * H * hd);
+  need(env, "out", out.ElementLength(), M * H * hd);
+  need(env, "kCache", kc.ElementLength(), off + (pos0 + M) * KV * hd);
+  need(env, "vCache", vc.ElementLength(), off + (pos0 + M) * KV * hd);
+  attention_f32(q.Data(), kc.Data() + off, vc.Data() + off, out.Data(), M, pos0, H, KV, hd, threads);
+  return env.Undefined();
+}
+
+// siluMul(gate, up, n): gate = silu(gate) * up
+Napi::Value SiluMul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto g = typed_arg<float>(info, 0, "gate", "Float32Array");
+  auto u = typed_arg<float>(info, 1, "up", "Float32Array");
+  const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
+  need(env, "gate", g.ElementLength(), n);
+  need(env, "up", u.ElementLength(), n);
+  silu_mul_f32(g.Data(), u.Data(), n);
+  return env.Undefined();
+}
+
+// addInPlace(x, y, n): x += y
+Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  auto y = typed_arg<float>(info, 1, "y", "Float32Array");
+  const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
+  need(env, "x", x.ElementLength(), n);
+  need(env, "y", y.ElementLength(), n);
+  add_f32(x.Data(), y.Data(), n);
+  return env.Undefined();
+}
+
+// copyF32(src, srcOffset, dst, dstOffset, n): a copy between ranges without making views
+Napi::Value CopyF32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto src = typed_arg<float>(info, 0, "src", "Float32Array");
+  const int64_t so = int_arg(info, 1, "srcOffset", 0, kMaxElements);
+  auto dst = typed_arg<float>(info, 2, "dst", "Float32Array");
+  const int64_t d_o = int_arg(info, 3, "dstOffset", 0, kMaxElements);
+  const int64_t n = int_arg(info, 4, "n", 0, kMaxElements);
+  need(env, "src", src.ElementLength(), so + n);
+  need(env, "dst", dst.ElementLength(), d_o + n);
+  std::memmove(dst.Data() + d_o, src.Data() + so, static_cast<size_t>(n) * sizeof(float));
+  return env.Undefined();
+}
+
+// getRowQ4(codes, scales, offsets|null, N, K, groupSize, scheme, row, out, outOffset): one row of
+// an INT4 matrix dequantized (the embedding lookup of a quantized token_embd)
+Napi::Value GetRowQ4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  QMatrixView v = shape_args(info, 3);
+  storage_args(info, 0, v);
+  const int64_t row = int_arg(info, 7, "row", 0, v.rows - 1);
+  auto out = typed_arg<float>(info, 8, "out", "Float32Array");
+  const int64_t oo = int_arg(info, 9, "outOffset", 0, kMaxElements);
+  need(env, "out", out.ElementLength(), oo + v.cols);
+  dequantize_row_q4_generic(v, row, out.Data() + oo);
+  return env.Undefined();
+}
+
+// fillNormal(dst, seed, offset, scale, threads): deterministic approximately-normal values
+Napi::Value FillNormal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dst = typed_arg<float>(info, 0, "dst", "Float32Array");
+  const int64_t seed = int_arg(info, 1, "seed", 0, int64_t(1) << 53);
+  const int64_t off = int_arg(info, 2, "offset", 0, int64_t(1) << 53);
+  const float scale = static_cast<float>(num_arg(info, 3, "scale"));
+  const int threads = static_cast<int>(int_arg(info, 4, "threads", 0, kMaxThreads));
+  fill_normal_f32(dst.Data(), static_cast<int64_t>(dst.ElementLength()), static_cast<uint64_t>(seed),
+                  static_cast<uint64_t>(off), scale, threads);
+  return env.Undefined();
+}
+
+// randomQ4(codes, scales, offsets|null, N, K, groupSize, scheme, seed, scale, threads) -> [err2, ref2]:
+// the demo model's random INT4 weights (see cpp/ops/ops.h random_q4)
+Napi::Value RandomQ4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  QMatrixView v = shape_args(info, 3);
+  storage_args(info, 0, v);
+  const int64_t seed = int_arg(info, 7, "seed", 0, int64_t(1) << 53);
+  const float scale = static_cast<float>(num_arg(info, 8, "scale"));
+  const int threads = static_cast<int>(int_arg(info, 9, "threads", 0, kMaxThreads));
+  double e2 = 0, r2 = 0;
+  random_q4(v.rows, v.cols, static_cast<uint64_t>(seed), scale, v.group_size, v.scheme, const_cast<uint8_t*>(v.codes),
+            const_cast<uint16_t*>(v.scales), const_cast<uint16_t*>(v.offsets), threads, &e2, &r2);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t(0), Napi::Number::New(env, e2));
+  out.Set(uint32_t(1), Napi::Number::New(env, r2));
+  return out;
+}
+
 }  // namespace
 
 void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32));
   exports.Set("bf16ToF32", Napi::Function::New(env, BF16ToF32));
   exports.Set("dequantizeQ8_0", Napi::Function::New(env, DequantizeQ8_0));
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("rmsnorm", Napi::Function::New(env, Rmsnorm));
+  exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("attention", Napi::Function::New(env, Attention));
+  exports.Set("siluMul", Napi::Function::New(env, SiluMul));
+  exports.Set("addInPlace", Napi::Function::New(env, AddInPlace));
+  exports.Set("copyF32", Napi::Function::New(env, CopyF32));
+  exports.Set("getRowQ4", Napi::Function::New(env, GetRowQ4));
+  exports.Set("fillNormal", Napi::Function::New(env, FillNormal));
+  exports.Set("randomQ4", Napi::Function::New(env, RandomQ4));
 }
 
 }  // namespace int4

@@ -1,0 +1,53 @@
+// Native operators of the Llama forward pass besides INT4 matmul: f32 matmul (the full-precision
+// reference path), RMSNorm, RoPE, causal attention over a KV cache, SwiGLU, and a seeded random
+// fill for the demo model. Plain scalar loops written so the compiler vectorizes them.
+// Shapes as in llama2.c: x (M,K) is M rows of K floats, row-major.
+#pragma once
+#include <cstdint>
+
+namespace int4 {
+
+// x (M,K) @ W (N,K)^T -> y (M,N), all f32. `threads` > 1 splits the rows of W (big products only).
+void sgemm_f32(const float* x, int64_t M, int64_t K, const float* w, int64_t N, float* y, int threads);
+
+// out[m] = x[m] / sqrt(mean(x[m]^2) + eps) * w, for M rows of n. out may equal x.
+void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps);
+
+// Rotates pairs of x (M, n_heads*head_dim) in place; row m is at position pos0 + m.
+// mode 0: llama.cpp "normal" (pairs (i, i+1)); mode 2: "neox" (pairs (i, i + n_rot/2)).
+// Only the first n_rot dimensions of each head rotate: theta_i = pos * base^(-i/n_rot), i even.
+void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot,
+              float base, int mode);
+
+// Causal grouped-query attention. q (M, n_head*hd); the cache holds positions [0, pos0 + M) of
+// this layer as k_cache/v_cache (ctx, n_kv*hd), already including the M new rows. Query row m
+// (position pos0 + m) attends to positions 0..pos0+m. out (M, n_head*hd). Query head h reads KV
+// head h / (n_head / n_kv).
+void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M,
+                   int64_t pos0, int64_t n_head, int64_t n_kv, int64_t hd, int threads);
+
+// gate = silu(gate) * up, n values.
+void silu_mul_f32(float* gate, const float* up, int64_t n);
+
+// x += y, n values.
+void add_f32(float* x, const float* y, int64_t n);
+
+// dst[i] = scale * approx_normal(seed, offset + i): a counter-based generator (splitmix64 hash of
+// the index, Irwin-Hall sum of four 16-bit uniforms), so any slice can be filled independently
+// and the values depend only on (seed, index).
+void fill_normal_f32(float* dst, int64_t n, uint64_t seed, uint64_t offset, float scale, int threads);
+
+}  // namespace int4
+
+#include "../int4/format.h"
+
+namespace int4 {
+
+// The demo model's weights: W (N,K) filled as fill_normal_f32(seed, offset r*K) row by row and
+// quantized at once with quantize_q4_generic, a block of rows at a time on `threads` threads, so
+// the f32 values of a whole tensor never exist at once. err2/ref2 (may be null) receive the
+// squared INT4 error and the squared values summed over a sample of rows (one in 64).
+void random_q4(int64_t N, int64_t K, uint64_t seed, float scale, int group_size, Scheme scheme, uint8_t* codes,
+               uint16_t* scales, uint16_t* offsets, int threads, double* err2, double* ref2);
+
+}  // namespace int4

@@ -1,0 +1,34 @@
+// ggml tensor types as GGUF numbers them: name, elements per block, bytes per block. The table
+// covers the types of ggml's ggml.h so that any file can be described (int4 info); which ones a
+// model can load is decided by SUPPORTED_TYPES.
+export interface GGMLTypeInfo {
+  id: number;
+  name: string;
+  blockSize: number;
+  blockBytes: number;
+}
+
+const TABLE: [number, string, number, number][] = [
+  [0, "F32", 1, 4], [1, "F16", 1, 2], [2, "Q4_0", 32, 18], [3, "Q4_1", 32, 20],
+  [6, "Q5_0", 32, 22], [7, "Q5_1", 32, 24], [8, "Q8_0", 32, 34], [9, "Q8_1", 32, 36],
+  [10, "Q2_K", 256, 84], [11, "Q3_K", 256, 110], [12, "Q4_K", 256, 144], [13, "Q5_K", 256, 176],
+  [14, "Q6_K", 256, 210], [15, "Q8_K", 256, 292], [16, "IQ2_XXS", 256, 66], [17, "IQ2_XS", 256, 74],
+  [18, "IQ3_XXS", 256, 98], [19, "IQ1_S", 256, 50], [20, "IQ4_NL", 32, 18], [21, "IQ3_S", 256, 110],
+  [22, "IQ2_S", 256, 82], [23, "IQ4_XS", 256, 136], [24, "I8", 1, 1], [25, "I16", 1, 2],
+  [26, "I32", 1, 4], [27, "I64", 1, 8], [28, "F64", 1, 8], [29, "IQ1_M", 256, 56], [30, "BF16", 1, 2],
+  [34, "TQ1_0", 256, 54], [35, "TQ2_0", 256, 66], [39, "MXFP4", 32, 17],
+];
+
+export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map(
+  TABLE.map(([id, name, blockSize, blockBytes]) => [id, { id, name, blockSize, blockBytes }]),
+);
+
+/** Tensor types int4 loads. */
+export const SUPPORTED_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1"] as const;
+export type SupportedType = (typeof SUPPORTED_TYPES)[number];
+
+/** GGUF metadata value types. */
+export const enum GGUFValueType {
+  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
+  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+}

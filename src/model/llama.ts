@@ -1,0 +1,167 @@
+// The Llama forward pass, llama2.c-style: embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache,
+// causal GQA attention, output projection, residual; RMSNorm, SwiGLU MLP, residual) -> final
+// RMSNorm -> logits. A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
+// M = 1 while generating). Every linear layer goes through the public matmul (INT4) or the native
+// f32 sgemm (quant "f32"); the other operators are native (cpp/ops). Buffers for M = 1 are
+// allocated once, so a generated token allocates nothing in JavaScript.
+import { matmul, type MatmulOptions } from "../matmul";
+import { Tensor } from "../tensor";
+import type { LlamaConfig } from "./config";
+import { ops } from "./nativeOps";
+import type { Linear, ModelWeights } from "./weights";
+
+/** Activation buffers for a batch of M tokens, with Tensor views and matmul options made once. */
+class Scratch {
+  readonly x: Tensor;   // (M, dim) residual stream
+  readonly xb: Tensor;  // (M, dim) normed input
+  readonly xb2: Tensor; // (M, dim) branch output
+  readonly q: Tensor;   // (M, nHeads*hd)
+  readonly k: Tensor;   // (M, nKv*hd)
+  readonly v: Tensor;   // (M, nKv*hd)
+  readonly att: Tensor; // (M, nHeads*hd) attention output
+  readonly hb: Tensor;  // (M, hidden) gate
+  readonly hb2: Tensor; // (M, hidden) up
+  readonly opts = new Map<Tensor, MatmulOptions>();
+
+  constructor(readonly M: number, c: LlamaConfig, threads: number) {
+    const t = (n: number) => new Tensor(new Float32Array(M * n), [M, n]);
+    const qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
+    this.x = t(c.dim); this.xb = t(c.dim); this.xb2 = t(c.dim);
+    this.q = t(qd); this.k = t(kvd); this.v = t(kvd); this.att = t(qd);
+    this.hb = t(c.hidden); this.hb2 = t(c.hidden);
+    for (const out of [this.xb2, this.q, this.k, this.v, this.hb, this.hb2]) this.opts.set(out, { out, threads });
+  }
+}
+
+export interface LlamaOptions {
+  /** KV cache length (positions); default min(model context, 2048). */
+  ctx?: number;
+  threads?: number;
+}
+
+/** Longest batch run at once; longer prompts run in chunks of this many tokens. */
+export const MAX_BATCH = 512;
+
+export class Llama {
+  readonly ctx: number;
+  readonly threads: number;
+  readonly kCache: Float32Array; // (nLayers, ctx, nKv*hd)
+  readonly vCache: Float32Array;
+  readonly #one: Scratch;
+  readonly #logits1: Tensor; // (1, vocab)
+  readonly #logits1Opts: MatmulOptions;
+  #batch: Scratch | null = null;
+
+  constructor(readonly config: LlamaConfig, readonly weights: ModelWeights, options: LlamaOptions = {}) {
+    this.ctx = options.ctx ?? Math.min(config.ctx, 2048);
+    this.threads = options.threads ?? 1;
+    const kvd = config.nKvHeads * config.headDim;
+    this.kCache = new Float32Array(config.nLayers * this.ctx * kvd);
+    this.vCache = new Float32Array(config.nLayers * this.ctx * kvd);
+    this.#one = new Scratch(1, config, this.threads);
+    this.#logits1 = new Tensor(new Float32Array(config.vocab), [1, config.vocab]);
+    this.#logits1Opts = { out: this.#logits1, threads: this.threads };
+  }
+
+  get kvCacheBytes(): number {
+    return this.kCache.byteLength + this.vCache.byteLength;
+  }
+
+  #linear(l: Linear, x: Tensor, out: Tensor, opts: MatmulOptions): void {
+    // W (N,K) @ x (M,K) -> out (M,N)
+    if (l.kind === "q4") matmul(x, l.q, opts);
+    else ops.sgemm(x.data, x.dims[0], l.K, l.w, l.N, out.data, this.threads);
+  }
+
+  #embed(token: number, out: Float32Array, offset: number): void {
+    const e = this.weights.embed;
+    if (!Number.isInteger(token) || token < 0 || token >= this.config.vocab) {
+      throw new RangeError(`token: expected an id in [0, ${this.config.vocab}), got ${token}`);
+    }
+    if (e.kind === "f32") ops.copyF32(e.w, token * e.K, out, offset, e.K);
+    else {
+      const q = e.q;
+      ops.getRowQ4(q.codes, q.scales, q.offsets, e.N, e.K, q.groupSize, q.scheme === "symmetric" ? 0 : 1, token, out, offset);
+    }
+  }
+
+  /** Runs M tokens at positions pos0.. through the layers, leaving the final hidden states in s.x. */
+  #layers(tokens: ArrayLike<number>, start: number, s: Scratch, pos0: number): void {
+    const c = this.config, M = s.M;
+    const kvd = c.nKvHeads * c.headDim;
+    for (let m = 0; m < M; m++) this.#embed(tokens[start + m], s.x.data, m * c.dim);
+    for (let l = 0; l < c.nLayers; l++) {
+      const w = this.weights.layers[l];
+      const cacheOff = l * this.ctx * kvd;
+      // attention block
+      ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps);
+      this.#linear(w.wq, s.xb, s.q, s.opts.get(s.q)!);   // Wq (qd,dim) @ xb -> q (M,qd)
+      this.#linear(w.wk, s.xb, s.k, s.opts.get(s.k)!);   // Wk (kvd,dim) @ xb -> k (M,kvd)
+      this.#linear(w.wv, s.xb, s.v, s.opts.get(s.v)!);   // Wv (kvd,dim) @ xb -> v (M,kvd)
+      ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
+      ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
+      ops.copyF32(s.k.data, 0, this.kCache, cacheOff + pos0 * kvd, M * kvd);
+      ops.copyF32(s.v.data, 0, this.vCache, cacheOff + pos0 * kvd, M * kvd);
+      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.threads);
+      this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
+      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim);
+      // feed-forward block: down(silu(gate(x)) * up(x))
+      ops.rmsnorm(s.x.data, w.ffnNorm, s.xb.data, M, c.dim, c.eps);
+      this.#linear(w.gate, s.xb, s.hb, s.opts.get(s.hb)!);   // W1 (hidden,dim) @ xb -> hb (M,hidden)
+      this.#linear(w.up, s.xb, s.hb2, s.opts.get(s.hb2)!);   // W3 (hidden,dim) @ xb -> hb2 (M,hidden)
+      ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden);
+      this.#linear(w.down, s.hb, s.xb2, s.opts.get(s.xb2)!); // W2 (dim,hidden) @ hb -> xb2 (M,dim)
+      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim);
+    }
+  }
+
+  #checkPositions(pos0: number, n: number): void {
+    if (!Number.isInteger(pos0) || pos0 < 0) throw new RangeError(`pos0: expected a non-negative integer, got ${pos0}`);
+    if (pos0 + n > this.ctx) throw new RangeError(`context: ${pos0 + n} positions needed, the KV cache holds ${this.ctx} (see the ctx option)`);
+  }
+
+  #scratch(M: number): Scratch {
+    if (M === 1) return this.#one;
+    if (this.#batch?.M !== M) this.#batch = new Scratch(M, this.config, this.threads);
+    return this.#batch;
+  }
+
+  /**
+   * Feeds tokens at positions pos0.. and returns the next-token logits after the last one
+   * (vocab,). The returned array is reused by the next call.
+   */
+  forward(tokens: ArrayLike<number>, pos0: number): Float32Array {
+    const n = tokens.length;
+    if (n < 1) throw new RangeError("tokens: expected at least one token");
+    this.#checkPositions(pos0, n);
+    const c = this.config;
+    let s: Scratch = this.#one;
+    for (let start = 0; start < n; start += MAX_BATCH) {
+      const M = Math.min(MAX_BATCH, n - start);
+      s = this.#scratch(M);
+      this.#layers(tokens, start, s, pos0 + start);
+    }
+    // final norm of the last row only, then the output projection (vocab,dim) @ x -> logits
+    ops.rmsnorm(s.M === 1 ? s.x.data : s.x.data.subarray((s.M - 1) * c.dim), this.weights.outputNorm, this.#one.xb.data, 1, c.dim, c.eps);
+    this.#linear(this.weights.output, this.#one.xb, this.#logits1, this.#logits1Opts);
+    return this.#logits1.data;
+  }
+
+  /** Logits at every position, (n, vocab): feeds tokens at pos0.. (for evaluation and tests). */
+  forwardAll(tokens: ArrayLike<number>, pos0: number): Float32Array {
+    const n = tokens.length;
+    if (n < 1) throw new RangeError("tokens: expected at least one token");
+    this.#checkPositions(pos0, n);
+    const c = this.config;
+    const out = new Float32Array(n * c.vocab);
+    for (let start = 0; start < n; start += MAX_BATCH) {
+      const M = Math.min(MAX_BATCH, n - start);
+      const s = this.#scratch(M);
+      this.#layers(tokens, start, s, pos0 + start);
+      ops.rmsnorm(s.x.data, this.weights.outputNorm, s.xb.data, M, c.dim, c.eps);
+      const logits = new Tensor(out.subarray(start * c.vocab, (start + M) * c.vocab), [M, c.vocab]);
+      this.#linear(this.weights.output, s.xb, logits, { out: logits, threads: this.threads });
+    }
+    return out;
+  }
+}

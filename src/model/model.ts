@@ -1,0 +1,222 @@
+// loadModel(): a GGUF model (or the built-in demo) on a worker thread, with a streaming generate().
+//
+//   const model = await loadModel("./model.gguf", { quant: "q4", threads: 2 });
+//   for await (const piece of model.generate("Once upon a time", { maxTokens: 64 })) process.stdout.write(piece);
+//   model.dispose();
+//
+// The tokenizer runs here (it needs only the file's metadata); weights, forward pass and sampling
+// run on the worker, which hands token ids back through shared memory (see protocol.ts).
+import * as os from "node:os";
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
+import { checkOptions, checkPositiveInt, rangeError, typeError } from "../errors";
+import { openGGUF } from "../gguf/reader";
+import { packageRoot } from "../native";
+import { SAMPLER_OPTION_NAMES, resolveSamplerOptions, type SamplerOptions } from "../sampler";
+import { Tokenizer, demoVocabulary } from "../tokenizer";
+import { configFromGGUF } from "./config";
+import type { LoadSpec, ModelInfo, ModelSource } from "./engine";
+import { ABORT, COUNT, DONE, HEADER, type FromWorker, type GenerateStats, type ToWorker } from "./protocol";
+import { parseQuant, type QuantName } from "./quant";
+
+export interface LoadModelOptions {
+  /** "q4" (default), "q4_g{32,64,128}_{sym,asym}" or "f32". */
+  quant?: QuantName;
+  /** Threads for the forward pass (default: the machine's available parallelism). */
+  threads?: number;
+  /** KV cache length in positions (default: min(model context, 2048)). */
+  ctx?: number;
+}
+
+export interface GenerateOptions extends SamplerOptions {
+  /** Most tokens to generate (default 128). */
+  maxTokens?: number;
+  /** Stops generation (the iterator then ends normally). */
+  signal?: AbortSignal;
+}
+
+/** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
+export const DEMO_MODEL = "demo";
+
+const LOAD_OPTIONS = ["quant", "threads", "ctx"];
+const GENERATE_OPTIONS = ["maxTokens", "signal", ...SAMPLER_OPTION_NAMES];
+
+/** The worker script (compiled; tests running from src/ use the build in dist/). */
+function workerPath(): string {
+  return path.join(packageRoot, "dist", "model", "worker.js");
+}
+
+export class Model {
+  readonly info: ModelInfo;
+  readonly tokenizer: Tokenizer;
+  /** Statistics of the last finished generate(). */
+  lastStats: GenerateStats | null = null;
+  #worker: Worker | null;
+  #busy = false;
+  #nextId = 1;
+  #pending = new Map<number, { resolve: (s: GenerateStats) => void; reject: (e: Error) => void }>();
+
+  /** @internal use loadModel() */
+  constructor(worker: Worker, info: ModelInfo, tokenizer: Tokenizer) {
+    this.#worker = worker;
+    this.info = info;
+    this.tokenizer = tokenizer;
+    worker.on("message", (m: FromWorker) => {
+      if (m.type === "done") this.#settle(m.id, null, m.stats);
+      else if (m.type === "error" && m.id !== null) this.#settle(m.id, makeError(m.name, m.message));
+    });
+    worker.on("error", (e) => this.#failAll(e));
+    worker.on("exit", () => this.#failAll(new Error("model worker exited")));
+  }
+
+  #settle(id: number, err: Error | null, stats?: GenerateStats): void {
+    const p = this.#pending.get(id);
+    if (!p) return;
+    this.#pending.delete(id);
+    if (err) p.reject(err);
+    else p.resolve(stats!);
+  }
+
+  #failAll(e: Error): void {
+    for (const p of this.#pending.values()) p.reject(e);
+    this.#pending.clear();
+  }
+
+  /**
+   * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at EOS,
+   * after maxTokens, at the end of the context, or when `signal` aborts. One generate() at a time.
+   */
+  async *generate(prompt: string, options?: GenerateOptions): AsyncGenerator<string, void, undefined> {
+    if (typeof prompt !== "string") throw typeError("generate prompt", "a string", prompt);
+    const o = checkOptions("generate options", options);
+    for (const k of Object.keys(o)) if (!GENERATE_OPTIONS.includes(k)) throw rangeError("generate options", GENERATE_OPTIONS.join(", "), `option "${k}"`);
+    const maxTokens = o.maxTokens === undefined ? 128 : checkPositiveInt("maxTokens", o.maxTokens, 1 << 24);
+    const signal = o.signal as AbortSignal | undefined;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError("signal", "an AbortSignal", signal);
+    const sampler: SamplerOptions = {};
+    for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
+    resolveSamplerOptions(sampler); // validate here, where the caller can catch it
+    const worker = this.#worker;
+    if (!worker) throw new Error("Model: used after dispose()");
+    if (this.#busy) throw new Error("Model: generate() is already running; one at a time");
+    const tokens = Int32Array.from(this.tokenizer.encode(prompt));
+    if (tokens.length >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
+
+    this.#busy = true;
+    const shared = new SharedArrayBuffer((HEADER + maxTokens) * 4);
+    const ctrl = new Int32Array(shared, 0, HEADER);
+    const ids = new Int32Array(shared, HEADER * 4);
+    const id = this.#nextId++;
+    const done = new Promise<GenerateStats>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    done.catch(() => {}); // observed below
+    const onAbort = () => {
+      Atomics.store(ctrl, ABORT, 1);
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort);
+    worker.ref();
+    const msg: ToWorker & { eos: number } = { type: "generate", id, tokens, maxTokens, sampler, shared, eos: this.tokenizer.eos };
+    worker.postMessage(msg);
+    const dec = this.tokenizer.decoder();
+    for (const t of tokens) dec.push(t);
+    let seen = 0;
+    let finished = false;
+    try {
+      for (;;) {
+        const count = Atomics.load(ctrl, COUNT);
+        while (seen < count) {
+          const piece = dec.push(ids[seen++]);
+          if (piece) yield piece;
+        }
+        if (Atomics.load(ctrl, DONE) !== 0 && Atomics.load(ctrl, COUNT) === seen) break;
+        if (Atomics.load(ctrl, COUNT) === count && Atomics.load(ctrl, DONE) === 0) {
+          const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } })
+            .waitAsync(ctrl, COUNT, count);
+          if (w.async) await Promise.race([w.value, done]);
+        }
+      }
+      const tail = dec.flush();
+      this.lastStats = await done;
+      finished = true;
+      if (tail) yield tail;
+    } finally {
+      if (!finished) {
+        // the consumer stopped early (break/return/throw): stop the worker and wait for it
+        Atomics.store(ctrl, ABORT, 1);
+        try {
+          this.lastStats = await done;
+        } catch {
+          /* the error, if any, already reached the consumer */
+        }
+      }
+      signal?.removeEventListener("abort", onAbort);
+      this.#busy = false;
+      this.#worker?.unref();
+    }
+  }
+
+  /** Stops the worker and frees the weights. */
+  dispose(): void {
+    const w = this.#worker;
+    this.#worker = null;
+    if (w) void w.terminate();
+  }
+}
+
+function makeError(name: string, message: string): Error {
+  const E = name === "RangeError" ? RangeError : name === "TypeError" ? TypeError : Error;
+  const e = new E(message);
+  if (E === Error && name !== "Error") e.name = name;
+  return e;
+}
+
+/**
+ * Loads a GGUF model (llama architecture; F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors) or, for
+ * `DEMO_MODEL`, the built-in demo, and starts its worker thread.
+ */
+export async function loadModel(file: string, options?: LoadModelOptions): Promise<Model> {
+  if (typeof file !== "string" || file.length === 0) throw typeError("loadModel path", "a file path (or DEMO_MODEL)", file);
+  const o = checkOptions("loadModel options", options);
+  for (const k of Object.keys(o)) if (!LOAD_OPTIONS.includes(k)) throw rangeError("loadModel options", LOAD_OPTIONS.join(", "), `option "${k}"`);
+  const quant = parseQuant(o.quant).name;
+  const threads = o.threads === undefined ? Math.max(1, os.availableParallelism()) : checkPositiveInt("threads", o.threads, 256);
+  const ctx = o.ctx === undefined ? undefined : checkPositiveInt("ctx", o.ctx, 1 << 22);
+  let source: ModelSource, tokenizer: Tokenizer;
+  if (file === DEMO_MODEL) {
+    source = { kind: "demo" };
+    tokenizer = new Tokenizer(demoVocabulary());
+  } else {
+    const f = openGGUF(file);
+    try {
+      configFromGGUF(f); // architecture and shapes: fail here, before starting a worker
+      tokenizer = Tokenizer.fromGGUF(f);
+    } finally {
+      f.close();
+    }
+    source = { kind: "gguf", path: path.resolve(file) };
+  }
+  const spec: LoadSpec = { source, quant, threads, ctx };
+  const worker = new Worker(workerPath());
+  try {
+    const info = await new Promise<ModelInfo>((resolve, reject) => {
+      const onMsg = (m: FromWorker) => {
+        if (m.type === "loaded") resolve(m.info);
+        else if (m.type === "error" && m.id === null) reject(makeError(m.name, m.message));
+        else return;
+        worker.off("message", onMsg);
+      };
+      worker.on("message", onMsg);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`model worker exited with code ${code} while loading`)));
+      const msg: ToWorker = { type: "load", spec };
+      worker.postMessage(msg);
+    });
+    worker.removeAllListeners("error");
+    worker.removeAllListeners("exit");
+    worker.unref();
+    return new Model(worker, info, tokenizer);
+  } catch (e) {
+    void worker.terminate();
+    throw e;
+  }
+}

@@ -1,0 +1,24 @@
+// The native operators of the forward pass (cpp/ops, registered in cpp/napi/ops.cpp), typed.
+// The binding re-checks every length; callers here pass buffers they sized themselves.
+import { native, type NativeBinding, type NativeScheme } from "../native";
+
+export interface NativeOps {
+  /** x (M,K) @ w (N,K)^T -> y (M,N), f32. */
+  sgemm(x: Float32Array, M: number, K: number, w: Float32Array, N: number, y: Float32Array, threads: number): void;
+  rmsnorm(x: Float32Array, w: Float32Array, out: Float32Array, M: number, n: number, eps: number): void;
+  /** mode 0: "normal" (interleaved pairs), 2: "neox" (halves). */
+  rope(x: Float32Array, M: number, nHeads: number, headDim: number, pos0: number, nRot: number, base: number, mode: 0 | 2): void;
+  attention(q: Float32Array, kCache: Float32Array, vCache: Float32Array, cacheOffset: number, out: Float32Array,
+            M: number, pos0: number, nHead: number, nKv: number, headDim: number, threads: number): void;
+  siluMul(gate: Float32Array, up: Float32Array, n: number): void;
+  addInPlace(x: Float32Array, y: Float32Array, n: number): void;
+  copyF32(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void;
+  getRowQ4(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
+           groupSize: number, scheme: NativeScheme, row: number, out: Float32Array, outOffset: number): void;
+  fillNormal(dst: Float32Array, seed: number, offset: number, scale: number, threads: number): void;
+  /** Random INT4 weights (fillNormal values, quantized block by block): returns [squared error, squared values] over sampled rows. */
+  randomQ4(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number, groupSize: number,
+           scheme: NativeScheme, seed: number, scale: number, threads: number): [number, number];
+}
+
+export const ops = native as NativeBinding & NativeOps;

@@ -1,0 +1,42 @@
+// The `quant` option of loadModel: how weights are held in memory.
+//   "q4" (default): INT4, group 32, symmetric; Q4_0 / Q4_1 tensors are kept as they are (bit-exact)
+//   "q4_g{32,64,128}_{sym,asym}": INT4 at that group size and scheme (Q4_0 / Q4_1 kept when they match)
+//   "f32": full precision, the reference path
+import { rangeError, typeError } from "../errors";
+import type { GroupSize, Scheme } from "../qtensor";
+
+export type QuantName = "q4" | "f32" | `q4_g${32 | 64 | 128}_${"sym" | "asym"}`;
+
+export interface QuantSpec {
+  name: QuantName;
+  kind: "q4" | "f32";
+  groupSize: GroupSize;
+  scheme: Scheme;
+  /** Q4_0 / Q4_1 tensors converted as they are, whatever the scheme (the "q4" default). */
+  keepAnyQ4: boolean;
+}
+
+export const QUANT_NAMES: readonly QuantName[] = [
+  "q4", "f32", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym",
+];
+
+export function parseQuant(v: unknown, name = "quant"): QuantSpec {
+  if (v === undefined) v = "q4";
+  if (typeof v !== "string") throw typeError(name, `one of ${QUANT_NAMES.join(", ")}`, v);
+  if (v === "q4") return { name: "q4", kind: "q4", groupSize: 32, scheme: "symmetric", keepAnyQ4: true };
+  if (v === "f32") return { name: "f32", kind: "f32", groupSize: 32, scheme: "symmetric", keepAnyQ4: false };
+  const m = /^q4_g(32|64|128)_(sym|asym)$/.exec(v);
+  if (!m) throw rangeError(name, `one of ${QUANT_NAMES.join(", ")}`, JSON.stringify(v));
+  return {
+    name: v as QuantName, kind: "q4", groupSize: Number(m[1]) as GroupSize,
+    scheme: m[2] === "sym" ? "symmetric" : "asymmetric", keepAnyQ4: false,
+  };
+}
+
+/** Storage bytes of an [N, K] matrix under a quant (what int4 info prints). */
+export function matrixBytes(spec: QuantSpec, N: number, K: number): number {
+  if (spec.kind === "f32") return N * K * 4;
+  const codes = N * Math.ceil(K / 32) * 16;
+  const groups = N * Math.ceil(K / spec.groupSize);
+  return codes + groups * 2 * (spec.scheme === "asymmetric" ? 2 : 1);
+}

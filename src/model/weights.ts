@@ -1,0 +1,216 @@
+// Model weights in memory: every linear layer is a Linear (an INT4 QTensor, or f32 for the
+// reference path); norms stay f32. Loading converts one GGUF tensor at a time, so the f32 copy of
+// at most one tensor exists at once.
+import { GGUFError, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
+import { SUPPORTED_TYPES } from "../gguf/types";
+import { QTensor, layoutOf, quantize } from "../qtensor";
+import { Tensor } from "../tensor";
+import { DEMO_CONFIG, type LlamaConfig } from "./config";
+import { ops } from "./nativeOps";
+import type { QuantSpec } from "./quant";
+
+/** W [N, K]: N outputs, K inputs. */
+export type Linear =
+  | { kind: "q4"; N: number; K: number; q: QTensor }
+  | { kind: "f32"; N: number; K: number; w: Float32Array };
+
+export interface LayerWeights {
+  attnNorm: Float32Array;
+  wq: Linear;
+  wk: Linear;
+  wv: Linear;
+  wo: Linear;
+  ffnNorm: Float32Array;
+  gate: Linear;
+  up: Linear;
+  down: Linear;
+}
+
+export interface ModelWeights {
+  embed: Linear;
+  layers: LayerWeights[];
+  outputNorm: Float32Array;
+  /** The embedding itself when the file has no output.weight (tied). */
+  output: Linear;
+  tied: boolean;
+}
+
+export function linearBytes(l: Linear): number {
+  return l.kind === "q4" ? l.q.byteLength : l.w.byteLength;
+}
+
+/** Weight bytes, weights in linear layers, and bits per linear weight. */
+export function weightStats(w: ModelWeights): { bytes: number; linearBytes: number; linearWeights: number; bitsPerWeight: number } {
+  const linears: Linear[] = [w.embed, ...w.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down])];
+  if (!w.tied) linears.push(w.output);
+  let lb = 0, n = 0, norms = w.outputNorm.byteLength;
+  for (const l of linears) {
+    lb += linearBytes(l);
+    n += l.N * l.K;
+  }
+  for (const l of w.layers) norms += l.attnNorm.byteLength + l.ffnNorm.byteLength;
+  return { bytes: lb + norms, linearBytes: lb, linearWeights: n, bitsPerWeight: (lb * 8) / n };
+}
+
+export function disposeWeights(w: ModelWeights): void {
+  const all = [w.embed, w.output, ...w.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down])];
+  for (const l of all) if (l.kind === "q4" && !l.q.disposed) l.q.dispose();
+}
+
+// ---- from GGUF ----
+
+function unsupported(t: GGUFTensorInfo): GGUFError {
+  return new GGUFError(`tensor "${t.name}" has type ${t.type.name}, which int4 cannot load (supported: ${SUPPORTED_TYPES.join(", ")})`);
+}
+
+/** A GGUF tensor's values as f32 (any supported type). */
+export function tensorToF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
+  const bytes = f.readTensorBytes(t);
+  const out = new Float32Array(t.elements);
+  switch (t.type.name) {
+    case "F32":
+      out.set(bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, t.elements) : new Float32Array(bytes.slice().buffer));
+      return out;
+    case "F16":
+    case "BF16": {
+      const h = bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, t.elements) : new Uint16Array(bytes.slice().buffer);
+      if (t.type.name === "F16") ops.f16ToF32(h, out);
+      else ops.bf16ToF32(h, out);
+      return out;
+    }
+    case "Q8_0":
+      ops.dequantizeQ8_0(bytes, out);
+      return out;
+    case "Q4_0":
+    case "Q4_1": {
+      const q = QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", bytes, [t.elements / t.ne[0], t.ne[0]]);
+      out.set(q.dequantize().data);
+      q.dispose();
+      return out;
+    }
+    default:
+      throw unsupported(t);
+  }
+}
+
+/** Converts one matrix tensor (ggml ne [K, N]) to a Linear under the quant spec. */
+export function loadLinear(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Linear {
+  if (!(SUPPORTED_TYPES as readonly string[]).includes(t.type.name)) throw unsupported(t);
+  const K = t.ne[0], N = t.elements / K;
+  if (spec.kind === "q4" && (t.type.name === "Q4_0" || t.type.name === "Q4_1")) {
+    const scheme = t.type.name === "Q4_0" ? "symmetric" : "asymmetric";
+    if (spec.keepAnyQ4 || (spec.groupSize === 32 && spec.scheme === scheme)) {
+      // the file's blocks as they are: bit-exact, no re-quantization
+      return { kind: "q4", N, K, q: QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", f.readTensorBytes(t), [N, K]) };
+    }
+  }
+  return fromF32(tensorToF32(f, t), N, K, spec, t.name);
+}
+
+export function fromF32(w: Float32Array, N: number, K: number, spec: QuantSpec, name: string): Linear {
+  if (spec.kind === "f32") return { kind: "f32", N, K, w };
+  try {
+    return { kind: "q4", N, K, q: quantize(new Tensor(w, [N, K]), { groupSize: spec.groupSize, scheme: spec.scheme }) };
+  } catch (e) {
+    throw new GGUFError(`tensor "${name}": ${(e as Error).message}`);
+  }
+}
+
+function vector(f: GGUFFile, name: string): Float32Array {
+  const t = f.tensor(name);
+  if (!t) throw new GGUFError(`GGUF ${f.path}: missing tensor "${name}"`);
+  return tensorToF32(f, t);
+}
+
+function matrix(f: GGUFFile, name: string, spec: QuantSpec): Linear {
+  const t = f.tensor(name);
+  if (!t) throw new GGUFError(`GGUF ${f.path}: missing tensor "${name}"`);
+  return loadLinear(f, t, spec);
+}
+
+/** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
+export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): ModelWeights {
+  // Check every tensor's type first: an unsupported one fails before minutes of conversion.
+  for (const t of f.tensors) {
+    if ((t.name.startsWith("blk.") || t.name.startsWith("token_embd") || t.name.startsWith("output")) &&
+        !(SUPPORTED_TYPES as readonly string[]).includes(t.type.name)) throw unsupported(t);
+  }
+  const embed = matrix(f, "token_embd.weight", spec);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    const p = `blk.${l}.`;
+    layers.push({
+      attnNorm: vector(f, p + "attn_norm.weight"),
+      wq: matrix(f, p + "attn_q.weight", spec),
+      wk: matrix(f, p + "attn_k.weight", spec),
+      wv: matrix(f, p + "attn_v.weight", spec),
+      wo: matrix(f, p + "attn_output.weight", spec),
+      ffnNorm: vector(f, p + "ffn_norm.weight"),
+      gate: matrix(f, p + "ffn_gate.weight", spec),
+      up: matrix(f, p + "ffn_up.weight", spec),
+      down: matrix(f, p + "ffn_down.weight", spec),
+    });
+  }
+  const outputNorm = vector(f, "output_norm.weight");
+  const hasOutput = f.tensor("output.weight") !== undefined;
+  const output = hasOutput ? matrix(f, "output.weight", spec) : embed;
+  return { embed, layers, outputNorm, output, tied: !hasOutput };
+}
+
+// ---- the demo model: random weights at TinyLlama-1.1B's shape ----
+
+export const DEMO_SEED = 1234;
+
+export interface DemoError {
+  /** Relative RMS error of the INT4 weights against their f32 values, over sampled rows. */
+  weightRelRms: number;
+}
+
+/**
+ * Deterministic random weights (approximately normal, std 0.02; embeddings std 1; norms 1),
+ * generated natively and quantized as they are generated (cpp/ops/demo.cpp), on `threads` threads.
+ */
+export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
+  let tensorIndex = 0;
+  let errSq = 0, refSq = 0;
+  const gen = (N: number, K: number, std: number, name: string): Linear => {
+    const seed = DEMO_SEED + tensorIndex++ * 1000003;
+    if (spec.kind === "f32") {
+      const w = new Float32Array(N * K);
+      ops.fillNormal(w, seed, 0, std, threads);
+      return { kind: "f32", N, K, w };
+    }
+    // generated and quantized natively a block of rows at a time: no f32 copy of the tensor
+    const lay = layoutOf(N, K, spec.groupSize);
+    const codes = new Uint8Array(lay.codeBytes);
+    const scales = new Uint16Array(lay.scaleCount);
+    const offsets = spec.scheme === "asymmetric" ? new Uint16Array(lay.scaleCount) : null;
+    const [e2, r2] = ops.randomQ4(codes, scales, offsets, N, K, spec.groupSize, spec.scheme === "symmetric" ? 0 : 1, seed, std, threads);
+    errSq += e2;
+    refSq += r2;
+    void name;
+    return { kind: "q4", N, K, q: new QTensor({ dims: [N, K], groupSize: spec.groupSize, scheme: spec.scheme, codes, scales, offsets }) };
+  };
+  const ones = () => new Float32Array(c.dim).fill(1);
+  const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
+  const embed = gen(c.vocab, c.dim, 1, "token_embd.weight");
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    layers.push({
+      attnNorm: ones(),
+      wq: gen(q, c.dim, 0.02, `blk.${l}.attn_q.weight`),
+      wk: gen(kv, c.dim, 0.02, `blk.${l}.attn_k.weight`),
+      wv: gen(kv, c.dim, 0.02, `blk.${l}.attn_v.weight`),
+      wo: gen(c.dim, q, 0.02, `blk.${l}.attn_output.weight`),
+      ffnNorm: ones(),
+      gate: gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_gate.weight`),
+      up: gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_up.weight`),
+      down: gen(c.dim, c.hidden, 0.02, `blk.${l}.ffn_down.weight`),
+    });
+  }
+  const output = gen(c.vocab, c.dim, 0.02, "output.weight");
+  return {
+    weights: { embed, layers, outputNorm: ones(), output, tied: false },
+    error: { weightRelRms: refSq > 0 ? Math.sqrt(errSq / refSq) : 0 },
+  };
+}

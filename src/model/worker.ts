@@ -1,0 +1,67 @@
+// The worker thread of a Model: holds the weights, runs the forward pass and the sampler, and
+// writes token ids to shared memory. Generation runs here so the main thread's event loop stays
+// free; between tokens the only cost is an Atomics store and notify.
+import { parentPort } from "node:worker_threads";
+import { Sampler } from "../sampler";
+import { loadEngine, type Engine } from "./engine";
+import { ABORT, COUNT, DONE, HEADER, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
+
+let engine: Engine | null = null;
+let eos = -1;
+const one = new Int32Array(1);
+
+function post(m: FromWorker): void {
+  parentPort!.postMessage(m);
+}
+
+function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
+  const { llama } = engine!;
+  const ctrl = new Int32Array(m.shared, 0, HEADER);
+  const ids = new Int32Array(m.shared, HEADER * 4);
+  const sampler = new Sampler(llama.config.vocab, m.sampler);
+  for (const t of m.tokens) sampler.accept(t);
+  const t0 = performance.now();
+  let logits = llama.forward(m.tokens, 0);
+  const t1 = performance.now();
+  let pos = m.tokens.length, n = 0, reason: StopReason = "maxTokens", tFirst = t1;
+  while (n < m.maxTokens) {
+    if (Atomics.load(ctrl, ABORT) !== 0) { reason = "abort"; break; }
+    const tok = sampler.sample(logits);
+    if (tok === eos) { reason = "eos"; break; }
+    ids[n++] = tok;
+    Atomics.store(ctrl, COUNT, n);
+    Atomics.notify(ctrl, COUNT);
+    if (n === 1) tFirst = performance.now();
+    if (n === m.maxTokens) break;
+    if (pos >= llama.ctx) { reason = "context"; break; }
+    sampler.accept(tok);
+    one[0] = tok;
+    logits = llama.forward(one, pos++);
+  }
+  const t2 = performance.now();
+  return { promptTokens: m.tokens.length, promptMs: t1 - t0, generatedTokens: n, generateMs: n > 1 ? t2 - tFirst : 0, generateForwards: Math.max(0, n - 1), stopReason: reason };
+}
+
+parentPort!.on("message", (m: ToWorker & { eos?: number }) => {
+  if (m.type === "load") {
+    try {
+      engine = loadEngine(m.spec);
+      post({ type: "loaded", info: engine.info });
+    } catch (e) {
+      const err = e as Error;
+      post({ type: "error", id: null, name: err.name, message: err.message });
+    }
+  } else if (m.type === "generate") {
+    eos = m.eos ?? -1;
+    const ctrl = new Int32Array(m.shared, 0, HEADER);
+    try {
+      post({ type: "done", id: m.id, stats: generate(m) });
+    } catch (e) {
+      const err = e as Error;
+      post({ type: "error", id: m.id, name: err.name, message: err.message });
+    } finally {
+      Atomics.store(ctrl, DONE, 1);
+      Atomics.notify(ctrl, COUNT);
+    }
+  }
+});
