@@ -4,5 +4,8 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const int4 = require("../dist/index.js");
 
-export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES } = int4;
+export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES,
+  // quantization methods
+  hessianFromActivations, activationStats, quantizationError, awqQuantize, awqScales, awqFoldIntoNorm, awqFoldIntoRows, METHODS,
+} = int4;
 export default int4;

@@ -26,3 +26,7 @@ export function backend(): BackendInfo {
 export function nativeSourceHash(): string {
   return native.sourceHash();
 }
+
+// Quantization methods (src/quant/, README "Quantization methods")
+export { hessianFromActivations, activationStats, quantizationError, awqQuantize, awqScales, awqFoldIntoNorm, awqFoldIntoRows, METHODS } from "./quant/index";
+export type { QuantizationError, AwqOptions, AwqResult, QuantMethod } from "./quant/index";
