@@ -6,7 +6,7 @@ import { QTensor, Tensor, activationStats, awqFoldIntoNorm, awqFoldIntoRows, awq
 import { f16ToF32 as f16ToF32Ref, f32ToF16 as f32ToF16Ref, randn, rng } from "./helpers/ggmlRef";
 import { heavyTailedWeights, outlierActivations } from "./helpers/synthetic";
 import { f16ToF32, f32ToF16 } from "../src/quant/fp16";
-import { cholesky, choleskyInverse, upperCholesky } from "../src/quant/linalg";
+import { cholesky, choleskyInverse, inverseUpperFactor, upperCholesky } from "../src/quant/linalg";
 
 type G = 32 | 64 | 128 | 256;
 const SCHEMES = ["symmetric", "asymmetric"] as const;
@@ -74,6 +74,23 @@ describe("Cholesky and inverse", () => {
       }
     }
   });
+  it("inverseUpperFactor equals the upper Cholesky factor of the inverse (random SPD, n = 37)", () => {
+    const n = 37;
+    const m = randn(n * n, 8);
+    const S = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      let s = i === j ? 0.5 : 0;
+      for (let k = 0; k < n; k++) s += m[i * n + k] * m[j * n + k];
+      S[i * n + j] = s;
+    }
+    const U1 = upperCholesky(choleskyInverse(cholesky(S, n)!, n), n)!;
+    const U2 = inverseUpperFactor(S, n)!;
+    let scale = 0;
+    for (const v of U1) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < n * n; i++) expect(Math.abs(U1[i] - U2[i])).toBeLessThan(1e-9 * scale);
+    expect(inverseUpperFactor(new Float64Array([1, 2, 2, 1]), 2)).toBeNull();
+  });
+
   it("report a matrix that is not positive definite", () => {
     expect(cholesky(new Float64Array([1, 2, 2, 1]), 2)).toBeNull();
     expect(cholesky(new Float64Array([0, 0, 0, 1]), 2)).toBeNull();

@@ -30,8 +30,18 @@ export function f32ToF16(v: number): number {
   return sign | h;
 }
 
-/** fp16 bits -> number (exact). */
+let table: Float32Array | null = null;
+
+/** fp16 bits -> number (exact), from a 65536-entry table built on first use. */
 export function f16ToF32(h: number): number {
+  if (table === null) {
+    table = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) table[i] = decode(i);
+  }
+  return table[h & 0xffff];
+}
+
+function decode(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const m = h & 0x3ff;

@@ -4,7 +4,7 @@
 // possible. As the paper's reference implementation:
 //   - damping: H + λI with λ = dampRatio · mean(diag H) (0.01); columns with diag 0 (inputs that
 //     are always zero) get H_ii = 1 and so take and give no compensation;
-//   - the upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU) replaces H⁻¹: the update after column i is
+//   - the upper Cholesky factor U of H⁻¹ (H⁻¹ = UᵀU, see linalg.ts inverseUpperFactor) replaces H⁻¹: the update after column i is
 //     W[:, j] -= (w_i - q_i) / U_ii · U_ij for j > i;
 //   - blocks of B = max(128, groupSize) columns with lazy batch updates: inside a block the update
 //     is immediate, the columns right of the block receive the block's errors at once at its end.
@@ -17,7 +17,7 @@
 import type { GroupSize, Scheme } from "../qtensor";
 import { f16ToF32 } from "./fp16";
 import { asymCode, asymValue, mseAsymParams, mseSymParams, rtnParams, symCode, symValue } from "./group";
-import { choleskyInverse, cholesky, upperCholesky } from "./linalg";
+import { inverseUpperFactor } from "./linalg";
 import { emptyParts, rowCodeBytes, setCode, type Parts } from "./pack";
 
 export interface GptqOptions {
@@ -46,10 +46,8 @@ export function gptqInverseFactor(h: Float32Array | Float64Array, K: number, dam
   for (let attempt = 0; attempt < 7; attempt++, damp *= 10) {
     const A = H.slice();
     for (let i = 0; i < K; i++) A[i * K + i] += damp;
-    const L = cholesky(A, K);
-    if (!L) continue;
-    const U = upperCholesky(choleskyInverse(L, K), K);
-    if (U) return { U, damp, diag };
+    const U = inverseUpperFactor(A, K);
+    if (U && U.every(Number.isFinite)) return { U, damp, diag };
   }
   throw new RangeError(`hessian: expected a positive semi-definite matrix (XᵀX of calibration inputs), got one that is not positive definite even with damping ${damp / 10}`);
 }

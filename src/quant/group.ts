@@ -92,12 +92,57 @@ function weightedSq(x: Float64Array, wt: Float64Array, n: number): number {
   return e;
 }
 
+// Sums of the last evaluation, for the least-squares refit (module state: no allocation per candidate).
+let sQQ = 0, sQ = 0, sW = 0, sQX = 0, sX = 0;
+
+/** Σ wt·(x - (q-8)·d)² with nearest codes at fp16 scale d (d != 0, finite); leaves Σwxq, Σwq² in sQX, sQQ. */
+function evalSym(x: Float64Array, wt: Float64Array, n: number, d: number): number {
+  const id = 1 / d;
+  let e = 0, sqq = 0, sxq = 0;
+  for (let i = 0; i < n; i++) {
+    let q = Math.round(x[i] * id);
+    q = q < -8 ? -8 : q > 7 ? 7 : q;
+    const t = x[i] - q * d;
+    const w = wt[i];
+    e += w * t * t;
+    sxq += w * x[i] * q;
+    sqq += w * q * q;
+  }
+  sQQ = sqq;
+  sQX = sxq;
+  return e;
+}
+
+/** Σ wt·(x - fround(q·d + m))² with nearest codes at fp16 d > 0 and m; leaves the normal-equation sums. */
+function evalAsym(x: Float64Array, wt: Float64Array, n: number, d: number, m: number): number {
+  const id = 1 / d;
+  let e = 0, sqq = 0, sq = 0, sw = 0, sqx = 0, sx = 0;
+  for (let i = 0; i < n; i++) {
+    let q = Math.round((x[i] - m) * id);
+    q = q < 0 ? 0 : q > 15 ? 15 : q;
+    const t = x[i] - fround(q * d + m);
+    const w = wt[i];
+    e += w * t * t;
+    sqq += w * q * q;
+    sq += w * q;
+    sw += w;
+    sqx += w * q * x[i];
+    sx += w * x[i];
+  }
+  sQQ = sqq; sQ = sq; sW = sw; sQX = sqx; sX = sx;
+  return e;
+}
+
+/** How many of the best grid candidates start a chain of least-squares refits. */
+const REFIT_FROM = 3;
+
 /**
  * Searches the symmetric scale minimizing the weighted error: a grid of candidates around the
- * extreme mapped to -8 (d = max / -(8 + 0.1 i), as llama.cpp's make_qx_quants) and to +7
- * (d = max / (7 + 0.1 i)), each followed by closed-form least-squares refits of d for the codes it
- * chose (repeated while the error falls), d* = Σ wt·x·q / Σ wt·q². Every candidate is judged with its fp16-rounded scale. The
- * all-zero group (d = 0) is a candidate too. Returns the best; start is a known candidate to beat.
+ * extreme mapped to -8 (d = max / -(8 + 0.1 i), i = -10..10, as llama.cpp's make_qx_quants) and to
+ * +7 (d = max / (7 + 0.1 i)); then, from the best few of them and from `start`, chains of
+ * closed-form least-squares refits d* = Σ wt·x·q / Σ wt·q² for the codes chosen (codes -> d* ->
+ * codes ..., while the error falls). Every candidate is judged with its fp16-rounded scale and
+ * nearest codes. Returns the best; `start` (a known result, e.g. rtn's) is returned unless beaten.
  */
 export function mseSymParams(x: Float64Array, wt: Float64Array, n: number, start?: GroupParams): GroupParams {
   let best: GroupParams = start ?? { dBits: 0, mBits: 0, err: weightedSq(x, wt, n) };
@@ -110,36 +155,53 @@ export function mseSymParams(x: Float64Array, wt: Float64Array, n: number, start
     }
   }
   if (amax === 0) return best;
-  // each candidate starts a chain of refits: codes -> least-squares d -> codes ..., while it improves
-  const tryScale = (raw: number, refits: number, prevErr = Infinity) => {
+  const top = new Float64Array(REFIT_FROM).fill(Infinity); // errors of the best grid candidates
+  const topD = new Float64Array(REFIT_FROM);
+  const grid = (raw: number) => {
     const dBits = f32ToF16(raw);
     const d = f16ToF32(dBits);
     if (d === 0 || !Number.isFinite(d)) return;
-    let e = 0;
-    let sxq = 0;
-    let sqq = 0;
-    for (let i = 0; i < n; i++) {
-      const q = symCode(x[i], d) - 8;
-      const t = x[i] - q * d;
-      e += wt[i] * t * t;
-      sxq += wt[i] * x[i] * q;
-      sqq += wt[i] * q * q;
-    }
+    const e = evalSym(x, wt, n, d);
     if (e < best.err) best = { dBits, mBits: 0, err: e };
-    if (refits > 0 && sqq > 0 && e < prevErr) tryScale(sxq / sqq, refits - 1, e);
+    for (let j = 0; j < REFIT_FROM; j++) {
+      if (e < top[j]) {
+        for (let k = REFIT_FROM - 1; k > j; k--) { top[k] = top[k - 1]; topD[k] = topD[k - 1]; }
+        top[j] = e;
+        topD[j] = d;
+        break;
+      }
+    }
   };
-  if (start) tryScale(f16ToF32(start.dBits), MAX_REFITS);
+  const chain = (d0: number) => {
+    let d = d0;
+    let prev = evalSym(x, wt, n, d);
+    for (let step = 0; step < MAX_REFITS && sQQ > 0; step++) {
+      const dBits = f32ToF16(sQX / sQQ);
+      d = f16ToF32(dBits);
+      if (d === 0 || !Number.isFinite(d)) return;
+      const e = evalSym(x, wt, n, d);
+      if (e < best.err) best = { dBits, mBits: 0, err: e };
+      if (!(e < prev)) return;
+      prev = e;
+    }
+  };
   for (let i = -10; i <= 10; i++) {
-    tryScale(max / -(8 + 0.1 * i), MAX_REFITS);
-    tryScale(max / (7 + 0.1 * i), MAX_REFITS);
+    grid(max / -(8 + 0.1 * i));
+    grid(max / (7 + 0.1 * i));
   }
+  if (start) {
+    const d = f16ToF32(start.dBits);
+    if (d !== 0 && Number.isFinite(d)) chain(d);
+  }
+  for (let j = 0; j < REFIT_FROM; j++) if (top[j] < Infinity) chain(topD[j]);
   return best;
 }
 
 /**
  * Searches the asymmetric scale and offset: d = (max - min) / (14 + 0.1 i), i = 0..20, m = min
- * (llama.cpp's make_qkx2_quants grid), each followed by the least-squares refit of (d, m) for the
- * codes it chose (2x2 normal equations), judged with fp16-rounded d and m.
+ * (llama.cpp's make_qkx2_quants grid); then, from the best few and from `start`, chains of
+ * least-squares refits of (d, m) for the codes chosen (2x2 normal equations), judged with
+ * fp16-rounded d and m and nearest codes.
  */
 export function mseAsymParams(x: Float64Array, wt: Float64Array, n: number, start?: GroupParams): GroupParams {
   let min = x[0];
@@ -151,33 +213,49 @@ export function mseAsymParams(x: Float64Array, wt: Float64Array, n: number, star
   let best: GroupParams = start ?? { dBits: 0, mBits: f32ToF16(min), err: Infinity };
   if (!start) best.err = asymErr(x, wt, n, 0, f16ToF32(best.mBits));
   if (max === min) return best;
-  const tryParams = (rawD: number, rawM: number, refits: number, prevErr = Infinity) => {
-    const dBits = f32ToF16(rawD);
-    const mBits = f32ToF16(rawM);
+  const top = new Float64Array(REFIT_FROM).fill(Infinity);
+  const topD = new Float64Array(REFIT_FROM);
+  const topM = new Float64Array(REFIT_FROM);
+  const mBits0 = f32ToF16(min);
+  const m0 = f16ToF32(mBits0);
+  for (let i = 0; i <= 20; i++) {
+    const dBits = f32ToF16((max - min) / (14 + 0.1 * i));
     const d = f16ToF32(dBits);
-    const m = f16ToF32(mBits);
-    if (!(d > 0) || !Number.isFinite(d) || !Number.isFinite(m)) return;
-    let e = 0;
-    let sqq = 0, sq = 0, sw = 0, sqx = 0, sx = 0;
-    for (let i = 0; i < n; i++) {
-      const q = asymCode(x[i], d, m);
-      const t = x[i] - asymValue(q, d, m);
-      const w = wt[i];
-      e += w * t * t;
-      sqq += w * q * q;
-      sq += w * q;
-      sw += w;
-      sqx += w * q * x[i];
-      sx += w * x[i];
+    if (!(d > 0) || !Number.isFinite(d) || !Number.isFinite(m0)) continue;
+    const e = evalAsym(x, wt, n, d, m0);
+    if (e < best.err) best = { dBits, mBits: mBits0, err: e };
+    for (let j = 0; j < REFIT_FROM; j++) {
+      if (e < top[j]) {
+        for (let k = REFIT_FROM - 1; k > j; k--) { top[k] = top[k - 1]; topD[k] = topD[k - 1]; topM[k] = topM[k - 1]; }
+        top[j] = e;
+        topD[j] = d;
+        topM[j] = m0;
+        break;
+      }
     }
-    if (e < best.err) best = { dBits, mBits, err: e };
-    if (refits === 0 || !(e < prevErr)) return;
-    const det = sqq * sw - sq * sq;
-    if (!(det > 0)) return;
-    tryParams((sw * sqx - sq * sx) / det, (sqq * sx - sq * sqx) / det, refits - 1, e);
+  }
+  const chain = (d0: number, m0: number) => {
+    let prev = evalAsym(x, wt, n, d0, m0);
+    for (let step = 0; step < MAX_REFITS; step++) {
+      const det = sQQ * sW - sQ * sQ;
+      if (!(det > 0)) return;
+      const dBits = f32ToF16((sW * sQX - sQ * sX) / det);
+      const mBits = f32ToF16((sQQ * sX - sQ * sQX) / det);
+      const d = f16ToF32(dBits);
+      const m = f16ToF32(mBits);
+      if (!(d > 0) || !Number.isFinite(d) || !Number.isFinite(m)) return;
+      const e = evalAsym(x, wt, n, d, m);
+      if (e < best.err) best = { dBits, mBits, err: e };
+      if (!(e < prev)) return;
+      prev = e;
+    }
   };
-  if (start) tryParams(f16ToF32(start.dBits), f16ToF32(start.mBits), MAX_REFITS);
-  for (let i = 0; i <= 20; i++) tryParams((max - min) / (14 + 0.1 * i), min, MAX_REFITS);
+  if (start) {
+    const d = f16ToF32(start.dBits);
+    const m = f16ToF32(start.mBits);
+    if (d > 0 && Number.isFinite(d) && Number.isFinite(m)) chain(d, m);
+  }
+  for (let j = 0; j < REFIT_FROM; j++) if (top[j] < Infinity) chain(topD[j], topM[j]);
   return best;
 }
 

@@ -21,17 +21,21 @@ export function cholesky(a: Float64Array, n: number): Float64Array | null {
   return L;
 }
 
-/** Inverse of a lower-triangular matrix (lower-triangular). */
+/** Inverse of a lower-triangular matrix (lower-triangular), row by row so the inner loop is contiguous. */
 export function invertLower(L: Float64Array, n: number): Float64Array {
   const X = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    // column j of X: solve L x = e_j by forward substitution (x_i = 0 for i < j)
-    X[j * n + j] = 1 / L[j * n + j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s -= L[i * n + k] * X[k * n + j];
-      X[i * n + j] = s / L[i * n + i];
+  for (let i = 0; i < n; i++) {
+    // row i: X[i][j] = -(Σ_{j<=k<i} L[i][k] X[k][j]) / L[i][i] for j < i, X[i][i] = 1 / L[i][i]
+    const xi = i * n;
+    for (let k = 0; k < i; k++) {
+      const lik = L[xi + k];
+      if (lik === 0) continue;
+      const xk = k * n;
+      for (let j = 0; j <= k; j++) X[xi + j] -= lik * X[xk + j];
     }
+    const inv = 1 / L[xi + i];
+    for (let j = 0; j < i; j++) X[xi + j] *= inv;
+    X[xi + i] = inv;
   }
   return X;
 }
@@ -58,5 +62,22 @@ export function upperCholesky(a: Float64Array, n: number): Float64Array | null {
   if (!L) return null;
   const U = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) U[j * n + i] = L[i * n + j];
+  return U;
+}
+
+/**
+ * The upper-triangular U with A⁻¹ = Uᵀ U (what gptq needs) in one Cholesky and one triangular
+ * inverse: with J the order reversal, J A J = L' L'ᵀ gives A = V Vᵀ with V = J L' J upper
+ * triangular, so A⁻¹ = (V⁻¹)ᵀ V⁻¹ and U = V⁻¹ = J L'⁻¹ J. Equal to upperCholesky(A⁻¹) (the factor
+ * is unique) at a third of the work. Null when A is not positive definite.
+ */
+export function inverseUpperFactor(a: Float64Array, n: number): Float64Array | null {
+  const R = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) R[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
+  const L = cholesky(R, n);
+  if (!L) return null;
+  const Li = invertLower(L, n);
+  const U = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) U[i * n + j] = Li[(n - 1 - i) * n + (n - 1 - j)];
   return U;
 }
