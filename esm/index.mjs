@@ -5,5 +5,9 @@ const require = createRequire(import.meta.url);
 const int4 = require("../dist/index.js");
 
 export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES,
-  loadModel, Model, DEMO_MODEL, QUANT_NAMES, openGGUF, GGUFError, Tokenizer, Sampler } = int4;
+  // inference
+  loadModel, Model, DEMO_MODEL, QUANT_NAMES, openGGUF, GGUFError, Tokenizer, Sampler,
+  // quantization methods
+  hessianFromActivations, activationStats, quantizationError, awqQuantize, awqScales, awqFoldIntoNorm, awqFoldIntoRows, METHODS,
+} = int4;
 export default int4;

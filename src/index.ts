@@ -42,3 +42,7 @@ export type { GGUFFile, GGUFTensorInfo, GGUFValue, GGUFArray } from "./gguf/read
 export { Tokenizer } from "./tokenizer";
 export { Sampler } from "./sampler";
 export type { SamplerOptions } from "./sampler";
+
+// Quantization methods (src/quant/, README "Quantization methods")
+export { hessianFromActivations, activationStats, quantizationError, awqQuantize, awqScales, awqFoldIntoNorm, awqFoldIntoRows, METHODS } from "./quant/index";
+export type { QuantizationError, AwqOptions, AwqResult, QuantMethod } from "./quant/index";

@@ -3,6 +3,7 @@
 // scale per group (and one fp16 offset per group when asymmetric).
 import { checkDims, checkOneOf, checkOptions, rangeError, typeError } from "./errors";
 import { native, type NativeQMatrix, type NativeScheme } from "./native";
+import { quantizeWithMethod, type QuantMethod } from "./quant/methods";
 import { Tensor } from "./tensor";
 
 export type Scheme = "symmetric" | "asymmetric";
@@ -19,6 +20,16 @@ export interface QuantizeOptions {
   groupSize?: GroupSize;
   /** "symmetric" (default): codes -8..7 and a scale, like Q4_0. "asymmetric": codes 0..15, a scale and a minimum, like Q4_1. */
   scheme?: Scheme;
+  // ---- quantization methods (src/quant/, README "Quantization methods"): begin ----
+  /** "rtn" (default): round to nearest, natively, bit-exact with llama.cpp. "mse": per-group scale search. "gptq": Hessian error compensation (needs `hessian`). */
+  method?: QuantMethod;
+  /** mse and gptq: per-input-column weights of the squared error (length K, non-negative), e.g. mean x² of calibration inputs. */
+  importance?: Float32Array;
+  /** gptq (required) and mse (its diagonal is the importance when none is given): XᵀX [K, K] of calibration inputs, see hessianFromActivations. */
+  hessian?: Tensor;
+  /** gptq only: how each group's scale is chosen from its compensated weights, "mse" (default) or "rtn". */
+  groupScales?: "rtn" | "mse";
+  // ---- quantization methods: end ----
 }
 
 export interface QTensorParts {
@@ -174,10 +185,20 @@ export function quantize(w: Tensor, options?: QuantizeOptions): QTensor {
   const opts = checkOptions("quantize options", options);
   const groupSize = opts.groupSize === undefined ? 32 : checkOneOf("groupSize", opts.groupSize, GROUP_SIZES);
   const scheme = opts.scheme === undefined ? "symmetric" : checkOneOf("scheme", opts.scheme, SCHEMES);
+  // ---- quantization methods (src/quant/): begin ----
+  const known = ["groupSize", "scheme", "method", "importance", "hessian", "groupScales"];
   for (const key of Object.keys(opts)) {
-    if (key !== "groupSize" && key !== "scheme") throw rangeError("quantize options", "groupSize and scheme only", `option "${key}"`);
+    if (!known.includes(key)) throw rangeError("quantize options", known.join(", "), `option "${key}"`);
   }
   const [N, K] = w.dims;
+  if (opts.method !== undefined && opts.method !== "rtn") {
+    const parts = quantizeWithMethod(w, groupSize, scheme, opts);
+    return new QTensor({ dims: [N, K], groupSize, scheme, ...parts });
+  }
+  for (const key of ["importance", "hessian", "groupScales"]) {
+    if (opts[key] !== undefined) throw rangeError(`quantize options.${key}`, 'method "mse" or "gptq"', `method "rtn"`);
+  }
+  // ---- quantization methods: end ----
   const lay = layoutOf(N, K, groupSize);
   const codes = new Uint8Array(lay.codeBytes);
   const scales = new Uint16Array(lay.scaleCount);
