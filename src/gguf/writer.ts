@@ -20,8 +20,9 @@
 //   row whose K is not a multiple of 32 is padded with the code for zero (8 symmetric, 0
 //   asymmetric). Row bytes: ceil(K/G)·(2 or 4) + ceil(K/32)·16. With G = 32 and K a multiple of 32
 //   the bytes are exactly Q4_0 (symmetric) or Q4_1 (asymmetric) blocks; the writer uses those
-//   llama.cpp types then. The ids are far above GGML_TYPE_COUNT (about 40), so llama.cpp's loader
-//   rejects such a tensor as an invalid type instead of misreading it.
+//   llama.cpp types then. The ids are far above GGML_TYPE_COUNT (43 in current llama.cpp) and the
+//   ids forks use (100-150), so llama.cpp's GGUF reader rejects such a tensor ("has invalid ggml
+//   type") instead of misreading it.
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
