@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { QTensor, Tensor, quantize } from "../src/index";
 import {
-  GGUF_TENSOR_TYPES, decodeInt4, encodeF16, encodeInt4, encodeQ8_0, ggufTensorFromFloat, ggufTensorFromQTensor, writeGGUF,
+  GGUF_TENSOR_TYPES, decodeInt4, ggufTensorBytes, int4ExtensionType, encodeF16, encodeInt4, encodeQ8_0, ggufTensorFromFloat, ggufTensorFromQTensor, writeGGUF,
   type GGUFTensorSpec, type GGUFValue,
 } from "../src/gguf/writer";
 import { f32ToF16, randn } from "./helpers/ggmlRef";
@@ -72,6 +72,7 @@ function parse(buf: Uint8Array): Parsed {
 }
 
 const read = (f: string) => new Uint8Array(fs.readFileSync(f));
+const ggufBits = (K: number, G: 32 | 64 | 128 | 256, scheme: "symmetric" | "asymmetric") => (ggufTensorBytes(int4ExtensionType(G, scheme), [10, K]) * 8) / (10 * K);
 
 describe("GGUF writer: header bytes", () => {
   it("a tiny file, byte by byte", async () => {
@@ -307,7 +308,7 @@ describe("encoders", () => {
         for (const K of [20, 64, 172, 300]) {
           const q = quantize(new Tensor(randn(3 * K, K + groupSize, 0.2), [3, K]), { groupSize, scheme });
           const bytes = encodeInt4(q);
-          const rowBytes = Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 32) * 16;
+          const rowBytes = Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
           expect(bytes.length).toBe(3 * rowBytes);
           const back = decodeInt4(GGUF_TENSOR_TYPES[`int4_g${groupSize}_${scheme === "symmetric" ? "sym" : "asym"}`], bytes, [3, K]);
           expect(Buffer.from(back.codes).equals(Buffer.from(q.codes))).toBe(true);
@@ -320,13 +321,29 @@ describe("encoders", () => {
     // hand-checked layout: one row, K = 64, group 64, symmetric: fp16 d, then two chunks
     const q = new QTensor({ dims: [1, 64], groupSize: 64, scheme: "symmetric", codes: Uint8Array.from({ length: 32 }, (_, i) => i), scales: new Uint16Array([0x3c00]) });
     expect(Array.from(encodeInt4(q))).toEqual([0x00, 0x3c, ...Array.from({ length: 32 }, (_, i) => i)]);
+    // a partial last chunk is packed: K = 37, group 64, symmetric: d, one full chunk, then 5 codes in 3 bytes
+    const codes37 = new Uint8Array(32);
+    for (let i = 0; i < 16; i++) codes37[i] = (i & 15) | (((i + 16) & 15) << 4); // weight k has code k & 15
+    codes37[16] = 0x0 | (0x8 << 4); // weights 32..36: codes 0, 1, 2, 3, 4 in the padded chunk (low nibbles)
+    codes37.set([0x81, 0x82, 0x83, 0x84], 17);
+    codes37.fill(0x88, 21);
+    const q37 = new QTensor({ dims: [1, 37], groupSize: 64, scheme: "symmetric", codes: codes37, scales: new Uint16Array([0x3c00]) });
+    const b37 = encodeInt4(q37);
+    // half = 3: byte 0 = w32 | w35 << 4, byte 1 = w33 | w36 << 4, byte 2 = w34 | pad 8 << 4
+    expect(Array.from(b37)).toEqual([0x00, 0x3c, ...Array.from(codes37.subarray(0, 16)), 0x30, 0x41, 0x82]);
+    expect(Buffer.from(decodeInt4(1064, b37, [1, 37]).codes).equals(Buffer.from(codes37))).toBe(true);
+    // 172-wide rows (stories260K's ffn_down) at group 64 and 128 stay under 4.5 bits per weight
+    expect((ggufBits(172, 64, "symmetric"))).toBeCloseTo((92 * 8) / 172, 10);
+    expect(ggufBits(172, 64, "symmetric")).toBeLessThan(4.5);
+    expect(ggufBits(172, 128, "asymmetric")).toBeLessThan(4.5);
     expect(() => decodeInt4(8, new Uint8Array(34), [1, 64])).toThrow(/int4 extension type id/);
     expect(() => decodeInt4(1064, new Uint8Array(33), [1, 64])).toThrow(/expected 34 bytes/);
   });
 
-  it("extension type ids are far outside llama.cpp's ggml types (GGML_TYPE_COUNT is about 40)", () => {
+  it("extension type ids are far outside llama.cpp's ggml types (GGML_TYPE_COUNT is 43; forks use 100-150)", () => {
     for (const [name, id] of Object.entries(GGUF_TENSOR_TYPES)) {
       if (name.startsWith("int4_")) expect(id).toBeGreaterThan(1000);
+      else expect(id).toBeLessThan(43);
     }
   });
 });

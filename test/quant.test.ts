@@ -2,7 +2,7 @@
 // both on its calibration inputs, gptq's blocked Cholesky form equal to the plain sequential
 // update, awq below rtn on outlier-channel inputs with the folding contract checked end to end.
 import { describe, expect, it } from "vitest";
-import { QTensor, Tensor, activationStats, awqFoldIntoNorm, awqFoldIntoRows, awqQuantize, hessianFromActivations, matmul, quantizationError, quantize } from "../src/index";
+import { QTensor, Tensor, activationStats, quantize } from "../src/index";
 import { f16ToF32 as f16ToF32Ref, f32ToF16 as f32ToF16Ref, randn, rng } from "./helpers/ggmlRef";
 import { heavyTailedWeights, outlierActivations } from "./helpers/synthetic";
 import { f16ToF32, f32ToF16 } from "../src/quant/fp16";

@@ -16,12 +16,15 @@
 //     fp16 d                       (symmetric: value = (q - 8) · d)
 //     fp16 d, fp16 m               (asymmetric: value = q · d + m)
 //   followed by the group's codes in 32-weight chunks of 16 bytes, llama.cpp's nibble order (byte j
-//   of a chunk = weight j in the low nibble | weight j + 16 in the high nibble). The last chunk of a
-//   row whose K is not a multiple of 32 is padded with the code for zero (8 symmetric, 0
-//   asymmetric). Row bytes: ceil(K/G)·(2 or 4) + ceil(K/32)·16. With G = 32 and K a multiple of 32
+//   of a chunk = weight j in the low nibble | weight j + 16 in the high nibble). When K is not a
+//   multiple of 32 the row's last r = K mod 32 weights take ceil(r/2) bytes in the same manner
+//   (byte j = weight j | weight j + ceil(r/2) << 4; when r is odd the last high nibble is the code
+//   for zero: 8 symmetric, 0 asymmetric), so no byte is spent on padding: a 172-wide row at G = 64
+//   is 92 bytes, 4.28 bits per weight. Row bytes: ceil(K/G)·(2 or 4) + ceil(K/2). With G = 32 and K a multiple of 32
 //   the bytes are exactly Q4_0 (symmetric) or Q4_1 (asymmetric) blocks; the writer uses those
-//   llama.cpp types then. The ids are far above GGML_TYPE_COUNT (about 40), so llama.cpp's loader
-//   rejects such a tensor as an invalid type instead of misreading it.
+//   llama.cpp types then. The ids are far above GGML_TYPE_COUNT (43 in current llama.cpp) and the
+//   ids forks use (100-150), so llama.cpp's GGUF reader rejects such a tensor ("has invalid ggml
+//   type") instead of misreading it.
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
@@ -99,7 +102,42 @@ export function ggufTensorBytes(type: GGUFTensorType, dims: readonly number[], n
 }
 
 function int4RowBytes(K: number, groupSize: number, scheme: Scheme): number {
-  return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 32) * 16;
+  return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
+}
+
+/**
+ * Copies the codes of chunks [c0, c1) of a row from int4's layout (every chunk 16 bytes, a partial
+ * last chunk padded) to the file layout (a partial last chunk of r weights packed in ceil(r/2)
+ * bytes: byte j = weight j | weight j + ceil(r/2) << 4), or back (toFile false). Returns the file bytes.
+ */
+function copyChunks(mem: Uint8Array, memAt: number, file: Uint8Array, fileAt: number, c0: number, c1: number, K: number, pad: number, toFile: boolean): number {
+  const full = Math.min(c1, Math.floor(K / 32)) - c0; // whole chunks
+  if (full > 0) {
+    if (toFile) file.set(mem.subarray(memAt, memAt + full * 16), fileAt);
+    else mem.set(file.subarray(fileAt, fileAt + full * 16), memAt);
+  }
+  let n = Math.max(0, full) * 16;
+  if (c1 * 32 > K) {
+    // the partial last chunk
+    const r = K % 32;
+    const half = Math.ceil(r / 2);
+    const m = memAt + n;
+    const f = fileAt + n;
+    const memCode = (i: number) => (i < 16 ? mem[m + i] & 15 : mem[m + i - 16] >> 4);
+    if (toFile) {
+      for (let j = 0; j < half; j++) file[f + j] = memCode(j) | ((j + half < r ? memCode(j + half) : pad) << 4);
+    } else {
+      mem.fill(pad | (pad << 4), m, m + 16);
+      for (let i = 0; i < r; i++) {
+        const b = file[f + (i < half ? i : i - half)];
+        const q = i < half ? b & 15 : b >> 4;
+        if (i < 16) mem[m + i] = (mem[m + i] & 0xf0) | q;
+        else mem[m + i - 16] = (mem[m + i - 16] & 0x0f) | (q << 4);
+      }
+    }
+    n += half;
+  }
+  return n;
 }
 
 // ---- encoders ----
@@ -162,6 +200,7 @@ export function encodeInt4(q: QTensor): Uint8Array {
   const groups = Math.ceil(K / G);
   const chunks = Math.ceil(K / 32);
   const rowBytes = int4RowBytes(K, G, q.scheme);
+  const pad = sym ? 8 : 0;
   const out = new Uint8Array(N * rowBytes);
   const { codes, scales } = q;
   const offsets = q.offsets;
@@ -178,9 +217,7 @@ export function encodeInt4(q: QTensor): Uint8Array {
       }
       const c0 = (g * G) / 32;
       const c1 = Math.min(chunks, ((g + 1) * G) / 32);
-      const src = (r * chunks + c0) * 16;
-      out.set(codes.subarray(src, src + (c1 - c0) * 16), o);
-      o += (c1 - c0) * 16;
+      o += copyChunks(codes, (r * chunks + c0) * 16, out, o, c0, c1, K, pad, true);
     }
   }
   return out;
@@ -198,6 +235,7 @@ export function decodeInt4(typeId: number, bytes: Uint8Array, dims: readonly [nu
   if (bytes.length !== N * rowBytes) throw rangeError("decodeInt4 bytes", `${N * rowBytes} bytes for [${N}, ${K}]`, `${bytes.length} bytes`);
   const groups = Math.ceil(K / G);
   const chunks = Math.ceil(K / 32);
+  const pad = sym ? 8 : 0;
   const codes = new Uint8Array(N * chunks * 16);
   const scales = new Uint16Array(N * groups);
   const offsets = sym ? null : new Uint16Array(N * groups);
@@ -212,8 +250,7 @@ export function decodeInt4(typeId: number, bytes: Uint8Array, dims: readonly [nu
       }
       const c0 = (g * G) / 32;
       const c1 = Math.min(chunks, ((g + 1) * G) / 32);
-      codes.set(bytes.subarray(o, o + (c1 - c0) * 16), (r * chunks + c0) * 16);
-      o += (c1 - c0) * 16;
+      o += copyChunks(codes, (r * chunks + c0) * 16, bytes, o, c0, c1, K, pad, false);
     }
   }
   return new QTensor({ dims: [N, K], groupSize: G, scheme, codes, scales, offsets });
