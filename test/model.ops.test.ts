@@ -73,30 +73,41 @@ describe("native operators", () => {
     expect(() => ops.rope(new Float32Array(16), 1, 2, 8, 0, 10, base, 0)).toThrow(RangeError);
   });
 
-  it("causal GQA attention over the cache, 1 and 2 threads", () => {
-    const H = 4, KV = 2, hd = 16, pos0 = 40, M = 80, T = pos0 + M, off = 7;
-    const q = rand(M * H * hd, 6), kc = rand(off + T * KV * hd, 7), vc = rand(off + T * KV * hd, 8);
+  it("causal GQA attention over the cache (keys stored transposed), 1 and 2 threads", () => {
+    const H = 4, KV = 2, hd = 16, pos0 = 40, M = 80, T = pos0 + M, ctx = 130, off = 7, kvd = KV * hd;
+    const q = rand(M * H * hd, 6), k = rand(T * kvd, 7), v = rand(T * kvd, 8);
+    const kc = new Float32Array(off + ctx * kvd), vc = new Float32Array(off + ctx * kvd);
+    // fill the cache in two steps, as a prompt and then more tokens would
+    ops.storeKV(k, v, pos0, 0, KV, hd, ctx, kc, vc, off);
+    ops.storeKV(k.subarray(pos0 * kvd), v.subarray(pos0 * kvd), M, pos0, KV, hd, ctx, kc, vc, off);
+    for (let t = 0; t < T; t++) for (let j = 0; j < kvd; j++) {
+      expect(kc[off + j * ctx + t]).toBe(k[t * kvd + j]);
+      expect(vc[off + t * kvd + j]).toBe(v[t * kvd + j]);
+    }
     const want = new Float64Array(M * H * hd);
     for (let m = 0; m < M; m++) for (let h = 0; h < H; h++) {
       const g = Math.floor(h / (H / KV));
       const sc: number[] = [];
       for (let t = 0; t <= pos0 + m; t++) {
         let s = 0;
-        for (let i = 0; i < hd; i++) s += q[m * H * hd + h * hd + i] * kc[off + t * KV * hd + g * hd + i];
+        for (let i = 0; i < hd; i++) s += q[m * H * hd + h * hd + i] * k[t * kvd + g * hd + i];
         sc.push(s / Math.sqrt(hd));
       }
       const mx = Math.max(...sc);
       const e = sc.map((s) => Math.exp(s - mx));
       const z = e.reduce((a, b) => a + b, 0);
-      for (let t = 0; t < e.length; t++) for (let i = 0; i < hd; i++) want[m * H * hd + h * hd + i] += (e[t] / z) * vc[off + t * KV * hd + g * hd + i];
+      for (let t = 0; t < e.length; t++) for (let i = 0; i < hd; i++) want[m * H * hd + h * hd + i] += (e[t] / z) * v[t * kvd + g * hd + i];
     }
     for (const threads of [1, 2]) {
       const out = new Float32Array(M * H * hd);
-      ops.attention(q, kc, vc, off, out, M, pos0, H, KV, hd, threads);
+      ops.attention(q, kc, vc, off, out, M, pos0, H, KV, hd, ctx, threads);
       close(out, want, 1e-5);
     }
-    expect(() => ops.attention(q, kc.subarray(0, 100), vc, off, new Float32Array(M * H * hd), M, pos0, H, KV, hd, 1)).toThrow(/kCache: expected at least/);
-    expect(() => ops.attention(q, kc, vc, off, new Float32Array(M * H * hd), M, pos0, 3, KV, hd, 1)).toThrow(/nKv|nHead/);
+    const out = new Float32Array(M * H * hd);
+    expect(() => ops.attention(q, kc.subarray(0, 100), vc, off, out, M, pos0, H, KV, hd, ctx, 1)).toThrow(/kCache: expected at least/);
+    expect(() => ops.attention(q, kc, vc, off, out, M, pos0, 3, KV, hd, ctx, 1)).toThrow(/nKv|nHead/);
+    expect(() => ops.attention(q, kc, vc, off, out, M, 60, H, KV, hd, ctx, 1)).toThrow(/pos0 \+ M: expected at most ctx = 130/);
+    expect(() => ops.storeKV(k, v, M, 60, KV, hd, ctx, kc, vc, off)).toThrow(/pos0 \+ M/);
   });
 
   it("siluMul, addInPlace, copyF32", () => {

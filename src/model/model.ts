@@ -106,6 +106,7 @@ export class Model {
     if (!worker) throw new Error("Model: used after dispose()");
     if (this.#busy) throw new Error("Model: generate() is already running; one at a time");
     const tokens = Int32Array.from(this.tokenizer.encode(prompt));
+    if (tokens.length === 0) throw rangeError("prompt", "text that encodes to at least one token (this tokenizer adds no BOS)", "an empty prompt");
     if (tokens.length >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
 
     this.#busy = true;
