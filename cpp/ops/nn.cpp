@@ -88,16 +88,27 @@ void attention_rows(const float* q, const float* k_t, const float* vc, float* ou
       // softmax per head; the 1/sum is folded into the weights of the values
       for (int64_t j = 0; j < group; j++) {
         float* a = att + j * T;
-        float mx = -INFINITY;
-        for (int64_t t = 0; t < T; t++) {
+        // max and sum in 16 lanes: vectorized, where one running value would be a serial chain
+        float lm[16], ls[16];
+        for (int l = 0; l < 16; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+        const int64_t T16 = T - T % 16;
+        for (int64_t t = 0; t < T16; t += 16)
+          for (int l = 0; l < 16; l++) {
+            a[t + l] *= scale;
+            lm[l] = a[t + l] > lm[l] ? a[t + l] : lm[l];
+          }
+        for (int64_t t = T16; t < T; t++) {
           a[t] *= scale;
-          mx = a[t] > mx ? a[t] : mx;
+          lm[0] = a[t] > lm[0] ? a[t] : lm[0];
         }
+        float mx = lm[0];
+        for (int l = 1; l < 16; l++) mx = lm[l] > mx ? lm[l] : mx;
+        for (int64_t t = 0; t < T; t++) a[t] = std::exp(a[t] - mx);
+        for (int64_t t = 0; t < T16; t += 16)
+          for (int l = 0; l < 16; l++) ls[l] += a[t + l];
         float sum = 0.0f;
-        for (int64_t t = 0; t < T; t++) {
-          a[t] = std::exp(a[t] - mx);
-          sum += a[t];
-        }
+        for (int l = 0; l < 16; l++) sum += ls[l];
+        for (int64_t t = T16; t < T; t++) sum += a[t];
         const float inv = 1.0f / sum;
         for (int64_t t = 0; t < T; t++) a[t] *= inv;
       }
