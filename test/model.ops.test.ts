@@ -150,6 +150,20 @@ describe("native operators", () => {
     }
     expect(Math.abs(sum / a.length)).toBeLessThan(0.01);
     expect(Math.sqrt(sq / a.length)).toBeCloseTo(0.5, 2);
+    // the generator's definition (cpp/ops/rng.cpp), in BigInt: every ISA's copy must give these values
+    const M64 = (1n << 64n) - 1n;
+    const sm = (z: bigint) => {
+      z = (z + 0x9e3779b97f4a7c15n) & M64;
+      z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
+      z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
+      return z ^ (z >> 31n);
+    };
+    const key = sm(99n);
+    for (const i of [0, 1, 15, 16, 17, 12345, 2_999_999]) {
+      const r = sm(key ^ ((BigInt(i) * 0xd1b54a32d192ed03n) & M64));
+      const s = Number(r & 0xffffn) + Number((r >> 16n) & 0xffffn) + Number((r >> 32n) & 0xffffn) + Number(r >> 48n) - 131070;
+      expect(a[i], `index ${i}`).toBe(Math.fround(Math.fround(0.5) * Math.fround(Math.fround(s) * Math.fround(1 / 37837.2))));
+    }
     const tail = new Float32Array(10);
     ops.fillNormal(tail, 99, 1000, 0.5, 1);
     expect(Array.from(tail)).toEqual(Array.from(a.subarray(1000, 1010)));
