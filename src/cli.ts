@@ -150,6 +150,11 @@ async function run(args: string[]): Promise<number> {
   const ac = new AbortController();
   const onSig = () => ac.abort();
   process.once("SIGINT", onSig);
+  // a closed pipe (`int4 run | head -1`) ends generation quietly
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") ac.abort();
+    else throw e;
+  });
   try {
     process.stdout.write(opts.prompt);
     for await (const piece of m.generate(opts.prompt, {

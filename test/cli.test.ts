@@ -21,6 +21,7 @@ const int4 = (...args: string[]) => {
 describe("int4 CLI", () => {
   it("has a shebang so it runs as a bin", () => {
     expect(fs.readFileSync(cli, "utf8").startsWith("#!/usr/bin/env node\n")).toBe(true);
+    expect(fs.statSync(cli).mode & 0o111).not.toBe(0); // executable after compile:ts / prepare
   });
 
   it("--help on every command", () => {

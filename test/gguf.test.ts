@@ -97,6 +97,9 @@ describe("GGUF reader", () => {
     const b = small();
     b[0] = 0x47; b[1] = 0x47; b[2] = 0x4d; b[3] = 0x4c;
     expect(() => openGGUF(b)).toThrow(/not a GGUF file: expected magic "GGUF", got "GGML"/);
+    const be = small();
+    setU32(be, 4, 0x03000000);
+    expect(() => openGGUF(be)).toThrow(/big-endian GGUF files are not supported/);
     for (const v of [1, 4, 0xffffffff]) {
       const c = small();
       setU32(c, 4, v);

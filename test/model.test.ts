@@ -224,6 +224,8 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     const tok = tinyModel({ tokenizer: "gpt2" });
     await expect(loadModel(writeTemp("tok.gguf", tok.bytes))).rejects.toThrow(/unsupported tokenizer "gpt2"/);
     await expect(loadModel(writeTemp("shape2.gguf", bad.bytes))).rejects.toThrow(GGUFError);
+    const vocab = tinyModel({ shapes: { "token_embd.weight": [64, 301], "output.weight": [64, 301] } });
+    await expect(loadModel(writeTemp("vocab.gguf", vocab.bytes))).rejects.toThrow(/the tokenizer has 300 tokens, the model's vocabulary 301/);
     // a truncated model file
     await expect(loadModel(writeTemp("trunc.gguf", bad.bytes.subarray(0, 5000)))).rejects.toThrow(/truncated|past the end|cannot fit/);
   });

@@ -122,25 +122,60 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, threads)
+// The KV cache arguments of one layer: kCache holds (nKv, headDim, ctx) per layer (keys
+// transposed), vCache (ctx, nKv*headDim) per layer; cacheOffset is the layer's first element.
+struct CacheArgs {
+  int64_t off, n_kv, hd, ctx;
+};
+void check_cache(const Napi::Env& env, const Napi::Float32Array& kc, const Napi::Float32Array& vc, const CacheArgs& c) {
+  need(env, "kCache", kc.ElementLength(), c.off + c.n_kv * c.hd * c.ctx);
+  need(env, "vCache", vc.ElementLength(), c.off + c.ctx * c.n_kv * c.hd);
+}
+
+// storeKV(k, v, M, pos0, nKv, headDim, ctx, kCache, vCache, cacheOffset)
+Napi::Value StoreKV(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto k = typed_arg<float>(info, 0, "k", "Float32Array");
+  auto v = typed_arg<float>(info, 1, "v", "Float32Array");
+  const int64_t M = int_arg(info, 2, "M", 1, kMaxDim), pos0 = int_arg(info, 3, "pos0", 0, kMaxDim);
+  CacheArgs c;
+  c.n_kv = int_arg(info, 4, "nKv", 1, 1 << 16);
+  c.hd = int_arg(info, 5, "headDim", 1, 1 << 16);
+  c.ctx = int_arg(info, 6, "ctx", 1, kMaxDim);
+  auto kc = typed_arg<float>(info, 7, "kCache", "Float32Array");
+  auto vc = typed_arg<float>(info, 8, "vCache", "Float32Array");
+  c.off = int_arg(info, 9, "cacheOffset", 0, kMaxElements);
+  if (pos0 + M > c.ctx) throw_range(env, "pos0 + M: expected at most ctx = " + std::to_string(c.ctx));
+  if (c.n_kv * c.hd > kMaxDim / c.ctx) throw_range(env, "storeKV: too many elements");
+  need(env, "k", k.ElementLength(), M * c.n_kv * c.hd);
+  need(env, "v", v.ElementLength(), M * c.n_kv * c.hd);
+  check_cache(env, kc, vc, c);
+  store_kv_f32(k.Data(), v.Data(), M, pos0, c.n_kv, c.hd, c.ctx, kc.Data() + c.off, vc.Data() + c.off);
+  return env.Undefined();
+}
+
+// attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, ctx, threads)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto q = typed_arg<float>(info, 0, "q", "Float32Array");
   auto kc = typed_arg<float>(info, 1, "kCache", "Float32Array");
   auto vc = typed_arg<float>(info, 2, "vCache", "Float32Array");
-  const int64_t off = int_arg(info, 3, "cacheOffset", 0, kMaxElements);
+  CacheArgs c;
+  c.off = int_arg(info, 3, "cacheOffset", 0, kMaxElements);
   auto out = typed_arg<float>(info, 4, "out", "Float32Array");
   const int64_t M = int_arg(info, 5, "M", 1, kMaxDim), pos0 = int_arg(info, 6, "pos0", 0, kMaxDim);
-  const int64_t H = int_arg(info, 7, "nHead", 1, 1 << 16), KV = int_arg(info, 8, "nKv", 1, H);
-  const int64_t hd = int_arg(info, 9, "headDim", 1, 1 << 16);
-  const int threads = static_cast<int>(int_arg(info, 10, "threads", 0, kMaxThreads));
-  if (H % KV != 0) throw_range(env, "nHead: expected a multiple of nKv");
-  if (M > kMaxDim / (H * hd)) throw_range(env, "attention: too many elements");
-  need(env, "q", q.ElementLength(), M * H * hd);
-  need(env, "out", out.ElementLength(), M * H * hd);
-  need(env, "kCache", kc.ElementLength(), off + (pos0 + M) * KV * hd);
-  need(env, "vCache", vc.ElementLength(), off + (pos0 + M) * KV * hd);
-  attention_f32(q.Data(), kc.Data() + off, vc.Data() + off, out.Data(), M, pos0, H, KV, hd, threads);
+  const int64_t H = int_arg(info, 7, "nHead", 1, 1 << 16);
+  c.n_kv = int_arg(info, 8, "nKv", 1, H);
+  c.hd = int_arg(info, 9, "headDim", 1, 1 << 16);
+  c.ctx = int_arg(info, 10, "ctx", 1, kMaxDim);
+  const int threads = static_cast<int>(int_arg(info, 11, "threads", 0, kMaxThreads));
+  if (H % c.n_kv != 0) throw_range(env, "nHead: expected a multiple of nKv");
+  if (pos0 + M > c.ctx) throw_range(env, "pos0 + M: expected at most ctx = " + std::to_string(c.ctx));
+  if (M > kMaxDim / (H * c.hd) || c.n_kv * c.hd > kMaxDim / c.ctx) throw_range(env, "attention: too many elements");
+  need(env, "q", q.ElementLength(), M * H * c.hd);
+  need(env, "out", out.ElementLength(), M * H * c.hd);
+  check_cache(env, kc, vc, c);
+  attention_f32(q.Data(), kc.Data() + c.off, vc.Data() + c.off, out.Data(), M, pos0, H, c.n_kv, c.hd, c.ctx, threads);
   return env.Undefined();
 }
 
@@ -236,6 +271,7 @@ void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("rmsnorm", Napi::Function::New(env, Rmsnorm));
   exports.Set("rope", Napi::Function::New(env, Rope));
+  exports.Set("storeKV", Napi::Function::New(env, StoreKV));
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("siluMul", Napi::Function::New(env, SiluMul));
   exports.Set("addInPlace", Napi::Function::New(env, AddInPlace));

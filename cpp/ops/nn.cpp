@@ -2,6 +2,7 @@
 // Arithmetic follows llama2.c's run.c (f32 sums in order, expf/sqrtf), the reference the tests hold
 // the f32 path to.
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -50,41 +51,77 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
 
 namespace {
 
-// Query heads [h0, h1) of every row.
-void attention_heads(const float* q, const float* kc, const float* vc, float* out, int64_t M, int64_t pos0,
-                     int64_t n_head, int64_t n_kv, int64_t hd, int64_t h0, int64_t h1) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define INT4_CLONES
+#endif
+
+// Rows m0, m0 + stride, ... of the batch. The query heads that share a KV head are done together,
+// so each key and value row is loaded once for all of them. Scores accumulate over i in order (as
+// llama2.c's dot product) but for all positions at once: att[j][t] += q_j[i] * k_t[i][t], a loop
+// over contiguous t that vectorizes without horizontal sums.
+INT4_CLONES
+void attention_rows(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
+                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride) {
   const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> att(static_cast<size_t>(pos0 + M));
-  for (int64_t m = 0; m < M; m++) {
+  const int64_t T_max = pos0 + M;
+  std::vector<float> att_buf(static_cast<size_t>(group * T_max));
+  float* att = att_buf.data();  // (group, T)
+  for (int64_t m = m0; m < M; m += stride) {
     const int64_t T = pos0 + m + 1;  // positions this row sees
-    for (int64_t h = h0; h < h1; h++) {
-      const float* qh = q + m * q_dim + h * hd;
-      const int64_t kvo = (h / group) * hd;
-      // scores: q . k_t / sqrt(hd), t < T
-      float mx = -INFINITY;
-      for (int64_t t = 0; t < T; t++) {
-        const float* k = kc + t * kv_dim + kvo;
-        float s = 0.0f;
-        for (int64_t i = 0; i < hd; i++) s += qh[i] * k[i];
-        s *= scale;
-        att[t] = s;
-        if (s > mx) mx = s;
+    for (int64_t g = 0; g < n_kv; g++) {
+      const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
+      const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
+      // scores: q_j . k_t / sqrt(hd), t < T
+      for (int64_t j = 0; j < group; j++)
+        for (int64_t t = 0; t < T; t++) att[j * T + t] = 0.0f;
+      for (int64_t i = 0; i < hd; i++) {
+        const float* kr = kg + i * ctx;
+        for (int64_t j = 0; j < group; j++) {
+          const float qi = qg[j * hd + i];
+          float* a = att + j * T;
+          for (int64_t t = 0; t < T; t++) a[t] += qi * kr[t];
+        }
       }
-      // softmax
-      float sum = 0.0f;
-      for (int64_t t = 0; t < T; t++) {
-        att[t] = std::exp(att[t] - mx);
-        sum += att[t];
+      // softmax per head; the 1/sum is folded into the weights of the values
+      for (int64_t j = 0; j < group; j++) {
+        float* a = att + j * T;
+        // max and sum in 16 lanes: vectorized, where one running value would be a serial chain
+        float lm[16], ls[16];
+        for (int l = 0; l < 16; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+        const int64_t T16 = T - T % 16;
+        for (int64_t t = 0; t < T16; t += 16)
+          for (int l = 0; l < 16; l++) {
+            a[t + l] *= scale;
+            lm[l] = a[t + l] > lm[l] ? a[t + l] : lm[l];
+          }
+        for (int64_t t = T16; t < T; t++) {
+          a[t] *= scale;
+          lm[0] = a[t] > lm[0] ? a[t] : lm[0];
+        }
+        float mx = lm[0];
+        for (int l = 1; l < 16; l++) mx = lm[l] > mx ? lm[l] : mx;
+        for (int64_t t = 0; t < T; t++) a[t] = std::exp(a[t] - mx);
+        for (int64_t t = 0; t < T16; t += 16)
+          for (int l = 0; l < 16; l++) ls[l] += a[t + l];
+        float sum = 0.0f;
+        for (int l = 0; l < 16; l++) sum += ls[l];
+        for (int64_t t = T16; t < T; t++) sum += a[t];
+        const float inv = 1.0f / sum;
+        for (int64_t t = 0; t < T; t++) a[t] *= inv;
       }
-      for (int64_t t = 0; t < T; t++) att[t] /= sum;
-      // weighted sum of values
-      float* o = out + m * q_dim + h * hd;
-      for (int64_t i = 0; i < hd; i++) o[i] = 0.0f;
+      // weighted sum of values: out_j = sum_t a_j[t] v[t]
+      float* og = out + m * q_dim + g * group * hd;
+      for (int64_t e = 0; e < group * hd; e++) og[e] = 0.0f;
       for (int64_t t = 0; t < T; t++) {
-        const float* v = vc + t * kv_dim + kvo;
-        const float a = att[t];
-        for (int64_t i = 0; i < hd; i++) o[i] += a * v[i];
+        const float* v = vc + t * kv_dim + g * hd;
+        for (int64_t j = 0; j < group; j++) {
+          const float a = att[j * T + t];
+          float* o = og + j * hd;
+          for (int64_t i = 0; i < hd; i++) o[i] += a * v[i];
+        }
       }
     }
   }
@@ -92,20 +129,26 @@ void attention_heads(const float* q, const float* kc, const float* vc, float* ou
 
 }  // namespace
 
-void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M, int64_t pos0,
-                   int64_t n_head, int64_t n_kv, int64_t hd, int threads) {
-  // One token's attention is small: threads only pay off over a prompt.
-  if (threads <= 1 || M * (pos0 + M) < 4096 || n_head < threads) {
-    attention_heads(q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, 0, n_head);
+void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
+                  float* k_t, float* v_cache) {
+  const int64_t kv_dim = n_kv * hd;
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t j = 0; j < kv_dim; j++) k_t[j * ctx + pos0 + m] = k[m * kv_dim + j];
+  std::memcpy(v_cache + pos0 * kv_dim, v, static_cast<size_t>(M * kv_dim) * sizeof(float));
+}
+
+void attention_f32(const float* q, const float* k_t, const float* v_cache, float* out, int64_t M, int64_t pos0,
+                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads) {
+  // One token's attention is small: threads only pay off over a prompt. Rows are dealt out in
+  // turn (row m has pos0 + m + 1 positions), which keeps the threads' work even.
+  const int64_t T = threads > M ? M : threads;
+  if (T <= 1 || M * (pos0 + M) < 4096) {
+    attention_rows(q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, 0, 1);
     return;
   }
   std::vector<std::thread> pool;
-  const int64_t per = (n_head + threads - 1) / threads;
-  for (int t = 1; t < threads; t++) {
-    const int64_t h0 = t * per, h1 = h0 + per < n_head ? h0 + per : n_head;
-    if (h0 < h1) pool.emplace_back(attention_heads, q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, h0, h1);
-  }
-  attention_heads(q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, 0, per < n_head ? per : n_head);
+  for (int64_t t = 1; t < T; t++) pool.emplace_back(attention_rows, q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, t, T);
+  attention_rows(q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, 0, T);
   for (auto& th : pool) th.join();
 }
 

@@ -19,12 +19,17 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot,
               float base, int mode);
 
-// Causal grouped-query attention. q (M, n_head*hd); the cache holds positions [0, pos0 + M) of
-// this layer as k_cache/v_cache (ctx, n_kv*hd), already including the M new rows. Query row m
-// (position pos0 + m) attends to positions 0..pos0+m. out (M, n_head*hd). Query head h reads KV
-// head h / (n_head / n_kv).
-void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M,
-                   int64_t pos0, int64_t n_head, int64_t n_kv, int64_t hd, int threads);
+// The KV cache of one layer: keys transposed, k_t (n_kv, hd, ctx), so that the scores of one query
+// against all positions are a loop over contiguous positions (vectorized, no horizontal sums);
+// values as rows, v (ctx, n_kv*hd). store_kv writes M new rows k, v (M, n_kv*hd) at pos0.
+void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
+                  float* k_t, float* v_cache);
+
+// Causal grouped-query attention. q (M, n_head*hd); the cache (above) holds positions
+// [0, pos0 + M), the M new ones included. Query row m (position pos0 + m) attends to positions
+// 0..pos0+m. out (M, n_head*hd). Query head h reads KV head h / (n_head / n_kv).
+void attention_f32(const float* q, const float* k_t, const float* v_cache, float* out, int64_t M, int64_t pos0,
+                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads);
 
 // gate = silu(gate) * up, n values.
 void silu_mul_f32(float* gate, const float* up, int64_t n);

@@ -5,6 +5,14 @@
 
 #include "ops.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// x86-64-v4 has AVX-512DQ's 64-bit multiply, which the hash needs to vectorize. Integer ops and
+// two rounded float multiplies: every version gives the same values.
+#define INT4_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define INT4_CLONES
+#endif
+
 namespace int4 {
 
 namespace {
@@ -16,6 +24,7 @@ inline uint64_t splitmix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+INT4_CLONES
 void fill_range(float* dst, int64_t i0, int64_t i1, uint64_t key, uint64_t offset, float scale) {
   // Irwin-Hall: four uniforms on [0, 65535] sum to mean 131070, variance 4 * (65536^2 - 1) / 12.
   const float inv_sd = 1.0f / 37837.2f;

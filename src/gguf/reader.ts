@@ -248,6 +248,7 @@ function parse(src: Source, label: string): GGUFFile {
     c.fail(`not a GGUF file: expected magic "GGUF", got ${JSON.stringify(String.fromCharCode(...bytes))} (0x${bytes.map((b) => b.toString(16).padStart(2, "0")).join("")})`);
   }
   const version = c.u32("version");
+  if (version === 0x02000000 || version === 0x03000000) c.fail(`big-endian GGUF files are not supported (version ${version >>> 24}, byte-swapped)`);
   if (version !== 2 && version !== 3) c.fail(`unsupported GGUF version ${version} (supported: 2, 3)`);
   const tensorCount = c.u64n("tensor count");
   const kvCount = c.u64n("metadata count");

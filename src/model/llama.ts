@@ -45,8 +45,8 @@ export const MAX_BATCH = 512;
 export class Llama {
   readonly ctx: number;
   readonly threads: number;
-  readonly kCache: Float32Array; // (nLayers, ctx, nKv*hd)
-  readonly vCache: Float32Array;
+  readonly kCache: Float32Array; // (nLayers, nKv, hd, ctx): keys transposed (see cpp/ops/ops.h)
+  readonly vCache: Float32Array; // (nLayers, ctx, nKv*hd)
   readonly #one: Scratch;
   readonly #logits1: Tensor; // (1, vocab)
   readonly #logits1Opts: MatmulOptions;
@@ -100,9 +100,8 @@ export class Llama {
       this.#linear(w.wv, s.xb, s.v, s.opts.get(s.v)!);   // Wv (kvd,dim) @ xb -> v (M,kvd)
       ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
       ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
-      ops.copyF32(s.k.data, 0, this.kCache, cacheOff + pos0 * kvd, M * kvd);
-      ops.copyF32(s.v.data, 0, this.vCache, cacheOff + pos0 * kvd, M * kvd);
-      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.threads);
+      ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.ctx, this.kCache, this.vCache, cacheOff);
+      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.ctx, this.threads);
       this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim);
       // feed-forward block: down(silu(gate(x)) * up(x))

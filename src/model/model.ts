@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { checkOptions, checkPositiveInt, rangeError, typeError } from "../errors";
-import { openGGUF } from "../gguf/reader";
+import { GGUFError, openGGUF } from "../gguf/reader";
 import { packageRoot } from "../native";
 import { SAMPLER_OPTION_NAMES, resolveSamplerOptions, type SamplerOptions } from "../sampler";
 import { Tokenizer, demoVocabulary } from "../tokenizer";
@@ -53,6 +53,8 @@ export class Model {
   lastStats: GenerateStats | null = null;
   #worker: Worker | null;
   #busy = false;
+  /** The control words of the generation in flight (to wake its reader if the worker dies). */
+  #activeCtrl: Int32Array | null = null;
   #nextId = 1;
   #pending = new Map<number, { resolve: (s: GenerateStats) => void; reject: (e: Error) => void }>();
 
@@ -80,6 +82,10 @@ export class Model {
   #failAll(e: Error): void {
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
+    if (this.#activeCtrl) {
+      Atomics.store(this.#activeCtrl, DONE, 1);
+      Atomics.notify(this.#activeCtrl, COUNT);
+    }
   }
 
   /**
@@ -100,6 +106,7 @@ export class Model {
     if (!worker) throw new Error("Model: used after dispose()");
     if (this.#busy) throw new Error("Model: generate() is already running; one at a time");
     const tokens = Int32Array.from(this.tokenizer.encode(prompt));
+    if (tokens.length === 0) throw rangeError("prompt", "text that encodes to at least one token (this tokenizer adds no BOS)", "an empty prompt");
     if (tokens.length >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
 
     this.#busy = true;
@@ -107,6 +114,7 @@ export class Model {
     const ctrl = new Int32Array(shared, 0, HEADER);
     const ids = new Int32Array(shared, HEADER * 4);
     const id = this.#nextId++;
+    this.#activeCtrl = ctrl;
     const done = new Promise<GenerateStats>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
     done.catch(() => {}); // observed below
     const onAbort = () => {
@@ -132,7 +140,7 @@ export class Model {
         if (Atomics.load(ctrl, COUNT) === count && Atomics.load(ctrl, DONE) === 0) {
           const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } })
             .waitAsync(ctrl, COUNT, count);
-          if (w.async) await Promise.race([w.value, done]);
+          if (w.async) await w.value; // the worker notifies on every token and when it is done
         }
       }
       const tail = dec.flush();
@@ -150,6 +158,7 @@ export class Model {
         }
       }
       signal?.removeEventListener("abort", onAbort);
+      this.#activeCtrl = null;
       this.#busy = false;
       this.#worker?.unref();
     }
@@ -188,8 +197,11 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
   } else {
     const f = openGGUF(file);
     try {
-      configFromGGUF(f); // architecture and shapes: fail here, before starting a worker
+      const config = configFromGGUF(f); // architecture and shapes: fail here, before starting a worker
       tokenizer = Tokenizer.fromGGUF(f);
+      if (tokenizer.vocabSize !== config.vocab) {
+        throw new GGUFError(`GGUF ${file}: the tokenizer has ${tokenizer.vocabSize} tokens, the model's vocabulary ${config.vocab}`);
+      }
     } finally {
       f.close();
     }

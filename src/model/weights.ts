@@ -188,7 +188,6 @@ export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = D
     const [e2, r2] = ops.randomQ4(codes, scales, offsets, N, K, spec.groupSize, spec.scheme === "symmetric" ? 0 : 1, seed, std, threads);
     errSq += e2;
     refSq += r2;
-    void name;
     return { kind: "q4", N, K, q: new QTensor({ dims: [N, K], groupSize: spec.groupSize, scheme: spec.scheme, codes, scales, offsets }) };
   };
   const ones = () => new Float32Array(c.dim).fill(1);
