@@ -60,6 +60,7 @@ void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int6
   const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 2 : 4;
   int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
   rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
+  if (nthreads == 1) rows = N;  // one task: x is packed once
   Job job{&kt, &W, x, xq.get(), M, rows, y, act};
   const int64_t ntasks = (N + rows - 1) / rows;
   parallel_for(nthreads, ntasks, run_task, &job);
