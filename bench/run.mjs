@@ -62,7 +62,7 @@ async function child(opts) {
       const y1 = new Tensor(new Float32Array(N), [1, N]);
       // hot: one matrix over and over (as cache-resident as it gets)
       const hot = new QTensor(p);
-      for (const threads of THREADS) {
+      for (const threads of opts.gemmOnly ? [] : THREADS) {
         matmul(x1, hot, { threads, out: y1 });
         const reps = slow ? 5 : quick ? 50 : 200;
         const t = [];
@@ -75,14 +75,14 @@ async function child(opts) {
       }
       // cold: distinct native copies totalling >= 1 GiB, each used once per pass, so the
       // weights stream from memory as in token generation
-      const copies = Math.ceil(GiB / weightBytes);
+      const copies = opts.gemmOnly ? 0 : Math.ceil(GiB / weightBytes);
       const cold = [];
       for (let i = 0; i < copies; i++) {
         const q = new QTensor(p); // same JS parts; nativeMatrix() makes a distinct native copy
         q.nativeMatrix();
         cold.push(q);
       }
-      for (const threads of THREADS) {
+      for (const threads of opts.gemmOnly ? [] : THREADS) {
         const passes = slow ? 1 : quick ? 1 : 3;
         const t = [];
         for (let pass = 0; pass < passes + 1; pass++) {
@@ -118,7 +118,7 @@ async function child(opts) {
   }
 
   // the cost of one call from JavaScript: tiny shapes, M = 1, threads default
-  for (const n of [64, 256]) {
+  for (const n of opts.gemmOnly ? [] : [64, 256]) {
     const w = int4.quantize(new Tensor(randX(n * n), [n, n]));
     const x = new Tensor(randX(n), [n]);
     const y = new Tensor(new Float32Array(n), [n]);
@@ -175,7 +175,7 @@ function markdown(meta, bw, rows) {
   L.push("| ISA | N x K | G | threads | hot | hot GB/s | hot / bw | cold | cold GB/s | cold / bw |");
   L.push("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "gemv-hot")) {
-    const c = rows.find((x) => x.case === "gemv-cold" && x.isa === r.isa && x.N === r.N && x.K === r.K && x.G === r.G && x.threads === r.threads);
+    const c = rows.find((x) => x.case === "gemv-cold" && x.kernels === r.kernels && x.N === r.N && x.K === r.K && x.G === r.G && x.threads === r.threads);
     const hg = r.weightBytes / r.us / 1e3, cg = c ? c.weightBytes / c.us / 1e3 : NaN;
     L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${hg.toFixed(1)} | ${(hg / bwOf(8 * MiB, r.threads) * 100).toFixed(0)}% | ` +
       `${c ? fmtUs(c.us) : "-"} | ${cg.toFixed(1)} | ${(cg / bwOf(GiB, r.threads) * 100).toFixed(0)}% |`);
@@ -194,7 +194,7 @@ function markdown(meta, bw, rows) {
   L.push("| ISA | shape | sync | async |");
   L.push("|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "call-sync")) {
-    const a = rows.find((x) => x.case === "call-async" && x.isa === r.isa && x.N === r.N);
+    const a = rows.find((x) => x.case === "call-async" && x.kernels === r.kernels && x.N === r.N);
     L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} |`);
   }
   return L.join("\n") + "\n";
@@ -213,10 +213,18 @@ async function parent() {
   console.log(`int4 bench: ISAs ${isas.join(", ")}; ${meta.cores} threads available${quick ? " (quick)" : ""}`);
   const bw = bandwidth();
   const rows = [];
-  for (const isa of isas) {
+  // each ISA; where the AVX-512 choice uses AMX for GEMM, also the plain AVX-512 kernels (INT4_AMX=0)
+  const runs = isas.map((isa) => ({ isa, env: {} }));
+  if (isas.includes("avx512") && !quick) {
+    const probe = spawnSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(root, "dist", "index.js"))}).backend().kernels)`],
+      { encoding: "utf8", env: { ...process.env, INT4_ISA: "avx512" } });
+    if (probe.stdout === "avx512+amx") runs.splice(runs.findIndex((r) => r.isa === "avx512"), 0, { isa: "avx512", env: { INT4_AMX: "0" }, gemmOnly: true });
+  }
+  for (const { isa, env, gemmOnly } of runs) {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", ...(quick ? ["--quick"] : [])], {
-      encoding: "utf8", env: { ...process.env, INT4_ISA: isa }, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26,
+    const args = ["--child", ...(quick ? ["--quick"] : []), ...(gemmOnly ? ["--gemm-only"] : [])];
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+      encoding: "utf8", env: { ...process.env, INT4_ISA: isa, ...env }, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26,
     });
     if (r.status !== 0) throw new Error(`bench child for ${isa} failed (status ${r.status})`);
     for (const line of r.stdout.split("\n").filter(Boolean)) {
@@ -245,7 +253,7 @@ async function parent() {
 }
 
 if (process.argv.includes("--child")) {
-  await child({ shapes: SHAPES });
+  await child({ shapes: SHAPES, gemmOnly: process.argv.includes("--gemm-only") });
 } else {
   await parent();
 }

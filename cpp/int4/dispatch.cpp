@@ -26,13 +26,13 @@ struct CpuFeatures {
   bool neon = false, dotprod = false;
 };
 
+#if defined(__x86_64__) || defined(__i386__)
 // INT4_AMX=0 turns the AMX GEMM off (to compare, or where tile state is unwelcome).
 bool env_says_no(const char* name) {
   const char* v = std::getenv(name);
   return v && std::strcmp(v, "0") == 0;
 }
 
-#if defined(__x86_64__) || defined(__i386__)
 uint64_t xgetbv0() {
   uint32_t eax, edx;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
