@@ -71,7 +71,7 @@ async function child(opts) {
           matmul(x1, hot, { threads, out: y1 });
           t.push(now() - t0);
         }
-        out({ case: "gemv-hot", N, K, G, M: 1, threads, us: median(t), reps, weightBytes, gflops: flops(1) / median(t) / 1e3 });
+        out({ case: "gemv-hot", N, K, G, M: 1, threads, us: median(t), usMin: Math.min(...t), reps, weightBytes, gflops: flops(1) / median(t) / 1e3 });
       }
       // cold: distinct native copies totalling >= 1 GiB, each used once per pass, so the
       // weights stream from memory as in token generation
@@ -92,7 +92,7 @@ async function child(opts) {
             if (pass > 0 || passes === 1) t.push(now() - t0);
           }
         }
-        out({ case: "gemv-cold", N, K, G, M: 1, threads, us: median(t), reps: t.length, copies, weightBytes,
+        out({ case: "gemv-cold", N, K, G, M: 1, threads, us: median(t), usMin: Math.min(...t), reps: t.length, copies, weightBytes,
               gflops: flops(1) / median(t) / 1e3 });
       }
       for (const q of cold) q.dispose();
@@ -111,7 +111,7 @@ async function child(opts) {
           matmul(xM, hot, { threads, out: yM });
           t.push(now() - t0);
         }
-        out({ case: "gemm", N, K, G, M, threads, us: median(t), reps, weightBytes, gflops: flops(M) / median(t) / 1e3 });
+        out({ case: "gemm", N, K, G, M, threads, us: median(t), usMin: Math.min(...t), reps, weightBytes, gflops: flops(M) / median(t) / 1e3 });
       }
       hot.dispose();
     }
@@ -130,14 +130,14 @@ async function child(opts) {
       for (let i = 0; i < batch; i++) matmul(x, w, { out: y });
       sync.push((now() - t0) / batch);
     }
-    out({ case: "call-sync", N: n, K: n, G: 32, M: 1, us: median(sync), reps: 15 * batch });
+    out({ case: "call-sync", N: n, K: n, G: 32, M: 1, us: median(sync), usMin: Math.min(...sync), reps: 15 * batch });
     const asyncT = [];
     for (let r = 0; r < 7; r++) {
       const t0 = now();
       for (let i = 0; i < 300; i++) await matmul.async(x, w);
       asyncT.push((now() - t0) / 300);
     }
-    out({ case: "call-async", N: n, K: n, G: 32, M: 1, us: median(asyncT), reps: 7 * 300 });
+    out({ case: "call-async", N: n, K: n, G: 32, M: 1, us: median(asyncT), usMin: Math.min(...asyncT), reps: 7 * 300 });
   }
 }
 
@@ -164,38 +164,40 @@ function fmtUs(us) {
 function markdown(meta, bw, rows) {
   const bwOf = (bytes, threads) => bw.find((b) => b.bytes === bytes && b.threads === threads).gbps;
   const L = [];
-  L.push(`Machine: ${meta.cpu}, ${meta.cores} cores available, Node ${meta.node}, ${meta.date}. Median of repeats.`);
+  L.push(`Machine: ${meta.cpu}, ${meta.cores} cores available, Node ${meta.node}, ${meta.date}. Median of repeats. ` +
+    `1-minute load average ${meta.loadavgStart.toFixed(1)} at the start and ${meta.loadavgEnd.toFixed(1)} at the end ` +
+    `(other jobs shared the machine: numbers above about ${meta.cores} mean this run had less than the whole CPU).`);
   L.push("");
-  L.push("Read bandwidth (plain sum, native): " +
+  L.push("Read bandwidth (plain sum, native; the better of the measurements at the start and at the end): " +
     bw.map((b) => `${b.bytes === GiB ? "1 GiB" : "8 MiB"} ${b.threads}T ${b.gbps.toFixed(1)} GB/s`).join(", ") + ".");
   L.push("");
   L.push("GEMV (M = 1, token generation): time, weight GB/s, and that as a fraction of the read bandwidth " +
     "with the same thread count (hot: 8 MiB figure, cold: 1 GiB figure).");
   L.push("");
-  L.push("| ISA | N x K | G | threads | hot | hot GB/s | hot / bw | cold | cold GB/s | cold / bw |");
-  L.push("|---|---|---|---|---|---|---|---|---|---|");
+  L.push("| ISA | N x K | G | threads | hot | hot GB/s | hot / bw | cold | cold GB/s | cold / bw | hot min | cold min |");
+  L.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "gemv-hot")) {
     const c = rows.find((x) => x.case === "gemv-cold" && x.kernels === r.kernels && x.N === r.N && x.K === r.K && x.G === r.G && x.threads === r.threads);
     const hg = r.weightBytes / r.us / 1e3, cg = c ? c.weightBytes / c.us / 1e3 : NaN;
     L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${hg.toFixed(1)} | ${(hg / bwOf(8 * MiB, r.threads) * 100).toFixed(0)}% | ` +
-      `${c ? fmtUs(c.us) : "-"} | ${cg.toFixed(1)} | ${(cg / bwOf(GiB, r.threads) * 100).toFixed(0)}% |`);
+      `${c ? fmtUs(c.us) : "-"} | ${cg.toFixed(1)} | ${(cg / bwOf(GiB, r.threads) * 100).toFixed(0)}% | ${fmtUs(r.usMin)} | ${c ? fmtUs(c.usMin) : "-"} |`);
   }
   L.push("");
   L.push("GEMM (M = 512, prompt processing):");
   L.push("");
-  L.push("| ISA | N x K | G | threads | time | GFLOPS |");
-  L.push("|---|---|---|---|---|---|");
+  L.push("| ISA | N x K | G | threads | time | GFLOPS | min time |");
+  L.push("|---|---|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "gemm")) {
-    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${r.gflops.toFixed(1)} |`);
+    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${r.gflops.toFixed(1)} | ${fmtUs(r.usMin)} |`);
   }
   L.push("");
   L.push("One call from JavaScript (M = 1, default threads):");
   L.push("");
-  L.push("| ISA | shape | sync | async |");
-  L.push("|---|---|---|---|");
+  L.push("| ISA | shape | sync | async | sync min |");
+  L.push("|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "call-sync")) {
     const a = rows.find((x) => x.case === "call-async" && x.kernels === r.kernels && x.N === r.N);
-    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} |`);
+    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} | ${fmtUs(r.usMin)} |`);
   }
   return L.join("\n") + "\n";
 }
@@ -209,6 +211,8 @@ async function parent() {
     cores: int4.backend().threads,
     node: process.version,
     quick,
+    // the machine is shared: the 1-minute load average before and after says how much
+    loadavgStart: os.loadavg()[0],
   };
   console.log(`int4 bench: ISAs ${isas.join(", ")}; ${meta.cores} threads available${quick ? " (quick)" : ""}`);
   const bw = bandwidth();
@@ -233,6 +237,15 @@ async function parent() {
       console.log(`${o.kernels.padEnd(10)} ${o.case.padEnd(10)} ${String(o.N).padStart(5)} x ${String(o.K).padEnd(5)} G=${String(o.G).padEnd(3)} M=${String(o.M).padEnd(3)} T=${o.threads ?? "-"}  ${fmtUs(o.us)}${o.gflops ? `  ${o.gflops.toFixed(1)} GFLOPS` : ""}`);
     }
     console.log(`  (${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  meta.loadavgEnd = os.loadavg()[0];
+  // bandwidth again at the end; fractions use the better of the two (the machine is shared)
+  const bwEnd = bandwidth();
+  for (const b of bw) {
+    const e = bwEnd.find((x) => x.bytes === b.bytes && x.threads === b.threads);
+    b.gbpsStart = b.gbps;
+    b.gbpsEnd = e.gbps;
+    b.gbps = Math.max(b.gbps, e.gbps);
   }
   const md = markdown(meta, bw, rows);
   const dir = path.join(here, "results");
