@@ -62,7 +62,7 @@ async function child(opts) {
       const y1 = new Tensor(new Float32Array(N), [1, N]);
       // hot: one matrix over and over (as cache-resident as it gets)
       const hot = new QTensor(p);
-      for (const threads of THREADS) {
+      for (const threads of opts.gemmOnly ? [] : THREADS) {
         matmul(x1, hot, { threads, out: y1 });
         const reps = slow ? 5 : quick ? 50 : 200;
         const t = [];
@@ -71,18 +71,18 @@ async function child(opts) {
           matmul(x1, hot, { threads, out: y1 });
           t.push(now() - t0);
         }
-        out({ case: "gemv-hot", N, K, G, M: 1, threads, us: median(t), reps, weightBytes, gflops: flops(1) / median(t) / 1e3 });
+        out({ case: "gemv-hot", N, K, G, M: 1, threads, us: median(t), usMin: Math.min(...t), reps, weightBytes, gflops: flops(1) / median(t) / 1e3 });
       }
       // cold: distinct native copies totalling >= 1 GiB, each used once per pass, so the
       // weights stream from memory as in token generation
-      const copies = Math.ceil(GiB / weightBytes);
+      const copies = opts.gemmOnly ? 0 : Math.ceil(GiB / weightBytes);
       const cold = [];
       for (let i = 0; i < copies; i++) {
         const q = new QTensor(p); // same JS parts; nativeMatrix() makes a distinct native copy
         q.nativeMatrix();
         cold.push(q);
       }
-      for (const threads of THREADS) {
+      for (const threads of opts.gemmOnly ? [] : THREADS) {
         const passes = slow ? 1 : quick ? 1 : 3;
         const t = [];
         for (let pass = 0; pass < passes + 1; pass++) {
@@ -92,7 +92,7 @@ async function child(opts) {
             if (pass > 0 || passes === 1) t.push(now() - t0);
           }
         }
-        out({ case: "gemv-cold", N, K, G, M: 1, threads, us: median(t), reps: t.length, copies, weightBytes,
+        out({ case: "gemv-cold", N, K, G, M: 1, threads, us: median(t), usMin: Math.min(...t), reps: t.length, copies, weightBytes,
               gflops: flops(1) / median(t) / 1e3 });
       }
       for (const q of cold) q.dispose();
@@ -111,14 +111,14 @@ async function child(opts) {
           matmul(xM, hot, { threads, out: yM });
           t.push(now() - t0);
         }
-        out({ case: "gemm", N, K, G, M, threads, us: median(t), reps, weightBytes, gflops: flops(M) / median(t) / 1e3 });
+        out({ case: "gemm", N, K, G, M, threads, us: median(t), usMin: Math.min(...t), reps, weightBytes, gflops: flops(M) / median(t) / 1e3 });
       }
       hot.dispose();
     }
   }
 
   // the cost of one call from JavaScript: tiny shapes, M = 1, threads default
-  for (const n of [64, 256]) {
+  for (const n of opts.gemmOnly ? [] : [64, 256]) {
     const w = int4.quantize(new Tensor(randX(n * n), [n, n]));
     const x = new Tensor(randX(n), [n]);
     const y = new Tensor(new Float32Array(n), [n]);
@@ -130,14 +130,14 @@ async function child(opts) {
       for (let i = 0; i < batch; i++) matmul(x, w, { out: y });
       sync.push((now() - t0) / batch);
     }
-    out({ case: "call-sync", N: n, K: n, G: 32, M: 1, us: median(sync), reps: 15 * batch });
+    out({ case: "call-sync", N: n, K: n, G: 32, M: 1, us: median(sync), usMin: Math.min(...sync), reps: 15 * batch });
     const asyncT = [];
     for (let r = 0; r < 7; r++) {
       const t0 = now();
       for (let i = 0; i < 300; i++) await matmul.async(x, w);
       asyncT.push((now() - t0) / 300);
     }
-    out({ case: "call-async", N: n, K: n, G: 32, M: 1, us: median(asyncT), reps: 7 * 300 });
+    out({ case: "call-async", N: n, K: n, G: 32, M: 1, us: median(asyncT), usMin: Math.min(...asyncT), reps: 7 * 300 });
   }
 }
 
@@ -164,38 +164,40 @@ function fmtUs(us) {
 function markdown(meta, bw, rows) {
   const bwOf = (bytes, threads) => bw.find((b) => b.bytes === bytes && b.threads === threads).gbps;
   const L = [];
-  L.push(`Machine: ${meta.cpu}, ${meta.cores} cores available, Node ${meta.node}, ${meta.date}. Median of repeats.`);
+  L.push(`Machine: ${meta.cpu}, ${meta.cores} cores available, Node ${meta.node}, ${meta.date}. Median of repeats. ` +
+    `1-minute load average ${meta.loadavgStart.toFixed(1)} at the start and ${meta.loadavgEnd.toFixed(1)} at the end ` +
+    `(other jobs shared the machine: numbers above about ${meta.cores} mean this run had less than the whole CPU).`);
   L.push("");
-  L.push("Read bandwidth (plain sum, native): " +
+  L.push("Read bandwidth (plain sum, native; the better of the measurements at the start and at the end): " +
     bw.map((b) => `${b.bytes === GiB ? "1 GiB" : "8 MiB"} ${b.threads}T ${b.gbps.toFixed(1)} GB/s`).join(", ") + ".");
   L.push("");
   L.push("GEMV (M = 1, token generation): time, weight GB/s, and that as a fraction of the read bandwidth " +
     "with the same thread count (hot: 8 MiB figure, cold: 1 GiB figure).");
   L.push("");
-  L.push("| ISA | N x K | G | threads | hot | hot GB/s | hot / bw | cold | cold GB/s | cold / bw |");
-  L.push("|---|---|---|---|---|---|---|---|---|---|");
+  L.push("| ISA | N x K | G | threads | hot | hot GB/s | hot / bw | cold | cold GB/s | cold / bw | hot min | cold min |");
+  L.push("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "gemv-hot")) {
-    const c = rows.find((x) => x.case === "gemv-cold" && x.isa === r.isa && x.N === r.N && x.K === r.K && x.G === r.G && x.threads === r.threads);
+    const c = rows.find((x) => x.case === "gemv-cold" && x.kernels === r.kernels && x.N === r.N && x.K === r.K && x.G === r.G && x.threads === r.threads);
     const hg = r.weightBytes / r.us / 1e3, cg = c ? c.weightBytes / c.us / 1e3 : NaN;
     L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${hg.toFixed(1)} | ${(hg / bwOf(8 * MiB, r.threads) * 100).toFixed(0)}% | ` +
-      `${c ? fmtUs(c.us) : "-"} | ${cg.toFixed(1)} | ${(cg / bwOf(GiB, r.threads) * 100).toFixed(0)}% |`);
+      `${c ? fmtUs(c.us) : "-"} | ${cg.toFixed(1)} | ${(cg / bwOf(GiB, r.threads) * 100).toFixed(0)}% | ${fmtUs(r.usMin)} | ${c ? fmtUs(c.usMin) : "-"} |`);
   }
   L.push("");
   L.push("GEMM (M = 512, prompt processing):");
   L.push("");
-  L.push("| ISA | N x K | G | threads | time | GFLOPS |");
-  L.push("|---|---|---|---|---|---|");
+  L.push("| ISA | N x K | G | threads | time | GFLOPS | min time |");
+  L.push("|---|---|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "gemm")) {
-    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${r.gflops.toFixed(1)} |`);
+    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${r.G} | ${r.threads} | ${fmtUs(r.us)} | ${r.gflops.toFixed(1)} | ${fmtUs(r.usMin)} |`);
   }
   L.push("");
   L.push("One call from JavaScript (M = 1, default threads):");
   L.push("");
-  L.push("| ISA | shape | sync | async |");
-  L.push("|---|---|---|---|");
+  L.push("| ISA | shape | sync | async | sync min |");
+  L.push("|---|---|---|---|---|");
   for (const r of rows.filter((r) => r.case === "call-sync")) {
-    const a = rows.find((x) => x.case === "call-async" && x.isa === r.isa && x.N === r.N);
-    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} |`);
+    const a = rows.find((x) => x.case === "call-async" && x.kernels === r.kernels && x.N === r.N);
+    L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} | ${fmtUs(r.usMin)} |`);
   }
   return L.join("\n") + "\n";
 }
@@ -209,14 +211,24 @@ async function parent() {
     cores: int4.backend().threads,
     node: process.version,
     quick,
+    // the machine is shared: the 1-minute load average before and after says how much
+    loadavgStart: os.loadavg()[0],
   };
   console.log(`int4 bench: ISAs ${isas.join(", ")}; ${meta.cores} threads available${quick ? " (quick)" : ""}`);
   const bw = bandwidth();
   const rows = [];
-  for (const isa of isas) {
+  // each ISA; where the AVX-512 choice uses AMX for GEMM, also the plain AVX-512 kernels (INT4_AMX=0)
+  const runs = isas.map((isa) => ({ isa, env: {} }));
+  if (isas.includes("avx512") && !quick) {
+    const probe = spawnSync(process.execPath, ["-e", `process.stdout.write(require(${JSON.stringify(path.join(root, "dist", "index.js"))}).backend().kernels)`],
+      { encoding: "utf8", env: { ...process.env, INT4_ISA: "avx512" } });
+    if (probe.stdout === "avx512+amx") runs.splice(runs.findIndex((r) => r.isa === "avx512"), 0, { isa: "avx512", env: { INT4_AMX: "0" }, gemmOnly: true });
+  }
+  for (const { isa, env, gemmOnly } of runs) {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--child", ...(quick ? ["--quick"] : [])], {
-      encoding: "utf8", env: { ...process.env, INT4_ISA: isa }, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26,
+    const args = ["--child", ...(quick ? ["--quick"] : []), ...(gemmOnly ? ["--gemm-only"] : [])];
+    const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...args], {
+      encoding: "utf8", env: { ...process.env, INT4_ISA: isa, ...env }, stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26,
     });
     if (r.status !== 0) throw new Error(`bench child for ${isa} failed (status ${r.status})`);
     for (const line of r.stdout.split("\n").filter(Boolean)) {
@@ -225,6 +237,15 @@ async function parent() {
       console.log(`${o.kernels.padEnd(10)} ${o.case.padEnd(10)} ${String(o.N).padStart(5)} x ${String(o.K).padEnd(5)} G=${String(o.G).padEnd(3)} M=${String(o.M).padEnd(3)} T=${o.threads ?? "-"}  ${fmtUs(o.us)}${o.gflops ? `  ${o.gflops.toFixed(1)} GFLOPS` : ""}`);
     }
     console.log(`  (${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  meta.loadavgEnd = os.loadavg()[0];
+  // bandwidth again at the end; fractions use the better of the two (the machine is shared)
+  const bwEnd = bandwidth();
+  for (const b of bw) {
+    const e = bwEnd.find((x) => x.bytes === b.bytes && x.threads === b.threads);
+    b.gbpsStart = b.gbps;
+    b.gbpsEnd = e.gbps;
+    b.gbps = Math.max(b.gbps, e.gbps);
   }
   const md = markdown(meta, bw, rows);
   const dir = path.join(here, "results");
@@ -245,7 +266,7 @@ async function parent() {
 }
 
 if (process.argv.includes("--child")) {
-  await child({ shapes: SHAPES });
+  await child({ shapes: SHAPES, gemmOnly: process.argv.includes("--gemm-only") });
 } else {
   await parent();
 }

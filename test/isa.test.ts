@@ -15,8 +15,8 @@ interface Case {
   yInt8: number[]; yF32: number[]; absSum: number[]; sameThreads: boolean; sameAsync: boolean;
 }
 
-function runChild(isa: string): { backend: { isa: string; kernels: string; threads: number }; cases: Case[] } {
-  const r = spawnSync(process.execPath, [child, root], { encoding: "utf8", env: { ...process.env, INT4_ISA: isa }, maxBuffer: 1 << 28 });
+function runChild(isa: string, extraEnv: Record<string, string> = {}): { backend: { isa: string; kernels: string; threads: number }; cases: Case[] } {
+  const r = spawnSync(process.execPath, [child, root], { encoding: "utf8", env: { ...process.env, INT4_ISA: isa, ...extraEnv }, maxBuffer: 1 << 28 });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout);
@@ -63,6 +63,20 @@ describe("INT4_ISA: every ISA this host runs matches the scalar reference", () =
       expect(r.status).toBe(0);
     });
   }
+
+  it("INT4_AMX=0 turns the AMX GEMM off: plain AVX-512 kernels, same results within tolerance", () => {
+    if (!available.includes("avx512")) return;
+    const amx = runChild("avx512");
+    const plain = runChild("avx512", { INT4_AMX: "0" });
+    expect(plain.backend.kernels).toBe("avx512");
+    let bad = 0;
+    plain.cases.forEach((c, i) => {
+      for (let j = 0; j < c.yInt8.length; j++) {
+        if (!(Math.abs(c.yInt8[j] - amx.cases[i].yInt8[j]) <= tolerance(c.absSum[j], c.K))) bad++;
+      }
+    });
+    expect(bad).toBe(0);
+  });
 
   it("an unknown INT4_ISA is a clear error at load", () => {
     const r = spawnSync(process.execPath, [child, root], { encoding: "utf8", env: { ...process.env, INT4_ISA: "sse9" } });

@@ -8,6 +8,8 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #if defined(__aarch64__)
 #include <sys/auxv.h>
@@ -20,10 +22,17 @@ namespace {
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false, avxvnni = false;
   bool avx512 = false;  // F + BW + VL + DQ + VNNI, with the OS saving zmm state
+  bool amx = false;     // AMX-TILE + AMX-INT8, the OS saving tile state, and permission granted
   bool neon = false, dotprod = false;
 };
 
 #if defined(__x86_64__) || defined(__i386__)
+// INT4_AMX=0 turns the AMX GEMM off (to compare, or where tile state is unwelcome).
+bool env_says_no(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, "0") == 0;
+}
+
 uint64_t xgetbv0() {
   uint32_t eax, edx;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
@@ -55,6 +64,14 @@ CpuFeatures detect() {
   f.f16c = f16c;
   f.avxvnni = f.avx2 && avxvnni;
   f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl && avx512vnni;
+  const bool amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
+  const bool tile_os = (xcr0 & (3u << 17)) == (3u << 17);  // XTILECFG + XTILEDATA
+  if (f.avx512 && amx_tile && amx_int8 && tile_os && !env_says_no("INT4_AMX")) {
+    // Linux hands out the 8 KiB tile state only on request (arch_prctl ARCH_REQ_XCOMP_PERM for
+    // XFEATURE_XTILEDATA); refused (old kernel, seccomp, ...): the AVX-512 GEMM serves instead.
+    constexpr int kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    f.amx = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  }
 #elif defined(__aarch64__)
   const unsigned long hw = getauxval(AT_HWCAP);
   f.neon = (hw & (1ul << 1)) != 0;      // HWCAP_ASIMD
@@ -75,7 +92,7 @@ const KernelTable* best_of(const std::string& name) {
   if (name == "scalar") return &kGenericKernels;
 #if defined(INT4_HAVE_X86_KERNELS)
   if (name == "avx2" && f.avx2) return f.avxvnni ? &kAvxVnniKernels : &kAvx2Kernels;
-  if (name == "avx512" && f.avx512) return &kAvx512Kernels;
+  if (name == "avx512" && f.avx512) return f.amx ? &kAvx512AmxKernels : &kAvx512Kernels;
 #endif
 #if defined(INT4_HAVE_NEON_KERNELS)
   if (name == "neon" && f.neon) return f.dotprod ? &kNeonDotKernels : &kNeonKernels;
@@ -129,6 +146,7 @@ int runnable_kernel_tables(const KernelTable** out, int cap) {
   if (cpu().avx2) all[n++] = &kAvx2Kernels;
   if (cpu().avxvnni) all[n++] = &kAvxVnniKernels;
   if (cpu().avx512) all[n++] = &kAvx512Kernels;
+  if (cpu().amx) all[n++] = &kAvx512AmxKernels;
 #endif
 #if defined(INT4_HAVE_NEON_KERNELS)
   if (cpu().neon) all[n++] = &kNeonKernels;

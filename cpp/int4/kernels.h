@@ -64,6 +64,7 @@ extern const KernelTable kGenericKernels;
 extern const KernelTable kAvx2Kernels;     // AVX2 + FMA + F16C
 extern const KernelTable kAvxVnniKernels;  // the same with AVX-VNNI dot products
 extern const KernelTable kAvx512Kernels;   // AVX-512 F/BW/VL/DQ/VNNI
+extern const KernelTable kAvx512AmxKernels;  // the same with an AMX-INT8 tile GEMM
 #endif
 #if defined(__aarch64__)
 #define INT4_HAVE_NEON_KERNELS 1

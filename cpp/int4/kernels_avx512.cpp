@@ -106,6 +106,27 @@ inline __mmask64 step_code_mask(const StepShape& sh, int64_t s) {
   return have >= 4 ? ~__mmask64(0) : ((__mmask64(1) << (16 * have)) - 1);
 }
 
+// Sums of 4 vectors -> [sum a, sum b, sum c, sum d]. Rows tiled 1 at a time use the same adds
+// in the same order (reduce4(a, a, a, a)), so a row's result never depends on its tile.
+inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 a8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+  const __m256 b8 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+  const __m256 c8 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+  const __m256 d8 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a8, b8), _mm256_hadd_ps(c8, d8));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+// R (1 or 4) row sums -> y[0..R)
+template <int R>
+inline void store_rows(const __m512* acc, int stride, float* y) {
+  if (R == 4) {
+    _mm_storeu_ps(y, reduce4(acc[0], acc[stride], acc[2 * stride], acc[3 * stride]));
+  } else {
+    for (int i = 0; i < R; i++) y[i] = _mm_cvtss_f32(reduce4(acc[i * stride], acc[i * stride], acc[i * stride], acc[i * stride]));
+  }
+}
+
 // R weight rows [r, r+R) x MX packed x rows -> y[m * ldy + r + i]. Each (row, x row) pair gets
 // the same operations whatever R and MX are, so tiling never changes a result.
 template <int R, int MX>
@@ -144,8 +165,7 @@ void tile(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int
       }
     }
   }
-  for (int i = 0; i < R; i++)
-    for (int m = 0; m < MX; m++) y[m * ldy + r + i] = _mm512_reduce_add_ps(acc[i][m]);
+  for (int m = 0; m < MX; m++) store_rows<R>(&acc[0][m], MX, y + m * ldy + r);
 }
 
 // GEMV for groups of >= 128 weights (whole steps per group): the chunk sums times dx gather per
@@ -187,7 +207,7 @@ void gemv_whole_groups(const QMatrixView& W, const StepShape& sh, const XStep* x
       if (!sym) acc[i] = _mm512_fmadd_ps(gs, _mm512_set1_ps(half_to_float(offsets[i * G + g])), acc[i]);
     }
   }
-  for (int i = 0; i < R; i++) y[r + i] = _mm512_reduce_add_ps(acc[i]);
+  store_rows<R>(acc, 1, y + r);
 }
 
 template <int MX>
@@ -252,8 +272,10 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
 
 }  // namespace
 
+#if !defined(INT4_WITH_AMX)  // kernels_amx.cpp includes this file and defines its own table
 const KernelTable kAvx512Kernels = {
     "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512,
 };
+#endif
 
 }  // namespace int4

@@ -44,23 +44,33 @@ void run_task(void* arg, int64_t task) {
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
                Activations act, int threads) {
   const int64_t K = W.cols, N = W.rows;
-  std::unique_ptr<block_q8[]> xq;
+  std::unique_ptr<block_q8[]> heap;
+  block_q8 local[128];  // up to K = 4096 for one row of x: no allocation per token
+  block_q8* xq = nullptr;
   if (act == Activations::Int8) {
     // Quantize each row of x once; every row of W reuses it. The padding blocks are zeros.
     const int64_t nb = W.chunks_per_row();
-    xq.reset(new block_q8[static_cast<size_t>(M * nb)]);
-    for (int64_t m = 0; m < M; m++) kt.quantize_row_q8(x + m * K, K, xq.get() + m * nb);
+    if (M * nb <= 128) {
+      xq = local;
+    } else {
+      heap.reset(new block_q8[static_cast<size_t>(M * nb)]);
+      xq = heap.get();
+    }
+    for (int64_t m = 0; m < M; m++) kt.quantize_row_q8(x + m * K, K, xq + m * nb);
   }
-  // Tasks: a few per thread for balance (each one unpacks/packs x again, so not more), at
-  // least 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.
+  // Tasks: several per thread for balance (each one packs x again, so not many more), at least
+  // 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.
   int nthreads = threads > 0 ? threads : default_threads();
   // Waking a worker costs microseconds: small products (M N K below ~0.5 M multiply-adds, a few
   // microseconds of work) run on the calling thread alone.
   if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < double(1 << 19)) nthreads = 1;
-  const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 2 : 4;
+  // Small tasks keep a thread that the OS descheduled (shared machines) from holding up the
+  // rest; 8 per thread still leaves each task thousands of rows x K of work for a GEMV.
+  const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 4 : 8;
   int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
   rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
-  Job job{&kt, &W, x, xq.get(), M, rows, y, act};
+  if (nthreads == 1) rows = N;  // one task: x is packed once
+  Job job{&kt, &W, x, xq, M, rows, y, act};
   const int64_t ntasks = (N + rows - 1) / rows;
   parallel_for(nthreads, ntasks, run_task, &job);
 }

@@ -14,16 +14,17 @@ namespace int4 {
 [[noreturn]] inline void throw_type(Napi::Env env, const std::string& msg) { throw Napi::TypeError::New(env, msg); }
 [[noreturn]] inline void throw_range(Napi::Env env, const std::string& msg) { throw Napi::RangeError::New(env, msg); }
 
+// One napi_get_typedarray_info per argument: matmul's per-call cost is mostly these checks.
 template <typename T>
 Napi::TypedArrayOf<T> typed_arg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* type_name) {
   Napi::Value v = info[i];
   if (!v.IsTypedArray()) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
-  auto ta = v.As<Napi::TypedArray>();
   const napi_typedarray_type want = std::is_same<T, float>::value      ? napi_float32_array
                                    : std::is_same<T, uint16_t>::value ? napi_uint16_array
                                                                       : napi_uint8_array;
+  Napi::TypedArrayOf<T> ta(info.Env(), v);  // reads type, length and data once
   if (ta.TypedArrayType() != want) throw_type(info.Env(), std::string(name) + ": expected a " + type_name);
-  return v.As<Napi::TypedArrayOf<T>>();
+  return ta;
 }
 
 inline int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t lo, int64_t hi) {
