@@ -1,7 +1,8 @@
 // Every ISA this host runs, forced in turn with INT4_ISA, against the scalar reference: through
 // the public API in a child Node (test/isa-child.cjs) and in the C++ kernel test binary. Also: an
 // unknown or unsupported INT4_ISA is a clear error at load.
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { backend } from "../src/index";
@@ -89,5 +90,34 @@ describe("INT4_ISA: every ISA this host runs matches the scalar reference", () =
     const r = spawnSync(process.execPath, [child, root], { encoding: "utf8", env: { ...process.env, INT4_ISA: missing } });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`INT4_ISA: "${missing}" is not supported by this CPU or build`);
+  });
+});
+
+// The prebuilt addon must load on any x86-64: code compiled with AVX flags may only run after
+// dispatch checked the CPU. Two ways that breaks, checked on the local build's objects: an ISA
+// file defining an inline/template function with external linkage (a weak COMDAT copy the linker
+// may pick for baseline callers), or baseline files using vector registers wider than SSE.
+describe("ISA code stays behind dispatch", () => {
+  const objDir = path.join(root, "build", "CMakeFiles", "int4_kernels.dir", "cpp", "int4");
+  const objects = fs.existsSync(objDir) ? fs.readdirSync(objDir).filter((f) => f.endsWith(".o")) : [];
+
+  it("the kernel objects were built", () => {
+    expect(objects.length, `${objDir} has no objects: run npm run compile`).toBeGreaterThan(0);
+  });
+
+  it("ISA files define no weak (COMDAT) symbols: only their kernel tables are visible", () => {
+    for (const f of objects.filter((o) => o.startsWith("kernels_"))) {
+      const syms = execFileSync("nm", ["-C", path.join(objDir, f)], { encoding: "utf8" });
+      const weak = syms.split("\n").filter((l) => / [WVu] /.test(l));
+      expect(weak, f).toEqual([]);
+    }
+  });
+
+  it("baseline files use no AVX registers", () => {
+    if (process.arch !== "x64") return;
+    for (const f of objects.filter((o) => !o.startsWith("kernels_"))) {
+      const asm = execFileSync("objdump", ["-d", path.join(objDir, f)], { encoding: "utf8", maxBuffer: 1 << 28 });
+      expect(/%[yz]mm\d|%k[0-7]\b|%tmm/.test(asm), f).toBe(false);
+    }
   });
 });
