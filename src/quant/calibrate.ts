@@ -1,0 +1,137 @@
+// Calibration for model quantization: run the full-precision model over a text and collect what
+// each linear layer sees. Per distinct input (q/k/v share the attention norm's output, gate/up the
+// FFN norm's output; attn_output, ffn_down and output have their own):
+//   H = XᵀX [K, K] (float64, gptq's Hessian; also awq's error metric),
+//   Σ|x_k| and Σx_k² per input channel (awq's statistic, mse's importance),
+// over every position of every context (contexts of `ctx` tokens, BOS first, as eval).
+// Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
+// length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input.
+import type { Llama } from "../model/llama";
+import type { Linear, ModelWeights } from "../model/weights";
+import type { Tensor } from "../tensor";
+
+/** Statistics of one linear layer's inputs. */
+export interface InputStats {
+  K: number;
+  /** Rows seen. */
+  rows: number;
+  /** Σ xᵀx, row-major K x K, symmetric (both triangles filled by finish()). */
+  H: Float64Array;
+  absSum: Float64Array;
+  sqSum: Float64Array;
+}
+
+export interface Calibration {
+  /** Tensor name (e.g. "blk.0.attn_k.weight") -> the statistics of its input (shared objects for shared inputs). */
+  inputs: Map<string, InputStats>;
+  tokens: number;
+  contexts: number;
+  ctx: number;
+  seconds: number;
+  /** Bytes of the statistics (Hessians and channel sums). */
+  bytes: number;
+}
+
+function newStats(K: number): InputStats {
+  return { K, rows: 0, H: new Float64Array(K * K), absSum: new Float64Array(K), sqSum: new Float64Array(K) };
+}
+
+/** Adds the rows of x (M, K) to s: the upper triangle of H, and the channel sums. */
+function accumulate(s: InputStats, x: Tensor): void {
+  const [M, K] = x.dims;
+  const d = x.data, H = s.H;
+  for (let m = 0; m < M; m++) {
+    const row = m * K;
+    for (let i = 0; i < K; i++) {
+      const xi = d[row + i];
+      s.absSum[i] += Math.abs(xi);
+      s.sqSum[i] += xi * xi;
+      if (xi === 0) continue;
+      const hi = i * K;
+      for (let j = i; j < K; j++) H[hi + j] += xi * d[row + j];
+    }
+  }
+  s.rows += M;
+}
+
+function finish(s: InputStats): void {
+  const K = s.K;
+  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) s.H[i * K + j] = s.H[j * K + i];
+}
+
+/** Which tensors own a distinct input: [tensor names sharing it] per Linear that receives it first. */
+function inputGroups(w: ModelWeights): Map<Linear, string[]> {
+  const m = new Map<Linear, string[]>();
+  w.layers.forEach((l, i) => {
+    const p = `blk.${i}.`;
+    m.set(l.wq, [p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"]);
+    m.set(l.wo, [p + "attn_output.weight"]);
+    m.set(l.gate, [p + "ffn_gate.weight", p + "ffn_up.weight"]);
+    m.set(l.down, [p + "ffn_down.weight"]);
+  });
+  m.set(w.output, ["output.weight"]);
+  return m;
+}
+
+/**
+ * Runs `llama` (an f32 model) over `tokens` in contexts of `ctx` tokens (BOS first; a last partial
+ * context is dropped) and returns the statistics of every linear layer's input. `progress(done,
+ * total)` is called after each context.
+ */
+export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, bos: number,
+                          progress?: (done: number, total: number) => void): Calibration {
+  const t0 = performance.now();
+  const contexts = Math.floor(tokens.length / ctx);
+  if (contexts < 1) throw new RangeError(`calibration text: expected at least ${ctx} tokens (one context of --ctx), got ${tokens.length}`);
+  const groups = inputGroups(llama.weights);
+  const byLinear = new Map<Linear, InputStats>();
+  const inputs = new Map<string, InputStats>();
+  for (const [l, names] of groups) {
+    const s = newStats(l.K);
+    byLinear.set(l, s);
+    for (const n of names) inputs.set(n, s);
+  }
+  llama.onLinearInput = (l, x) => {
+    const s = byLinear.get(l);
+    if (s) accumulate(s, x);
+  };
+  try {
+    const chunk = new Array<number>(ctx);
+    for (let c = 0; c < contexts; c++) {
+      for (let i = 0; i < ctx; i++) chunk[i] = tokens[c * ctx + i];
+      chunk[0] = bos;
+      llama.forwardAll(chunk, 0);
+      progress?.(c + 1, contexts);
+    }
+  } finally {
+    llama.onLinearInput = null;
+  }
+  let bytes = 0;
+  for (const s of byLinear.values()) {
+    finish(s);
+    bytes += s.H.byteLength + s.absSum.byteLength + s.sqSum.byteLength;
+  }
+  return { inputs, tokens: contexts * ctx, contexts, ctx, seconds: (performance.now() - t0) / 1000, bytes };
+}
+
+/** A progress bar on stderr: "label [#####.....] done/total unit, N s left" (redrawn in place on a TTY). */
+export function progressBar(label: string, unit: string): (done: number, total: number) => void {
+  const t0 = performance.now();
+  const tty = process.stderr.isTTY === true;
+  let lastLine = -1;
+  return (done, total) => {
+    const el = (performance.now() - t0) / 1000;
+    const left = done > 0 ? (el / done) * (total - done) : 0;
+    const w = 24, f = Math.round((done / total) * w);
+    const line = `${label} [${"#".repeat(f)}${".".repeat(w - f)}] ${done}/${total} ${unit}, ${el.toFixed(1)} s, ${left.toFixed(1)} s left`;
+    if (tty) process.stderr.write(`\r${line}` + (done === total ? "\n" : ""));
+    else {
+      // not a terminal: a line at each quarter and at the end
+      const q = Math.floor((done / total) * 4);
+      if (q !== lastLine || done === total) {
+        lastLine = q;
+        process.stderr.write(line + "\n");
+      }
+    }
+  };
+}
