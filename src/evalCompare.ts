@@ -11,7 +11,7 @@ import { loadEngine, type Engine } from "./model/engine";
 import { evaluate, selfSample, type EvalResult } from "./model/eval";
 import { Llama } from "./model/llama";
 import { tensorToF32 } from "./model/weights";
-import { calibrateFromFile, fileArg, formatArg, intArg, methodArg, parseCli, UsageError } from "./quantizeModel";
+import { prepareCalibration, fileArg, formatArg, intArg, methodArg, parseCli, UsageError } from "./quantizeModel";
 import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "./quant/quantModel";
 import { Tokenizer } from "./tokenizer";
 
@@ -37,6 +37,7 @@ Options:
   --format F    (--methods) q4_0, q4_1, q4_g32|64|128[_sym|_asym]
   --calib FILE  (--methods) calibration text: needed by awq, gptq, awq+gptq (use a different text than --text)
   --all-4bit    (--methods) every matrix 4-bit
+  --one-pass    (--methods) calibrate with one f32 pass instead of sequentially (see int4 quantize --help)
   --threads N   default: available CPUs
   --json        print the result as JSON
   -h, --help`;
@@ -45,6 +46,7 @@ const OPTIONS = {
   base: { type: "string" }, model: { type: "string" }, methods: { type: "string" }, format: { type: "string" },
   calib: { type: "string" }, "all-4bit": { type: "boolean" }, text: { type: "string" }, ctx: { type: "string" },
   chunks: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
+  "one-pass": { type: "boolean" },
 } as const;
 
 /** True when `int4 eval` arguments ask for this module (--base or --methods). */
@@ -196,11 +198,13 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
     const tok = Tokenizer.fromGGUF(f);
     const base = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads: c.threads, ctx: c.ctx });
     const { tokens, source } = tokensFor(c, tok, base);
-    const cal = calibFile ? calibrateFromFile(model, calibFile, c.ctx, c.threads, c.json).cal : undefined;
+    const oneCal = calibFile && v["one-pass"] === true ? prepareCalibration(model, calibFile, c.ctx, c.threads, false, c.json).calibration : undefined;
     const rows: Record<string, unknown>[] = [];
     for (const method of methods as ModelMethod[]) {
       const t0 = performance.now();
-      const qm = quantizeModel(f, { format, method, allFourBit, calibration: cal });
+      // sequential calibration modifies its model: a fresh one per method
+      const seq = calibFile && !oneCal ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
+      const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq });
       const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
       const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
       rows.push({ method, format, allFourBit, bitsPerWeight: matrixBits(qm).bitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });

@@ -14,6 +14,7 @@ import { configFromGGUF } from "./model/config";
 import { loadEngine } from "./model/engine";
 import { packageRoot } from "./native";
 import { calibrate, progressBar, type Calibration } from "./quant/calibrate";
+import type { SequentialCalibration } from "./quant/quantModel";
 import {
   FORMAT_ALIASES, FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
@@ -41,6 +42,8 @@ Options:
                   mse uses --calib's input energies as importance when given.
   --calib FILE    calibration text (UTF-8); the f32 model runs over it in contexts of --ctx tokens
   --ctx N         calibration context length (default 128)
+  --one-pass      calibrate with one pass of the f32 model; default: sequentially, one pass per
+                  layer with the layers before it already quantized (as gptq's reference; slower)
   --all-4bit      every matrix 4-bit (output.weight and rows not a multiple of 32 included)
   --damp R        gptq damping, relative to mean(diag H) (default 0.01)
   --threads N     threads for the calibration forward pass (default: available CPUs)
@@ -101,8 +104,14 @@ export function methodArg(name: string, v: string): ModelMethod {
 const log = (s: string) => process.stderr.write(s + "\n");
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
-/** Runs the f32 model over a text file and collects every linear layer's input statistics, with a progress bar. */
-export function calibrateFromFile(model: string, textFile: string, ctx: number, threads: number, quiet = false): { cal: Calibration; sha256: string } {
+export interface CalibrationText {
+  tokens: number[];
+  bos: number;
+  sha256: string;
+}
+
+/** Reads and tokenizes a calibration text (BOS first) and hashes its bytes. */
+export function readCalibrationText(model: string, textFile: string, ctx: number): CalibrationText {
   const text = fs.readFileSync(textFile);
   const sha256 = createHash("sha256").update(text).digest("hex");
   const f = openGGUF(model);
@@ -115,14 +124,29 @@ export function calibrateFromFile(model: string, textFile: string, ctx: number, 
   }
   const tokens = tok.encode(text.toString("utf8"), { bos: true });
   if (tokens.length < ctx) throw new UsageError(`--calib: "${textFile}" has ${tokens.length} tokens, fewer than one context of --ctx ${ctx}`);
-  const eng = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx });
-  const cal = calibrate(eng.llama, tokens, ctx, tok.bos, quiet ? undefined : progressBar("calibration", "contexts"));
+  return { tokens, bos: tok.bos, sha256 };
+}
+
+/**
+ * The calibration of `int4 quantize` / `eval --methods`: sequential (default; statistics of each
+ * layer collected with the layers before it quantized) or one pass of the f32 model (--one-pass).
+ */
+export function prepareCalibration(model: string, textFile: string, ctx: number, threads: number, sequential: boolean, quiet = false):
+    { calibration?: Calibration; sequential?: SequentialCalibration; sha256: string; tokens: number } {
+  const ct = readCalibrationText(model, textFile, ctx);
+  const llama = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).llama;
+  const used = Math.floor(ct.tokens.length / ctx) * ctx;
+  if (sequential) {
+    if (!quiet) log(`calibration: ${used} tokens (${used / ctx} contexts of ${ctx}), sequential: one pass per layer, each with the layers before it quantized`);
+    return { sequential: { llama, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
+  }
+  const cal = calibrate(llama, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"));
   if (!quiet) {
     const distinct = new Set(cal.inputs.values()).size;
     log(`calibration: ${cal.tokens} tokens (${cal.contexts} contexts of ${ctx}) in ${cal.seconds.toFixed(1)} s; ` +
       `statistics of ${distinct} distinct layer inputs: ${mib(cal.bytes)}; peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
   }
-  return { cal, sha256 };
+  return { calibration: cal, sha256: ct.sha256, tokens: used };
 }
 
 const READ_TYPE_NAMES = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"] as const;
@@ -196,7 +220,7 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const v = parseCli(args, {
       model: { type: "string" }, out: { type: "string" }, format: { type: "string" }, method: { type: "string" },
       calib: { type: "string" }, ctx: { type: "string" }, "all-4bit": { type: "boolean" }, damp: { type: "string" },
-      threads: { type: "string" },
+      threads: { type: "string" }, "one-pass": { type: "boolean" },
     });
     if (v.help) {
       process.stdout.write(HELP_QUANTIZE + "\n");
@@ -216,14 +240,15 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const threads = intArg("threads", v.threads, 1, 256) ?? os.availableParallelism();
     const allFourBit = v["all-4bit"] === true;
     const t0 = performance.now();
-    const calib = calibFile ? calibrateFromFile(model, calibFile, ctx, threads) : undefined;
+    const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v["one-pass"] !== true) : undefined;
     const f = openGGUF(model);
     try {
       const qm = quantizeModel(f, {
-        format, method, allFourBit, calibration: calib?.cal, dampRatio: damp, progress: progressBar("quantize", "tensors"),
+        format, method, allFourBit, calibration: calib?.calibration, sequential: calib?.sequential, dampRatio: damp,
+        progress: progressBar("quantize", "tensors"),
       });
       const metadata = quantizedMetadata(f, {
-        format, method, allFourBit, calibration: calib && { sha256: calib.sha256, tokens: calib.cal.tokens, ctx },
+        format, method, allFourBit, calibration: calib && { sha256: calib.sha256, tokens: calib.tokens, ctx },
       });
       const bytes = await writeGGUF(out, { metadata, tensors: quantizedTensorSpecs(qm) });
       const b = matrixBits(qm);

@@ -1,7 +1,7 @@
 // Calibration for model quantization: run the full-precision model over a text and collect what
 // each linear layer sees. Per distinct input (q/k/v share the attention norm's output, gate/up the
 // FFN norm's output; attn_output, ffn_down and output have their own):
-//   H = XᵀX [K, K] (float64, gptq's Hessian; also awq's error metric),
+//   H = XᵀX [K, K] (float64 sums of f32 batch products; gptq's Hessian, also awq's error metric),
 //   Σ|x_k| and Σx_k² per input channel (awq's statistic, mse's importance),
 // over every position of every context (contexts of `ctx` tokens, BOS first, as eval).
 // Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
@@ -9,6 +9,7 @@
 import type { Llama } from "../model/llama";
 import type { Linear, ModelWeights } from "../model/weights";
 import type { Tensor } from "../tensor";
+import { ops } from "../model/nativeOps";
 
 /** Statistics of one linear layer's inputs. */
 export interface InputStats {
@@ -36,27 +37,35 @@ function newStats(K: number): InputStats {
   return { K, rows: 0, H: new Float64Array(K * K), absSum: new Float64Array(K), sqSum: new Float64Array(K) };
 }
 
-/** Adds the rows of x (M, K) to s: the upper triangle of H, and the channel sums. */
+// Scratch for accumulate(): Xᵀ (K, M) and the batch's XᵀX (K, K) in f32.
+let xt = new Float32Array(0);
+let hb = new Float32Array(0);
+
+/** Adds the rows of x (M, K) to s: H += XᵀX (one native f32 product per batch, summed in float64), and the channel sums. */
 function accumulate(s: InputStats, x: Tensor): void {
-  const [M, K] = x.dims;
+  const M = x.dims[0], K = x.dims[1];
   const d = x.data, H = s.H;
+  if (xt.length < M * K) xt = new Float32Array(M * K);
+  if (hb.length < K * K) hb = new Float32Array(K * K);
   for (let m = 0; m < M; m++) {
     const row = m * K;
     for (let i = 0; i < K; i++) {
       const xi = d[row + i];
       s.absSum[i] += Math.abs(xi);
       s.sqSum[i] += xi * xi;
-      if (xi === 0) continue;
-      const hi = i * K;
-      for (let j = i; j < K; j++) H[hi + j] += xi * d[row + j];
+      xt[i * M + m] = xi;
     }
   }
+  // Xᵀ (K, M) @ (Xᵀ)ᵀ -> (K, K)
+  ops.sgemm(xt, K, M, xt, K, hb, 1);
+  for (let i = 0; i < K * K; i++) H[i] += hb[i];
   s.rows += M;
 }
 
 function finish(s: InputStats): void {
+  // symmetrize (f32 products may differ in the last bit between the triangles)
   const K = s.K;
-  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) s.H[i * K + j] = s.H[j * K + i];
+  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) s.H[i * K + j] = s.H[j * K + i] = 0.5 * (s.H[i * K + j] + s.H[j * K + i]);
 }
 
 /** Which tensors own a distinct input: [tensor names sharing it] per Linear that receives it first. */

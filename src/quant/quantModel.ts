@@ -16,8 +16,10 @@ import { encodeF16, encodeQ8_0 } from "../gguf/writer";
 import { f16ToF32 } from "./fp16";
 import { quantizeGptq } from "./gptq";
 import { quantizeMse, rtnParts } from "./mse";
-import type { Calibration, InputStats } from "./calibrate";
+import { calibrate, type Calibration, type InputStats } from "./calibrate";
+import type { Llama } from "../model/llama";
 import type { Parts } from "./pack";
+import { polishCodes, refitScales } from "./refit";
 
 export const FORMATS = ["q4_0", "q4_1", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
 export type Format = (typeof FORMATS)[number];
@@ -43,6 +45,10 @@ export interface QuantizeModelOptions {
   calibration?: Calibration;
   /** gptq: damping λ / mean(diag H) (default 0.01). */
   dampRatio?: number;
+  /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
+  sequential?: SequentialCalibration;
+  /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
+  refit?: boolean;
   /** awq: α values tried (default 20). */
   awqGrid?: number;
   progress?: (done: number, total: number) => void;
@@ -95,14 +101,23 @@ function scaleHessian(H: Float64Array, s: Float32Array | null, K: number): Float
 
 /** Quantizes W [N, K] by a base method ("rtn", "mse" or "gptq") with input Hessian H (may be null). */
 function quantizeMatrix(w: Float32Array, N: number, K: number, groupSize: GroupSize, scheme: Scheme,
-                        method: "rtn" | "mse" | "gptq", H: Float64Array | null, dampRatio: number): Parts {
+                        method: "rtn" | "mse" | "gptq", H: Float64Array | null, dampRatio: number, refit = true): Parts {
   if (method === "rtn") {
     const { parts, bad } = rtnParts(w, N, K, groupSize, scheme);
     if (bad >= 0) throw new RangeError(`quantize: non-finite weight ${w[bad]} at row ${Math.floor(bad / K)}, column ${bad % K}`);
     return parts;
   }
   if (method === "mse" || !H) return quantizeMse(w, N, K, groupSize, scheme, H ? diagOf(H, K) : undefined);
-  return quantizeGptq(w, N, K, groupSize, scheme, H, { groupScales: "mse", dampRatio });
+  const parts = quantizeGptq(w, N, K, groupSize, scheme, H, { groupScales: "mse", dampRatio });
+  // then alternate: codes by coordinate descent, scales by least squares (each step lowers the output error)
+  if (refit) {
+    refitScales(parts, w, N, K, groupSize, H);
+    for (let round = 0; round < (Number(process.env.INT4_POLISH_ROUNDS) || 3); round++) {
+      if (polishCodes(parts, w, N, K, groupSize, H) === 0) break;
+      refitScales(parts, w, N, K, groupSize, H);
+    }
+  }
+  return parts;
 }
 
 /** Σ over rows of δᵀ H δ, δ = W - Ŵ: the squared output error on the calibration inputs. */
@@ -148,7 +163,7 @@ function scaleColumns(w: Float32Array, N: number, K: number, s: Float32Array): F
  * so the result is never worse than no scaling on the calibration inputs. Returns s (null for α = 0).
  */
 function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, groupSize: GroupSize, scheme: Scheme,
-                   method: "mse" | "gptq", dampRatio: number, grid: number): { s: Float32Array | null; alpha: number } {
+                   method: "mse" | "gptq", dampRatio: number, grid: number, refit: boolean): { s: Float32Array | null; alpha: number } {
   const meanAbs = Float64Array.from(st.absSum, (v) => v / Math.max(1, st.rows));
   let best = { err: Infinity, alpha: 0, s: null as Float32Array | null };
   for (let i = 0; i < grid; i++) {
@@ -159,7 +174,7 @@ function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, 
     ws.forEach((w, j) => {
       const N = Ns[j];
       const wsc = s ? scaleColumns(w, N, K, s) : w;
-      const parts = quantizeMatrix(wsc, N, K, groupSize, scheme, method, Hs, dampRatio);
+      const parts = quantizeMatrix(wsc, N, K, groupSize, scheme, method, Hs, dampRatio, refit);
       const q = new QTensor({ dims: [N, K], groupSize, scheme, ...parts });
       err += outputError(wsc, q.dequantize().data, N, K, Hs);
       q.dispose();
@@ -170,19 +185,35 @@ function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, 
 }
 
 /**
+ * Sequential calibration: the statistics of layer l's inputs are collected with the layers before
+ * it (and the embedding) already quantized, as gptq's reference implementation does, so each
+ * layer compensates the error that reaches it. `llama` is an f32 model of the same file whose
+ * weights are replaced, layer by layer, by the quantized ones (it is modified).
+ */
+export interface SequentialCalibration {
+  llama: Llama;
+  tokens: ArrayLike<number>;
+  ctx: number;
+  bos: number;
+}
+
+/**
  * Quantizes every tensor of a llama GGUF file. Reads the whole model as f32 first (a model's f32
- * size in memory), then quantizes matrix by matrix.
+ * size in memory), then goes layer by layer: awq's search and folding (awq methods), then each
+ * matrix with its method.
  */
 export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): QuantizedModel {
   const t0 = performance.now();
   const config = configFromGGUF(f);
   const { groupSize, scheme } = formatSpec(opts.format);
   const allFourBit = opts.allFourBit ?? false;
-  const cal = opts.calibration;
+  const seq = opts.sequential;
+  let cal = opts.calibration;
   const method = opts.method;
-  if (NEEDS_CALIBRATION.includes(method) && !cal) throw new RangeError(`method "${method}": expected calibration statistics (--calib FILE), got none`);
+  if (NEEDS_CALIBRATION.includes(method) && !cal && !seq) throw new RangeError(`method "${method}": expected calibration statistics (--calib FILE), got none`);
   const dampRatio = opts.dampRatio ?? 0.01;
   const grid = opts.awqGrid ?? 20;
+  const refit = opts.refit ?? true;
   const base: "rtn" | "mse" | "gptq" = method === "rtn" ? "rtn" : method === "mse" || method === "awq" ? "mse" : "gptq";
   const useAwq = method === "awq" || method === "awq+gptq";
 
@@ -195,28 +226,80 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const typeOf = (name: string) => tensorType(name, dims.get(name)!, opts.format, allFourBit);
   const isQ4 = (name: string) => values.has(name) && typeOf(name) === "q4";
   const awqAlpha: Record<string, number> = {};
-
-  // awq: choose s per shared input and fold 1/s into what produces that input
   const colScale = new Map<string, Float32Array>(); // tensor -> s its columns are multiplied by
-  if (useAwq && cal) {
-    const search = (key: string, names: string[], fold: (s: Float32Array) => void) => {
-      const q = names.filter(isQ4);
-      if (q.length === 0) return;
-      const st = cal.inputs.get(q[0])!;
-      const K = dims.get(q[0])![1];
-      const r = awqSearch(q.map((n) => values.get(n)!), q.map((n) => dims.get(n)![0]), K, st, groupSize, scheme,
-        base === "gptq" ? "gptq" : "mse", dampRatio, grid);
-      awqAlpha[key] = r.alpha;
-      if (!r.s) return;
-      for (const n of q) colScale.set(n, r.s);
-      fold(r.s);
-    };
-    const divide = (name: string, s: Float32Array) => {
-      const v = values.get(name)!;
-      for (let k = 0; k < v.length; k++) v[k] /= s[k];
-    };
-    for (let l = 0; l < config.nLayers; l++) {
-      const p = `blk.${l}.`;
+  const done = new Map<string, QuantizedTensor>();
+  const total = f.tensors.length;
+
+  // awq: choose s for matrices sharing an input and fold 1/s into what produces that input
+  const search = (key: string, names: string[], fold: (s: Float32Array) => void) => {
+    const q = names.filter(isQ4);
+    if (q.length === 0 || !cal) return;
+    const st = cal.inputs.get(q[0])!;
+    const K = dims.get(q[0])![1];
+    const r = awqSearch(q.map((n) => values.get(n)!), q.map((n) => dims.get(n)![0]), K, st, groupSize, scheme,
+      base === "gptq" ? "gptq" : "mse", dampRatio, grid, refit);
+    awqAlpha[key] = r.alpha;
+    if (!r.s) return;
+    for (const n of q) colScale.set(n, r.s);
+    fold(r.s);
+  };
+  const divide = (name: string, s: Float32Array) => {
+    const v = values.get(name)!;
+    for (let k = 0; k < v.length; k++) v[k] /= s[k];
+  };
+  const quantizeTensor = (name: string) => {
+    if (done.has(name) || !values.has(name)) return;
+    const d = dims.get(name)!;
+    const type = typeOf(name);
+    let v = values.get(name)!;
+    if (type !== "q4") {
+      done.set(name, { name, dims: d, type, values: v });
+    } else {
+      const [N, K] = d;
+      const s = colScale.get(name) ?? null;
+      const st = cal?.inputs.get(name);
+      if (s) v = scaleColumns(v, N, K, s);
+      const H = st ? scaleHessian(st.H, s, K) : null;
+      // no input statistics (token_embd: a lookup table): mse unweighted for every method but rtn
+      const m = base === "gptq" && !H ? "mse" : base;
+      const parts = quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
+      done.set(name, { name, dims: d, type, q: new QTensor({ dims: [N, K], groupSize, scheme, ...parts }) });
+    }
+    opts.progress?.(done.size, total);
+  };
+  // sequential: put quantized tensors into the calibration model and collect statistics again
+  const linearOf = (t: QuantizedTensor): Linear => t.type === "q4" ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
+  const install = (l: number) => {
+    if (!seq) return;
+    const w = seq.llama.weights;
+    if (l < 0) {
+      const e = done.get("token_embd.weight");
+      if (e) {
+        const lin = linearOf(e);
+        if (w.tied) w.output = lin;
+        w.embed = lin;
+      }
+      return;
+    }
+    const p = `blk.${l}.`;
+    const L = w.layers[l];
+    const get = (n: string) => linearOf(done.get(p + n)!);
+    Object.assign(L, {
+      attnNorm: storedValues(done.get(p + "attn_norm.weight")!), ffnNorm: storedValues(done.get(p + "ffn_norm.weight")!),
+      wq: get("attn_q.weight"), wk: get("attn_k.weight"), wv: get("attn_v.weight"), wo: get("attn_output.weight"),
+      gate: get("ffn_gate.weight"), up: get("ffn_up.weight"), down: get("ffn_down.weight"),
+    });
+  };
+  const recalibrate = () => {
+    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos);
+  };
+
+  quantizeTensor("token_embd.weight");
+  install(-1);
+  for (let l = 0; l < config.nLayers; l++) {
+    const p = `blk.${l}.`;
+    recalibrate();
+    if (useAwq) {
       // ffn_down first: its scales go into ffn_up's rows, before ffn_up itself is searched
       search(p + "ffn_down", [p + "ffn_down.weight"], (s) => {
         const up = values.get(p + "ffn_up.weight")!;
@@ -226,32 +309,15 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       search(p + "attn", [p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], (s) => divide(p + "attn_norm.weight", s));
       search(p + "ffn", [p + "ffn_gate.weight", p + "ffn_up.weight"], (s) => divide(p + "ffn_norm.weight", s));
     }
-    search("output", ["output.weight"], (s) => divide("output_norm.weight", s));
+    for (const t of f.tensors) if (t.name.startsWith(p)) quantizeTensor(t.name);
+    install(l);
   }
-
-  const tensors: QuantizedTensor[] = [];
-  const total = f.tensors.length;
-  f.tensors.forEach((t, i) => {
-    const name = t.name;
-    const d = dims.get(name)!;
-    const type = typeOf(name);
-    let v = values.get(name)!;
-    if (type !== "q4") {
-      tensors.push({ name, dims: d, type, values: v });
-    } else {
-      const [N, K] = d;
-      const s = colScale.get(name) ?? null;
-      const st = cal?.inputs.get(name);
-      if (s) v = scaleColumns(v, N, K, s);
-      const H = st ? scaleHessian(st.H, s, K) : null;
-      // no input statistics (token_embd: a lookup table): mse unweighted for every method but rtn
-      const m = base === "gptq" && !H ? "mse" : base;
-      const parts = quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio);
-      tensors.push({ name, dims: d, type, q: new QTensor({ dims: [N, K], groupSize, scheme, ...parts }) });
-    }
-    values.delete(name);
-    opts.progress?.(i + 1, total);
-  });
+  if (f.tensor("output.weight") && typeOf("output.weight") === "q4") {
+    recalibrate();
+    if (useAwq) search("output", ["output.weight"], (s) => divide("output_norm.weight", s));
+  }
+  for (const t of f.tensors) quantizeTensor(t.name);
+  const tensors = f.tensors.map((t) => done.get(t.name)!);
   return { config, tensors, awqAlpha, seconds: (performance.now() - t0) / 1000 };
 }
 
