@@ -37,7 +37,7 @@ Options:
   --format F    (--methods) q4_0, q4_1, q4_g32|64|128[_sym|_asym]
   --calib FILE  (--methods) calibration text: needed by awq, gptq, awq+gptq (use a different text than --text)
   --all-4bit    (--methods) every matrix 4-bit
-  --one-pass    (--methods) calibrate with one f32 pass instead of sequentially (see int4 quantize --help)
+  --sequential  (--methods) calibrate layer by layer (see int4 quantize --help)
   --threads N   default: available CPUs
   --json        print the result as JSON
   -h, --help`;
@@ -46,7 +46,7 @@ const OPTIONS = {
   base: { type: "string" }, model: { type: "string" }, methods: { type: "string" }, format: { type: "string" },
   calib: { type: "string" }, "all-4bit": { type: "boolean" }, text: { type: "string" }, ctx: { type: "string" },
   chunks: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
-  "one-pass": { type: "boolean" },
+  sequential: { type: "boolean" },
 } as const;
 
 /** True when `int4 eval` arguments ask for this module (--base or --methods). */
@@ -152,9 +152,13 @@ async function baseMode(v: Record<string, string | boolean | undefined>, c: Comm
     const { tokens, source } = tokensFor(c, tok, base);
     const r = evaluate(base.llama, q.llama, tokens, c.ctx, tok.bos);
     const tensors = tensorErrors(bf, qf);
+    // bits per weight of the file's matrices as stored
+    let mBits = 0, mWeights = 0;
+    for (const t of qf.tensors) if (t.ne.length === 2) { mBits += t.byteLength * 8; mWeights += t.elements; }
+    const fileBitsPerWeight = mBits / mWeights;
     const res = {
       base: basePath, model, text: source, ctx: c.ctx, ...summary(r),
-      bitsPerWeight: q.info.bitsPerWeight, weightBytes: q.info.weightBytes, baseWeightBytes: base.info.weightBytes,
+      bitsPerWeight: fileBitsPerWeight, weightBytes: q.info.weightBytes, baseWeightBytes: base.info.weightBytes,
       fileBytes: qf.fileSize, baseFileBytes: bf.fileSize,
       method: qf.get("int4.quantize.method") ?? null, tensors, seconds: (performance.now() - t0) / 1000,
     };
@@ -163,7 +167,7 @@ async function baseMode(v: Record<string, string | boolean | undefined>, c: Comm
       const p = (x: number, d = 4) => x.toFixed(d);
       const lines = [
         `base:              ${basePath}`,
-        `model:             ${model} (${mib(qf.fileSize)} vs ${mib(bf.fileSize)}; ${q.info.bitsPerWeight.toFixed(2)} bits/weight in memory)`,
+        `model:             ${model} (${mib(qf.fileSize)} vs ${mib(bf.fileSize)}; ${fileBitsPerWeight.toFixed(3)} bits/weight over its matrices)`,
         `text:              ${source}`,
         `contexts:          ${r.chunks} x ${c.ctx} tokens, ${r.scoredTokens} scored (second halves)`,
         `KL divergence:     mean ${p(r.klMean, 5)} ± ${p(r.klStdErr, 5)}   median ${p(r.klMedian, 5)}   p99 ${p(r.klP99, 5)}   max ${p(r.klMax, 5)}`,
@@ -198,13 +202,14 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
     const tok = Tokenizer.fromGGUF(f);
     const base = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads: c.threads, ctx: c.ctx });
     const { tokens, source } = tokensFor(c, tok, base);
-    const oneCal = calibFile && v["one-pass"] === true ? prepareCalibration(model, calibFile, c.ctx, c.threads, false, c.json).calibration : undefined;
+    const seqMode = v.sequential === true;
+    const oneCal = calibFile && !seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, false, c.json, methods.some((m) => m.includes("gptq"))).calibration : undefined;
     const rows: Record<string, unknown>[] = [];
     for (const method of methods as ModelMethod[]) {
       const t0 = performance.now();
       // sequential calibration modifies its model: a fresh one per method
-      const seq = calibFile && !oneCal ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
-      const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq });
+      const seq = calibFile && seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
+      const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") });
       const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
       const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
       rows.push({ method, format, allFourBit, bitsPerWeight: matrixBits(qm).bitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });

@@ -42,8 +42,8 @@ Options:
                   mse uses --calib's input energies as importance when given.
   --calib FILE    calibration text (UTF-8); the f32 model runs over it in contexts of --ctx tokens
   --ctx N         calibration context length (default 128)
-  --one-pass      calibrate with one pass of the f32 model; default: sequentially, one pass per
-                  layer with the layers before it already quantized (as gptq's reference; slower)
+  --sequential    calibrate one pass per layer, with the layers before it already quantized (as
+                  gptq's reference implementation; slower); default: one pass of the f32 model
   --all-4bit      every matrix 4-bit (output.weight and rows not a multiple of 32 included)
   --damp R        gptq damping, relative to mean(diag H) (default 0.01)
   --threads N     threads for the calibration forward pass (default: available CPUs)
@@ -128,10 +128,12 @@ export function readCalibrationText(model: string, textFile: string, ctx: number
 }
 
 /**
- * The calibration of `int4 quantize` / `eval --methods`: sequential (default; statistics of each
- * layer collected with the layers before it quantized) or one pass of the f32 model (--one-pass).
+ * The calibration of `int4 quantize` / `eval --methods`: one pass of the f32 model (default), or
+ * sequential (--sequential: statistics of each layer collected with the layers before it
+ * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up (gptq methods).
  */
-export function prepareCalibration(model: string, textFile: string, ctx: number, threads: number, sequential: boolean, quiet = false):
+export function prepareCalibration(model: string, textFile: string, ctx: number, threads: number, sequential: boolean, quiet = false,
+                                   rowHessians = false):
     { calibration?: Calibration; sequential?: SequentialCalibration; sha256: string; tokens: number } {
   const ct = readCalibrationText(model, textFile, ctx);
   const llama = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).llama;
@@ -140,7 +142,7 @@ export function prepareCalibration(model: string, textFile: string, ctx: number,
     if (!quiet) log(`calibration: ${used} tokens (${used / ctx} contexts of ${ctx}), sequential: one pass per layer, each with the layers before it quantized`);
     return { sequential: { llama, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
   }
-  const cal = calibrate(llama, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"));
+  const cal = calibrate(llama, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"), rowHessians);
   if (!quiet) {
     const distinct = new Set(cal.inputs.values()).size;
     log(`calibration: ${cal.tokens} tokens (${cal.contexts} contexts of ${ctx}) in ${cal.seconds.toFixed(1)} s; ` +
@@ -220,7 +222,7 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const v = parseCli(args, {
       model: { type: "string" }, out: { type: "string" }, format: { type: "string" }, method: { type: "string" },
       calib: { type: "string" }, ctx: { type: "string" }, "all-4bit": { type: "boolean" }, damp: { type: "string" },
-      threads: { type: "string" }, "one-pass": { type: "boolean" },
+      threads: { type: "string" }, sequential: { type: "boolean" },
     });
     if (v.help) {
       process.stdout.write(HELP_QUANTIZE + "\n");
@@ -240,11 +242,12 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const threads = intArg("threads", v.threads, 1, 256) ?? os.availableParallelism();
     const allFourBit = v["all-4bit"] === true;
     const t0 = performance.now();
-    const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v["one-pass"] !== true) : undefined;
+    const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v.sequential === true, false, method.includes("gptq")) : undefined;
     const f = openGGUF(model);
     try {
       const qm = quantizeModel(f, {
         format, method, allFourBit, calibration: calib?.calibration, sequential: calib?.sequential, dampRatio: damp,
+        rowHessians: method.includes("gptq"),
         progress: progressBar("quantize", "tensors"),
       });
       const metadata = quantizedMetadata(f, {

@@ -92,7 +92,7 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
   it("extension types (q4_g64_asym, all 4-bit) load in int4 as stored; calibration hash recorded", async () => {
     const out = path.join(dir, "g64.gguf");
     const r = int4("quantize", "--model", stories, "--out", out, "--format", "q4_g64_asym", "--method", "mse", "--all-4bit",
-      "--calib", smallCalib, "--ctx", "64", "--one-pass", "--threads", "1");
+      "--calib", smallCalib, "--ctx", "64", "--threads", "1");
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/calibration: \d+ tokens/);
     const f = openGGUF(out);
@@ -204,6 +204,44 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
     expect(cal.inputs.get("blk.2.attn_k.weight")).toBe(cal.inputs.get("blk.2.attn_q.weight"));
     expect(cal.inputs.get("blk.2.ffn_up.weight")).toBe(cal.inputs.get("blk.2.ffn_gate.weight"));
     expect(cal.inputs.get("blk.2.attn_output.weight")).not.toBe(cal.inputs.get("blk.2.attn_q.weight"));
+  });
+
+  it("calibration with row Hessians: ffn_up row n gets Σ_t silu(g_tn)² x_t x_tᵀ, ffn_gate row n (∂h/∂g)² weights", () => {
+    const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
+    const L = e.weights.layers[3];
+    let X: Float32Array | null = null;
+    e.llama.onLinearInput = (l, x) => {
+      if (l === L.gate) X = x.data.slice(0, x.dims[0] * x.dims[1]);
+    };
+    const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200];
+    e.llama.forwardAll(tokens, 0);
+    e.llama.onLinearInput = null;
+    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    const up = cal.inputs.get("blk.3.ffn_up.weight")!, gate = cal.inputs.get("blk.3.ffn_gate.weight")!;
+    expect(up.H).toBe(gate.H); // the shared XᵀX stays shared
+    expect(up.rows).toBe(16);
+    if (L.gate.kind !== "f32" || L.up.kind !== "f32") throw new Error("f32 expected");
+    const K = 64;
+    for (const n of [0, 71, 171]) {
+      const refU = new Float64Array(K * K), refG = new Float64Array(K * K);
+      for (let t = 0; t < 16; t++) {
+        let g = 0, u = 0;
+        for (let k = 0; k < K; k++) {
+          g += X![t * K + k] * L.gate.w[n * K + k];
+          u += X![t * K + k] * L.up.w[n * K + k];
+        }
+        const sg = 1 / (1 + Math.exp(-g));
+        const au = g * sg, ag = (sg + g * sg * (1 - sg)) * u;
+        for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) {
+          refU[i * K + j] += au * au * X![t * K + i] * X![t * K + j];
+          refG[i * K + j] += ag * ag * X![t * K + i] * X![t * K + j];
+        }
+      }
+      for (let i = 0; i < K * K; i += 7) {
+        expect(up.rowH![n * K * K + i]).toBeCloseTo(refU[i], 3);
+        expect(gate.rowH![n * K * K + i]).toBeCloseTo(refG[i], 3);
+      }
+    }
   });
 });
 

@@ -20,6 +20,12 @@ export interface InputStats {
   H: Float64Array;
   absSum: Float64Array;
   sqSum: Float64Array;
+  /**
+   * ffn_gate / ffn_up with `rowHessians`: per output row n a Hessian Σ_t a_tn x_t x_tᵀ ([N, K, K]),
+   * a_tn = (∂h_tn/∂y_tn)² for h = silu(gate) ⊙ up: silu'(g)²·u² for gate rows, silu(g)² for up rows.
+   * The error of row n matters as much as it moves h, token by token.
+   */
+  rowH?: Float64Array;
 }
 
 export interface Calibration {
@@ -62,6 +68,35 @@ function accumulate(s: InputStats, x: Tensor): void {
   s.rows += M;
 }
 
+let ys = new Float32Array(0);
+let xs = new Float32Array(0);
+
+/** Per-row Hessians of gate and up (see InputStats.rowH) for the rows x (M, K), weights Wg, Wu (N, K). */
+function accumulateRows(g: InputStats, u: InputStats, x: Tensor, wg: Float32Array, wu: Float32Array, N: number): void {
+  const M = x.dims[0], K = x.dims[1];
+  if (ys.length < 2 * M * N) ys = new Float32Array(2 * M * N);
+  if (xs.length < M * K) xs = new Float32Array(M * K);
+  if (hb.length < K * K) hb = new Float32Array(K * K);
+  const G = ys.subarray(0, M * N), U = ys.subarray(M * N, 2 * M * N);
+  ops.sgemm(x.data, M, K, wg, N, G, 1); // x (M,K) @ Wgᵀ -> (M,N)
+  ops.sgemm(x.data, M, K, wu, N, U, 1);
+  for (let n = 0; n < N; n++) {
+    for (const which of [0, 1]) {
+      for (let m = 0; m < M; m++) {
+        const gv = G[m * N + n], uv = U[m * N + n];
+        const sg = 1 / (1 + Math.exp(-gv));
+        // h = g·σ(g)·u: ∂h/∂g = (σ + g·σ·(1-σ))·u, ∂h/∂u = g·σ
+        const a = which === 0 ? (sg + gv * sg * (1 - sg)) * uv : gv * sg;
+        for (let k = 0; k < K; k++) xs[k * M + m] = x.data[m * K + k] * a;
+      }
+      ops.sgemm(xs, K, M, xs, K, hb, 1);
+      const R = (which === 0 ? g : u).rowH!;
+      const off = n * K * K;
+      for (let i = 0; i < K * K; i++) R[off + i] += hb[i];
+    }
+  }
+}
+
 function finish(s: InputStats): void {
   // symmetrize (f32 products may differ in the last bit between the triangles)
   const K = s.K;
@@ -88,7 +123,7 @@ function inputGroups(w: ModelWeights): Map<Linear, string[]> {
  * total)` is called after each context.
  */
 export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, bos: number,
-                          progress?: (done: number, total: number) => void): Calibration {
+                          progress?: (done: number, total: number) => void, rowHessians = false): Calibration {
   const t0 = performance.now();
   const contexts = Math.floor(tokens.length / ctx);
   if (contexts < 1) throw new RangeError(`calibration text: expected at least ${ctx} tokens (one context of --ctx), got ${tokens.length}`);
@@ -100,9 +135,25 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
     byLinear.set(l, s);
     for (const n of names) inputs.set(n, s);
   }
+  const ffn = new Map<Linear, { up: Linear; g: InputStats; u: InputStats }>();
+  if (rowHessians) {
+    llama.weights.layers.forEach((L, i) => {
+      if (L.gate.kind !== "f32" || L.up.kind !== "f32") return;
+      const p = `blk.${i}.`;
+      const shared = byLinear.get(L.gate)!;
+      const g: InputStats = { ...shared }, u: InputStats = { ...shared };
+      g.rowH = new Float64Array(L.gate.N * L.gate.K * L.gate.K);
+      u.rowH = new Float64Array(L.up.N * L.up.K * L.up.K);
+      ffn.set(L.gate, { up: L.up, g, u });
+      inputs.set(p + "ffn_gate.weight", g);
+      inputs.set(p + "ffn_up.weight", u);
+    });
+  }
   llama.onLinearInput = (l, x) => {
     const s = byLinear.get(l);
     if (s) accumulate(s, x);
+    const f = ffn.get(l);
+    if (f && l.kind === "f32" && f.up.kind === "f32") accumulateRows(f.g, f.u, x, l.w, f.up.w, l.N);
   };
   try {
     const chunk = new Array<number>(ctx);
@@ -119,6 +170,10 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
   for (const s of byLinear.values()) {
     finish(s);
     bytes += s.H.byteLength + s.absSum.byteLength + s.sqSum.byteLength;
+  }
+  for (const [gate, f] of ffn) {
+    f.g.rows = f.u.rows = byLinear.get(gate)!.rows;
+    bytes += f.g.rowH!.byteLength + f.u.rowH!.byteLength;
   }
   return { inputs, tokens: contexts * ctx, contexts, ctx, seconds: (performance.now() - t0) / 1000, bytes };
 }

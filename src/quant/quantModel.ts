@@ -47,6 +47,8 @@ export interface QuantizeModelOptions {
   dampRatio?: number;
   /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
   sequential?: SequentialCalibration;
+  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up (see InputStats.rowH; N·K² floats per matrix). */
+  rowHessians?: boolean;
   /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
   refit?: boolean;
   /** awq: α values tried (default 20). */
@@ -247,6 +249,19 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     const v = values.get(name)!;
     for (let k = 0; k < v.length; k++) v[k] /= s[k];
   };
+  // gptq row by row, each row with its own Hessian (ffn gate/up with rowHessians)
+  const quantizeRows = (v: Float32Array, N: number, K: number, rowH: Float64Array, s: Float32Array | null): Parts => {
+    const G = Math.ceil(K / groupSize), rb = Math.ceil(K / 32) * 16;
+    const out: Parts = { codes: new Uint8Array(N * rb), scales: new Uint16Array(N * G), offsets: scheme === "asymmetric" ? new Uint16Array(N * G) : null };
+    for (let n = 0; n < N; n++) {
+      const Hn = scaleHessian(rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+      const p = quantizeMatrix(v.subarray(n * K, (n + 1) * K), 1, K, groupSize, scheme, "gptq", Hn, dampRatio, refit);
+      out.codes.set(p.codes, n * rb);
+      out.scales.set(p.scales, n * G);
+      if (out.offsets) out.offsets.set(p.offsets!, n * G);
+    }
+    return out;
+  };
   const quantizeTensor = (name: string) => {
     if (done.has(name) || !values.has(name)) return;
     const d = dims.get(name)!;
@@ -262,7 +277,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const H = st ? scaleHessian(st.H, s, K) : null;
       // no input statistics (token_embd: a lookup table): mse unweighted for every method but rtn
       const m = base === "gptq" && !H ? "mse" : base;
-      const parts = quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
+      const parts = st?.rowH && m === "gptq" ? quantizeRows(v, N, K, st.rowH, s) : quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
       done.set(name, { name, dims: d, type, q: new QTensor({ dims: [N, K], groupSize, scheme, ...parts }) });
     }
     opts.progress?.(done.size, total);
@@ -291,7 +306,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     });
   };
   const recalibrate = () => {
-    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos);
+    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
   };
 
   quantizeTensor("token_embd.weight");
