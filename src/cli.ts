@@ -11,6 +11,10 @@ import { evaluate, selfSample } from "./model/eval";
 import { DEMO_MODEL, loadModel } from "./model/model";
 import { matrixBytes, parseQuant, QUANT_NAMES, type QuantName } from "./model/quant";
 import { Tokenizer } from "./tokenizer";
+// ---- int4 quantize, int4 eval --base / --methods (issue 5): begin ----
+import { quantizeCmd } from "./quantizeModel";
+import { evalCompareCmd, isCompareEval, HELP_EVAL_COMPARE } from "./evalCompare";
+// ---- end ----
 
 class UsageError extends Error {}
 
@@ -20,6 +24,9 @@ Usage:
   int4 run  [--model FILE.gguf] [--prompt TEXT] [-n N] [sampling options]   generate text
   int4 eval --model FILE.gguf [--quant Q] [--text FILE] [--ctx N] [--json] quantization error vs f32
   int4 info --model FILE.gguf                                               what is in a GGUF file
+  int4 quantize --model in.gguf --out out.gguf --format F --method M [--calib FILE]  write a quantized GGUF
+  int4 eval --base FULL.gguf --model QUANT.gguf [--text FILE]              a quantized file vs its source
+  int4 eval --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE]  compare methods
 
 Without --model, \`int4 run\` uses the built-in demo model: random weights at TinyLlama-1.1B's
 shape. It shows speed and INT4 error, not language.
@@ -184,7 +191,7 @@ async function evalCmd(args: string[]): Promise<number> {
     model: { type: "string" }, quant: { type: "string" }, text: { type: "string" }, ctx: { type: "string" },
     chunks: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
   });
-  if (v.help) return help(HELP_EVAL);
+  if (v.help) return help(HELP_EVAL + "\n\n" + HELP_EVAL_COMPARE);
   const model = modelArg(v.model as string | undefined, true)!;
   const quant = quantArg(v.quant as string, false);
   const text = v.text as string | undefined;
@@ -294,10 +301,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case "run": return await run(rest);
-      case "eval": return await evalCmd(rest);
+      case "eval": return isCompareEval(rest) ? await evalCompareCmd(rest) : await evalCmd(rest);
+      case "quantize": return await quantizeCmd(rest);
       case "info": return infoCmd(rest);
       case undefined: case "-h": case "--help": case "help": return help(HELP_MAIN);
-      default: throw new UsageError(`unknown command "${cmd}" (expected run, eval or info)`);
+      default: throw new UsageError(`unknown command "${cmd}" (expected run, eval, info or quantize)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

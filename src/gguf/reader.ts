@@ -205,6 +205,8 @@ export interface GGUFFile {
   readonly alignment: number;
   readonly dataOffset: number;
   readonly metadata: ReadonlyMap<string, GGUFValue>;
+  /** The GGUF value type (GGUFValueType) of each metadata key (for copying metadata exactly). */
+  readonly metadataTypes: ReadonlyMap<string, number>;
   readonly tensors: readonly GGUFTensorInfo[];
   tensor(name: string): GGUFTensorInfo | undefined;
   /** A metadata value, or `fallback` when absent; the wrong kind of value is an error. */
@@ -257,11 +259,13 @@ function parse(src: Source, label: string): GGUFFile {
   if (tensorCount * 24 > src.size - c.pos) c.fail(`tensor count ${tensorCount} cannot fit in a file of ${src.size} bytes`);
 
   const metadata = new Map<string, GGUFValue>();
+  const metadataTypes = new Map<string, number>();
   for (let i = 0; i < kvCount; i++) {
     const key = c.string(`metadata key #${i}`);
     if (metadata.has(key)) c.fail(`duplicate metadata key "${key}"`);
     const type = c.u32(`metadata "${key}" type`);
     metadata.set(key, c.value(type, `metadata "${key}"`));
+    metadataTypes.set(key, type);
   }
 
   let alignment = 32;
@@ -304,7 +308,8 @@ function parse(src: Source, label: string): GGUFFile {
       if (elements > 2 ** 50) c.fail(`tensor "${name}": shape [${ne.join(", ")}] is too large`);
     }
     if (ne[0] % type.blockSize !== 0) c.fail(`tensor "${name}": row length ${ne[0]} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
-    const byteLength = (elements / type.blockSize) * type.blockBytes;
+    // int4 extension types are laid out per row (src/gguf/types.ts)
+    const byteLength = type.rowBytes ? (elements / ne[0]) * type.rowBytes(ne[0]) : (elements / type.blockSize) * type.blockBytes;
     if (offset % alignment !== 0) c.fail(`tensor "${name}": data offset ${offset} is not a multiple of the alignment ${alignment}`);
     const fileOffset = dataOffset + offset;
     if (fileOffset + byteLength > src.size) {
@@ -321,6 +326,7 @@ function parse(src: Source, label: string): GGUFFile {
     alignment,
     dataOffset,
     metadata,
+    metadataTypes,
     tensors,
     tensor: (name) => byName.get(name),
     get: (key) => metadata.get(key),

@@ -6,6 +6,8 @@ export interface GGMLTypeInfo {
   name: string;
   blockSize: number;
   blockBytes: number;
+  /** int4 extension types only: bytes of one row of K weights (their layout is per row, not per block). */
+  rowBytes?: (K: number) => number;
 }
 
 const TABLE: [number, string, number, number][] = [
@@ -19,12 +21,30 @@ const TABLE: [number, string, number, number][] = [
   [34, "TQ1_0", 256, 54], [35, "TQ2_0", 256, 66], [39, "MXFP4", 32, 17],
 ];
 
-export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map(
-  TABLE.map(([id, name, blockSize, blockBytes]) => [id, { id, name, blockSize, blockBytes }]),
-);
+// ---- int4 extension types (src/gguf/writer.ts, README "Quantization methods"): begin ----
+// INT4 [N, K] with group size G, symmetric (id 1000 + G) or asymmetric (2000 + G); a row is
+// ceil(K/G) groups, each its fp16 scale (and offset) followed by its codes in 32-weight chunks.
+const EXT: [number, string, number, number][] = [];
+for (const g of [32, 64, 128, 256]) {
+  EXT.push([1000 + g, `INT4_G${g}_SYM`, g, 2], [2000 + g, `INT4_G${g}_ASYM`, g, 4]);
+}
+export const INT4_EXT_TYPES = EXT.map(([, name]) => name);
+// ---- int4 extension types: end ----
 
-/** Tensor types int4 loads. */
+export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map([
+  ...TABLE.map(([id, name, blockSize, blockBytes]): [number, GGMLTypeInfo] => [id, { id, name, blockSize, blockBytes }]),
+  ...EXT.map(([id, name, g, headBytes]): [number, GGMLTypeInfo] => [id, {
+    id, name, blockSize: 1, blockBytes: 0, rowBytes: (K: number) => Math.ceil(K / g) * headBytes + Math.ceil(K / 32) * 16,
+  }]),
+]);
+
+/** llama.cpp tensor types int4 loads (and int4's own INT4_EXT_TYPES, see isLoadableType). */
 export const SUPPORTED_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1"] as const;
+
+/** A type int4 can load: SUPPORTED_TYPES or an int4 extension type. */
+export function isLoadableType(name: string): boolean {
+  return (SUPPORTED_TYPES as readonly string[]).includes(name) || INT4_EXT_TYPES.includes(name);
+}
 export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 /** GGUF metadata value types. */

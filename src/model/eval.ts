@@ -16,6 +16,19 @@ export interface EvalResult {
   klP99: number;
   klMax: number;
   top1Agreement: number;
+  // ---- uncertainty and more statistics (issue 5, `int4 eval --base`): begin ----
+  /** Standard error of klMean (sample standard deviation / sqrt(n)). */
+  klStdErr: number;
+  klMedian: number;
+  /** RMS over scored positions of p_quant(correct token) - p_ref(correct token). */
+  dpRms: number;
+  /** Standard errors of the perplexities (PPL · SE of the mean negative log-likelihood, as llama.cpp). */
+  pplRefErr: number;
+  pplQuantErr: number;
+  /** PPL(quant) / PPL(ref) and its standard error (from the per-token differences of the log-likelihoods). */
+  pplRatio: number;
+  pplRatioErr: number;
+  // ---- end ----
 }
 
 /** log-softmax of logits[off .. off+n) into out (f64). */
@@ -36,6 +49,7 @@ export function evaluate(ref: Llama, quant: Llama, tokens: ArrayLike<number>, ct
   const lr = new Float64Array(V), lq = new Float64Array(V);
   const kls: number[] = [];
   let nllRef = 0, nllQ = 0, agree = 0;
+  const nr: number[] = [], nq: number[] = [], dp: number[] = [];
   const first = ctx >> 1;
   for (let c = 0; c < chunks; c++) {
     const chunk = Array.from({ length: ctx }, (_, i) => tokens[c * ctx + i]);
@@ -48,6 +62,7 @@ export function evaluate(ref: Llama, quant: Llama, tokens: ArrayLike<number>, ct
       const next = chunk[j + 1];
       nllRef -= lr[next];
       nllQ -= lq[next];
+      nr.push(-lr[next]); nq.push(-lq[next]); dp.push(Math.exp(lq[next]) - Math.exp(lr[next]));
       let kl = 0, ar = 0, aq = 0;
       for (let i = 0; i < V; i++) {
         const p = Math.exp(lr[i]);
@@ -61,7 +76,20 @@ export function evaluate(ref: Llama, quant: Llama, tokens: ArrayLike<number>, ct
   }
   const n = kls.length;
   const sorted = Float64Array.from(kls).sort();
+  const se = (a: number[]) => {
+    const m = a.reduce((x, y) => x + y, 0) / a.length;
+    const v = a.reduce((x, y) => x + (y - m) * (y - m), 0) / Math.max(1, a.length - 1);
+    return Math.sqrt(v / a.length);
+  };
+  const pplRef = Math.exp(nllRef / n), pplQuant = Math.exp(nllQ / n);
+  const extra = {
+    klStdErr: se(kls), klMedian: n % 2 ? sorted[(n - 1) >> 1] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2,
+    dpRms: Math.sqrt(dp.reduce((x, y) => x + y * y, 0) / n),
+    pplRefErr: pplRef * se(nr), pplQuantErr: pplQuant * se(nq),
+    pplRatio: pplQuant / pplRef, pplRatioErr: (pplQuant / pplRef) * se(nq.map((x, i) => x - nr[i])),
+  };
   return {
+    ...extra,
     ctx, chunks, scoredTokens: n,
     pplRef: Math.exp(nllRef / n), pplQuant: Math.exp(nllQ / n),
     klMean: kls.reduce((s, x) => s + x, 0) / n,

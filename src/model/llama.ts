@@ -51,6 +51,13 @@ export class Llama {
   readonly #logits1: Tensor; // (1, vocab)
   readonly #logits1Opts: MatmulOptions;
   #batch: Scratch | null = null;
+  // ---- calibration capture (issue 5, src/quant/calibrate.ts): begin ----
+  /**
+   * When set, called before every linear layer with the Linear and its input rows x (M, K) (a
+   * scratch buffer: copy or reduce it before returning). Null (the default) costs one check.
+   */
+  onLinearInput: ((l: Linear, x: Tensor) => void) | null = null;
+  // ---- calibration capture: end ----
 
   constructor(readonly config: LlamaConfig, readonly weights: ModelWeights, options: LlamaOptions = {}) {
     this.ctx = options.ctx ?? Math.min(config.ctx, 2048);
@@ -69,6 +76,7 @@ export class Llama {
 
   #linear(l: Linear, x: Tensor, out: Tensor, opts: MatmulOptions): void {
     // W (N,K) @ x (M,K) -> out (M,N)
+    if (this.onLinearInput !== null) this.onLinearInput(l, x);
     if (l.kind === "q4") matmul(x, l.q, opts);
     else ops.sgemm(x.data, x.dims[0], l.K, l.w, l.N, out.data, this.threads);
   }

@@ -2,10 +2,13 @@
 //   "q4" (default): INT4, group 32, symmetric; Q4_0 / Q4_1 tensors are kept as they are (bit-exact)
 //   "q4_g{32,64,128}_{sym,asym}": INT4 at that group size and scheme (Q4_0 / Q4_1 kept when they match)
 //   "f32": full precision, the reference path
+//   "stored": every matrix as the file stores it: 4-bit tensors (Q4_0, Q4_1, int4 extension types)
+//     kept bit-exactly, every other matrix (F32, F16, BF16, Q8_0) at f32 with exactly its stored
+//     values; what `int4 eval --base` runs a quantized file with (not in QUANT_NAMES: a file property)
 import { rangeError, typeError } from "../errors";
 import type { GroupSize, Scheme } from "../qtensor";
 
-export type QuantName = "q4" | "f32" | `q4_g${32 | 64 | 128}_${"sym" | "asym"}`;
+export type QuantName = "q4" | "f32" | "stored" | `q4_g${32 | 64 | 128}_${"sym" | "asym"}`;
 
 export interface QuantSpec {
   name: QuantName;
@@ -14,6 +17,8 @@ export interface QuantSpec {
   scheme: Scheme;
   /** Q4_0 / Q4_1 tensors converted as they are, whatever the scheme (the "q4" default). */
   keepAnyQ4: boolean;
+  /** "stored": matrices that are not 4-bit stay f32 (their stored values) instead of being quantized. */
+  stored?: boolean;
 }
 
 export const QUANT_NAMES: readonly QuantName[] = [
@@ -24,6 +29,7 @@ export function parseQuant(v: unknown, name = "quant"): QuantSpec {
   if (v === undefined) v = "q4";
   if (typeof v !== "string") throw typeError(name, `one of ${QUANT_NAMES.join(", ")}`, v);
   if (v === "q4") return { name: "q4", kind: "q4", groupSize: 32, scheme: "symmetric", keepAnyQ4: true };
+  if (v === "stored") return { name: "stored", kind: "q4", groupSize: 32, scheme: "symmetric", keepAnyQ4: true, stored: true };
   if (v === "f32") return { name: "f32", kind: "f32", groupSize: 32, scheme: "symmetric", keepAnyQ4: false };
   const m = /^q4_g(32|64|128)_(sym|asym)$/.exec(v);
   if (!m) throw rangeError(name, `one of ${QUANT_NAMES.join(", ")}`, JSON.stringify(v));

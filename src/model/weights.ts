@@ -2,7 +2,8 @@
 // reference path); norms stay f32. Loading converts one GGUF tensor at a time, so the f32 copy of
 // at most one tensor exists at once.
 import { GGUFError, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
-import { SUPPORTED_TYPES } from "../gguf/types";
+import { SUPPORTED_TYPES, isLoadableType } from "../gguf/types";
+import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
 import { DEMO_CONFIG, type LlamaConfig } from "./config";
@@ -88,14 +89,22 @@ export function tensorToF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
       q.dispose();
       return out;
     }
-    default:
+    default: {
+      // int4 extension types (written by `int4 quantize`)
+      if (int4ExtensionOf(t.type.id)) {
+        const q = decodeInt4(t.type.id, bytes, [t.elements / t.ne[0], t.ne[0]]);
+        out.set(q.dequantize().data);
+        q.dispose();
+        return out;
+      }
       throw unsupported(t);
+    }
   }
 }
 
 /** Converts one matrix tensor (ggml ne [K, N]) to a Linear under the quant spec. */
 export function loadLinear(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Linear {
-  if (!(SUPPORTED_TYPES as readonly string[]).includes(t.type.name)) throw unsupported(t);
+  if (!isLoadableType(t.type.name)) throw unsupported(t);
   const K = t.ne[0], N = t.elements / K;
   if (spec.kind === "q4" && (t.type.name === "Q4_0" || t.type.name === "Q4_1")) {
     const scheme = t.type.name === "Q4_0" ? "symmetric" : "asymmetric";
@@ -104,6 +113,13 @@ export function loadLinear(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Lin
       return { kind: "q4", N, K, q: QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", f.readTensorBytes(t), [N, K]) };
     }
   }
+  // ---- int4 extension types and quant "stored" (issue 5): begin ----
+  const ext = int4ExtensionOf(t.type.id);
+  if (spec.kind === "q4" && ext && (spec.keepAnyQ4 || (spec.groupSize === ext.groupSize && spec.scheme === ext.scheme))) {
+    return { kind: "q4", N, K, q: decodeInt4(t.type.id, f.readTensorBytes(t), [N, K]) };
+  }
+  if (spec.stored) return { kind: "f32", N, K, w: tensorToF32(f, t) };
+  // ---- end ----
   return fromF32(tensorToF32(f, t), N, K, spec, t.name);
 }
 
@@ -133,7 +149,7 @@ export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): Model
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
   for (const t of f.tensors) {
     if ((t.name.startsWith("blk.") || t.name.startsWith("token_embd") || t.name.startsWith("output")) &&
-        !(SUPPORTED_TYPES as readonly string[]).includes(t.type.name)) throw unsupported(t);
+        !isLoadableType(t.type.name)) throw unsupported(t);
   }
   const embed = matrix(f, "token_embd.weight", spec);
   const layers: LayerWeights[] = [];

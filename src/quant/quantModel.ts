@@ -1,0 +1,396 @@
+// Quantizing a whole model (README "Quantization methods"): which type each tensor gets, the
+// method that picks its codes and scales, awq's folding, and the result as GGUF tensors (for
+// `int4 quantize`) or as in-memory weights (for `int4 eval --methods`).
+//
+// Tensor types, as llama-quantize chooses them for a Q4_0 / Q4_1 file of a model like this one:
+//   1-D tensors (norms) F32; output.weight Q8_0; a matrix whose rows are not a multiple of 32
+//   F16 (ggml's Q4_0/Q4_1 blocks cannot hold it); every other matrix (token_embd included) 4-bit.
+// --all-4bit: every matrix 4-bit (int4's extension type where llama.cpp has no layout). The int4
+// formats q4_g{32,64,128}_{sym,asym} hold any row length, so only output.weight differs there.
+import { configFromGGUF, type LlamaConfig } from "../model/config";
+import type { GGUFFile } from "../gguf/reader";
+import { tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
+import { ops } from "../model/nativeOps";
+import { QTensor, type GroupSize, type Scheme } from "../qtensor";
+import { encodeF16, encodeQ8_0 } from "../gguf/writer";
+import { f16ToF32 } from "./fp16";
+import { quantizeGptq } from "./gptq";
+import { quantizeMse, rtnParts } from "./mse";
+import { calibrate, type Calibration, type InputStats } from "./calibrate";
+import type { Llama } from "../model/llama";
+import type { Parts } from "./pack";
+import { polishCodes, refitScales } from "./refit";
+
+export const FORMATS = ["q4_0", "q4_1", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
+export type Format = (typeof FORMATS)[number];
+/** Accepted spellings: the FORMATS, and q4_g64 / q4_g128 (= _sym). */
+export const FORMAT_ALIASES: Record<string, Format> = { q4_g32: "q4_g32_sym", q4_g64: "q4_g64_sym", q4_g128: "q4_g128_sym" };
+
+/** rtn, mse (importance = diag H with calibration), gptq, awq (awq scaling + mse), awq+gptq (awq scaling, then gptq). */
+export const MODEL_METHODS = ["rtn", "mse", "awq", "gptq", "awq+gptq"] as const;
+export type ModelMethod = (typeof MODEL_METHODS)[number];
+export const NEEDS_CALIBRATION: readonly ModelMethod[] = ["awq", "gptq", "awq+gptq"];
+
+export function formatSpec(f: Format): { groupSize: GroupSize; scheme: Scheme; llamaTypes: boolean } {
+  if (f === "q4_0") return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
+  if (f === "q4_1") return { groupSize: 32, scheme: "asymmetric", llamaTypes: true };
+  const m = /^q4_g(\d+)_(sym|asym)$/.exec(f)!;
+  return { groupSize: Number(m[1]) as GroupSize, scheme: m[2] === "sym" ? "symmetric" : "asymmetric", llamaTypes: false };
+}
+
+export interface QuantizeModelOptions {
+  format: Format;
+  method: ModelMethod;
+  allFourBit?: boolean;
+  calibration?: Calibration;
+  /** gptq: damping λ / mean(diag H) (default 0.01). */
+  dampRatio?: number;
+  /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
+  sequential?: SequentialCalibration;
+  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up (see InputStats.rowH; N·K² floats per matrix). */
+  rowHessians?: boolean;
+  /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
+  refit?: boolean;
+  /** awq: α values tried (default 20). */
+  awqGrid?: number;
+  progress?: (done: number, total: number) => void;
+}
+
+export type StoredType = "f32" | "f16" | "q8_0" | "q4";
+
+/** One tensor of the quantized model. */
+export interface QuantizedTensor {
+  name: string;
+  /** Row-major dims ([N, K] for a matrix, [n] for a vector). */
+  dims: number[];
+  type: StoredType;
+  /** type "q4". */
+  q?: QTensor;
+  /** The other types: the values to store (f32; the encoder rounds them to the type). */
+  values?: Float32Array;
+}
+
+export interface QuantizedModel {
+  config: LlamaConfig;
+  tensors: QuantizedTensor[];
+  /** awq: the α chosen per scaled input ("blk.0.attn", "blk.0.ffn", "blk.0.ffn_down", "output"). */
+  awqAlpha: Record<string, number>;
+  seconds: number;
+}
+
+/** The stored type of a tensor (the policy in the file comment). */
+export function tensorType(name: string, dims: readonly number[], format: Format, allFourBit: boolean): StoredType {
+  if (dims.length !== 2) return "f32";
+  if (allFourBit) return "q4";
+  if (name === "output.weight") return "q8_0";
+  if (formatSpec(format).llamaTypes && dims[1] % 32 !== 0) return "f16";
+  return "q4";
+}
+
+function diagOf(H: Float64Array, K: number): Float64Array {
+  const d = new Float64Array(K);
+  for (let k = 0; k < K; k++) d[k] = Math.max(0, H[k * K + k]);
+  return d;
+}
+
+/** diag(1/s) H diag(1/s): the Hessian of inputs x ⊘ s. */
+function scaleHessian(H: Float64Array, s: Float32Array | null, K: number): Float64Array {
+  if (!s) return H;
+  const out = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) out[i * K + j] = H[i * K + j] / (s[i] * s[j]);
+  return out;
+}
+
+/** Quantizes W [N, K] by a base method ("rtn", "mse" or "gptq") with input Hessian H (may be null). */
+function quantizeMatrix(w: Float32Array, N: number, K: number, groupSize: GroupSize, scheme: Scheme,
+                        method: "rtn" | "mse" | "gptq", H: Float64Array | null, dampRatio: number, refit = true): Parts {
+  if (method === "rtn") {
+    const { parts, bad } = rtnParts(w, N, K, groupSize, scheme);
+    if (bad >= 0) throw new RangeError(`quantize: non-finite weight ${w[bad]} at row ${Math.floor(bad / K)}, column ${bad % K}`);
+    return parts;
+  }
+  if (method === "mse" || !H) return quantizeMse(w, N, K, groupSize, scheme, H ? diagOf(H, K) : undefined);
+  const parts = quantizeGptq(w, N, K, groupSize, scheme, H, { groupScales: "mse", dampRatio });
+  // then alternate: codes by coordinate descent, scales by least squares (each step lowers the output error)
+  if (refit) {
+    refitScales(parts, w, N, K, groupSize, H);
+    for (let round = 0; round < (Number(process.env.INT4_POLISH_ROUNDS) || 3); round++) {
+      if (polishCodes(parts, w, N, K, groupSize, H) === 0) break;
+      refitScales(parts, w, N, K, groupSize, H);
+    }
+  }
+  return parts;
+}
+
+/** Σ over rows of δᵀ H δ, δ = W - Ŵ: the squared output error on the calibration inputs. */
+function outputError(w: Float32Array, deq: Float32Array, N: number, K: number, H: Float64Array): number {
+  const d = new Float64Array(K);
+  let e = 0;
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) d[k] = w[n * K + k] - deq[n * K + k];
+    for (let i = 0; i < K; i++) {
+      if (d[i] === 0) continue;
+      let t = 0;
+      const hi = i * K;
+      for (let j = 0; j < K; j++) t += H[hi + j] * d[j];
+      e += d[i] * t;
+    }
+  }
+  return e;
+}
+
+/** s(α) = m^α (at least 1e-4) normalized by sqrt(max · min) (awq's rule; see awq.ts). */
+function awqScales(meanAbs: Float64Array, alpha: number): Float32Array {
+  const s = new Float32Array(meanAbs.length);
+  let mx = 0, mn = Infinity;
+  for (let k = 0; k < s.length; k++) {
+    s[k] = Math.max(Math.pow(meanAbs[k], alpha), 1e-4);
+    mx = Math.max(mx, s[k]);
+    mn = Math.min(mn, s[k]);
+  }
+  const norm = Math.sqrt(mx * mn);
+  for (let k = 0; k < s.length; k++) s[k] /= norm;
+  return s;
+}
+
+function scaleColumns(w: Float32Array, N: number, K: number, s: Float32Array): Float32Array {
+  const out = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[n * K + k] = w[n * K + k] * s[k];
+  return out;
+}
+
+/**
+ * awq's search over α for matrices sharing one input (stats `st`): for each α, quantize W·diag(s)
+ * with `method` and measure Σ tr(ΔW H ΔWᵀ) in the original coordinates; α = 0 (s = 1) included,
+ * so the result is never worse than no scaling on the calibration inputs. Returns s (null for α = 0).
+ */
+function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, groupSize: GroupSize, scheme: Scheme,
+                   method: "mse" | "gptq", dampRatio: number, grid: number, refit: boolean): { s: Float32Array | null; alpha: number } {
+  const meanAbs = Float64Array.from(st.absSum, (v) => v / Math.max(1, st.rows));
+  let best = { err: Infinity, alpha: 0, s: null as Float32Array | null };
+  for (let i = 0; i < grid; i++) {
+    const alpha = i / grid;
+    const s = i === 0 ? null : awqScales(meanAbs, alpha);
+    const Hs = scaleHessian(st.H, s, K);
+    let err = 0;
+    ws.forEach((w, j) => {
+      const N = Ns[j];
+      const wsc = s ? scaleColumns(w, N, K, s) : w;
+      const parts = quantizeMatrix(wsc, N, K, groupSize, scheme, method, Hs, dampRatio, refit);
+      const q = new QTensor({ dims: [N, K], groupSize, scheme, ...parts });
+      err += outputError(wsc, q.dequantize().data, N, K, Hs);
+      q.dispose();
+    });
+    if (err < best.err) best = { err, alpha, s };
+  }
+  return { s: best.s, alpha: best.alpha };
+}
+
+/**
+ * Sequential calibration: the statistics of layer l's inputs are collected with the layers before
+ * it (and the embedding) already quantized, as gptq's reference implementation does, so each
+ * layer compensates the error that reaches it. `llama` is an f32 model of the same file whose
+ * weights are replaced, layer by layer, by the quantized ones (it is modified).
+ */
+export interface SequentialCalibration {
+  llama: Llama;
+  tokens: ArrayLike<number>;
+  ctx: number;
+  bos: number;
+}
+
+/**
+ * Quantizes every tensor of a llama GGUF file. Reads the whole model as f32 first (a model's f32
+ * size in memory), then goes layer by layer: awq's search and folding (awq methods), then each
+ * matrix with its method.
+ */
+export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): QuantizedModel {
+  const t0 = performance.now();
+  const config = configFromGGUF(f);
+  const { groupSize, scheme } = formatSpec(opts.format);
+  const allFourBit = opts.allFourBit ?? false;
+  const seq = opts.sequential;
+  let cal = opts.calibration;
+  const method = opts.method;
+  if (NEEDS_CALIBRATION.includes(method) && !cal && !seq) throw new RangeError(`method "${method}": expected calibration statistics (--calib FILE), got none`);
+  const dampRatio = opts.dampRatio ?? 0.01;
+  const grid = opts.awqGrid ?? 20;
+  const refit = opts.refit ?? true;
+  const base: "rtn" | "mse" | "gptq" = method === "rtn" ? "rtn" : method === "mse" || method === "awq" ? "mse" : "gptq";
+  const useAwq = method === "awq" || method === "awq+gptq";
+
+  const values = new Map<string, Float32Array>();
+  const dims = new Map<string, number[]>();
+  for (const t of f.tensors) {
+    values.set(t.name, tensorToF32(f, t));
+    dims.set(t.name, t.ne.length === 1 ? [t.ne[0]] : [t.elements / t.ne[0], t.ne[0]]);
+  }
+  const typeOf = (name: string) => tensorType(name, dims.get(name)!, opts.format, allFourBit);
+  const isQ4 = (name: string) => values.has(name) && typeOf(name) === "q4";
+  const awqAlpha: Record<string, number> = {};
+  const colScale = new Map<string, Float32Array>(); // tensor -> s its columns are multiplied by
+  const done = new Map<string, QuantizedTensor>();
+  const total = f.tensors.length;
+
+  // awq: choose s for matrices sharing an input and fold 1/s into what produces that input
+  const search = (key: string, names: string[], fold: (s: Float32Array) => void) => {
+    const q = names.filter(isQ4);
+    if (q.length === 0 || !cal) return;
+    const st = cal.inputs.get(q[0])!;
+    const K = dims.get(q[0])![1];
+    const r = awqSearch(q.map((n) => values.get(n)!), q.map((n) => dims.get(n)![0]), K, st, groupSize, scheme,
+      base === "gptq" ? "gptq" : "mse", dampRatio, grid, refit);
+    awqAlpha[key] = r.alpha;
+    if (!r.s) return;
+    for (const n of q) colScale.set(n, r.s);
+    fold(r.s);
+  };
+  const divide = (name: string, s: Float32Array) => {
+    const v = values.get(name)!;
+    for (let k = 0; k < v.length; k++) v[k] /= s[k];
+  };
+  // gptq row by row, each row with its own Hessian (ffn gate/up with rowHessians)
+  const quantizeRows = (v: Float32Array, N: number, K: number, rowH: Float64Array, s: Float32Array | null): Parts => {
+    const G = Math.ceil(K / groupSize), rb = Math.ceil(K / 32) * 16;
+    const out: Parts = { codes: new Uint8Array(N * rb), scales: new Uint16Array(N * G), offsets: scheme === "asymmetric" ? new Uint16Array(N * G) : null };
+    for (let n = 0; n < N; n++) {
+      const Hn = scaleHessian(rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+      const p = quantizeMatrix(v.subarray(n * K, (n + 1) * K), 1, K, groupSize, scheme, "gptq", Hn, dampRatio, refit);
+      out.codes.set(p.codes, n * rb);
+      out.scales.set(p.scales, n * G);
+      if (out.offsets) out.offsets.set(p.offsets!, n * G);
+    }
+    return out;
+  };
+  const quantizeTensor = (name: string) => {
+    if (done.has(name) || !values.has(name)) return;
+    const d = dims.get(name)!;
+    const type = typeOf(name);
+    let v = values.get(name)!;
+    if (type !== "q4") {
+      done.set(name, { name, dims: d, type, values: v });
+    } else {
+      const [N, K] = d;
+      const s = colScale.get(name) ?? null;
+      const st = cal?.inputs.get(name);
+      if (s) v = scaleColumns(v, N, K, s);
+      const H = st ? scaleHessian(st.H, s, K) : null;
+      // no input statistics (token_embd: a lookup table): mse unweighted for every method but rtn
+      const m = base === "gptq" && !H ? "mse" : base;
+      const parts = st?.rowH && m === "gptq" ? quantizeRows(v, N, K, st.rowH, s) : quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
+      done.set(name, { name, dims: d, type, q: new QTensor({ dims: [N, K], groupSize, scheme, ...parts }) });
+    }
+    opts.progress?.(done.size, total);
+  };
+  // sequential: put quantized tensors into the calibration model and collect statistics again
+  const linearOf = (t: QuantizedTensor): Linear => t.type === "q4" ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
+  const install = (l: number) => {
+    if (!seq) return;
+    const w = seq.llama.weights;
+    if (l < 0) {
+      const e = done.get("token_embd.weight");
+      if (e) {
+        const lin = linearOf(e);
+        if (w.tied) w.output = lin;
+        w.embed = lin;
+      }
+      return;
+    }
+    const p = `blk.${l}.`;
+    const L = w.layers[l];
+    const get = (n: string) => linearOf(done.get(p + n)!);
+    Object.assign(L, {
+      attnNorm: storedValues(done.get(p + "attn_norm.weight")!), ffnNorm: storedValues(done.get(p + "ffn_norm.weight")!),
+      wq: get("attn_q.weight"), wk: get("attn_k.weight"), wv: get("attn_v.weight"), wo: get("attn_output.weight"),
+      gate: get("ffn_gate.weight"), up: get("ffn_up.weight"), down: get("ffn_down.weight"),
+    });
+  };
+  const recalibrate = () => {
+    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
+  };
+
+  quantizeTensor("token_embd.weight");
+  install(-1);
+  for (let l = 0; l < config.nLayers; l++) {
+    const p = `blk.${l}.`;
+    recalibrate();
+    if (useAwq) {
+      // ffn_down first: its scales go into ffn_up's rows, before ffn_up itself is searched
+      search(p + "ffn_down", [p + "ffn_down.weight"], (s) => {
+        const up = values.get(p + "ffn_up.weight")!;
+        const K = dims.get(p + "ffn_up.weight")![1];
+        for (let n = 0; n < s.length; n++) for (let k = 0; k < K; k++) up[n * K + k] /= s[n];
+      });
+      search(p + "attn", [p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], (s) => divide(p + "attn_norm.weight", s));
+      search(p + "ffn", [p + "ffn_gate.weight", p + "ffn_up.weight"], (s) => divide(p + "ffn_norm.weight", s));
+    }
+    for (const t of f.tensors) if (t.name.startsWith(p)) quantizeTensor(t.name);
+    install(l);
+  }
+  if (f.tensor("output.weight") && typeOf("output.weight") === "q4") {
+    recalibrate();
+    if (useAwq) search("output", ["output.weight"], (s) => divide("output_norm.weight", s));
+  }
+  for (const t of f.tensors) quantizeTensor(t.name);
+  const tensors = f.tensors.map((t) => done.get(t.name)!);
+  return { config, tensors, awqAlpha, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The values a non-4-bit tensor has once stored (and read back): F16 and Q8_0 rounding applied. */
+export function storedValues(t: QuantizedTensor): Float32Array {
+  const v = t.values!;
+  if (t.type === "f32") return v;
+  const out = new Float32Array(v.length);
+  if (t.type === "f16") {
+    const b = encodeF16(v);
+    for (let i = 0; i < v.length; i++) out[i] = f16ToF32(b[2 * i] | (b[2 * i + 1] << 8));
+  } else {
+    ops.dequantizeQ8_0(encodeQ8_0(v), out);
+  }
+  return out;
+}
+
+/** The quantized model as ModelWeights for Llama, exactly as `int4 eval` runs its GGUF file (quant "stored"). */
+export function toModelWeights(qm: QuantizedModel): ModelWeights {
+  const byName = new Map(qm.tensors.map((t) => [t.name, t]));
+  const get = (n: string) => {
+    const t = byName.get(n);
+    if (!t) throw new RangeError(`quantized model: missing tensor "${n}"`);
+    return t;
+  };
+  const lin = (n: string): Linear => {
+    const t = get(n);
+    const [N, K] = t.dims;
+    return t.type === "q4" ? { kind: "q4", N, K, q: t.q! } : { kind: "f32", N, K, w: storedValues(t) };
+  };
+  const vec = (n: string) => storedValues(get(n));
+  const embed = lin("token_embd.weight");
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < qm.config.nLayers; l++) {
+    const p = `blk.${l}.`;
+    layers.push({
+      attnNorm: vec(p + "attn_norm.weight"), wq: lin(p + "attn_q.weight"), wk: lin(p + "attn_k.weight"), wv: lin(p + "attn_v.weight"),
+      wo: lin(p + "attn_output.weight"), ffnNorm: vec(p + "ffn_norm.weight"), gate: lin(p + "ffn_gate.weight"),
+      up: lin(p + "ffn_up.weight"), down: lin(p + "ffn_down.weight"),
+    });
+  }
+  const tied = !byName.has("output.weight");
+  return { embed, layers, outputNorm: vec("output_norm.weight"), output: tied ? embed : lin("output.weight"), tied };
+}
+
+/** Bits per weight of the model's matrices as stored (codes with row padding, scales, offsets; F16 16, Q8_0 8.5). */
+export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number } {
+  let bits = 0, n = 0;
+  for (const t of qm.tensors) {
+    if (t.dims.length !== 2) continue;
+    const [N, K] = t.dims;
+    n += N * K;
+    if (t.type === "q4") bits += t.q!.byteLength * 8;
+    else bits += N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
+  }
+  return { bits, weights: n, bitsPerWeight: bits / n };
+}
+
+export function disposeQuantized(qm: QuantizedModel): void {
+  for (const t of qm.tensors) if (t.q && !t.q.disposed) t.q.dispose();
+}
