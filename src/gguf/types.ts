@@ -1,6 +1,8 @@
 // ggml tensor types as GGUF numbers them: name, elements per block, bytes per block. The table
 // covers the types of ggml's ggml.h so that any file can be described (int4 info); which ones a
 // model can load is decided by SUPPORTED_TYPES.
+import { int4RowBytes } from "./writer";
+
 export interface GGMLTypeInfo {
   id: number;
   name: string;
@@ -23,7 +25,8 @@ const TABLE: [number, string, number, number][] = [
 
 // ---- int4 extension types (src/gguf/writer.ts, README "Quantization methods"): begin ----
 // INT4 [N, K] with group size G, symmetric (id 1000 + G) or asymmetric (2000 + G); a row is
-// ceil(K/G) groups, each its fp16 scale (and offset) followed by its codes in 32-weight chunks.
+// ceil(K/G) groups, each its fp16 scale (and offset) followed by its codes in 32-weight chunks,
+// a partial last chunk packed (int4RowBytes in writer.ts is the one definition of the row size).
 const EXT: [number, string, number, number][] = [];
 for (const g of [32, 64, 128, 256]) {
   EXT.push([1000 + g, `INT4_G${g}_SYM`, g, 2], [2000 + g, `INT4_G${g}_ASYM`, g, 4]);
@@ -34,7 +37,7 @@ export const INT4_EXT_TYPES = EXT.map(([, name]) => name);
 export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map([
   ...TABLE.map(([id, name, blockSize, blockBytes]): [number, GGMLTypeInfo] => [id, { id, name, blockSize, blockBytes }]),
   ...EXT.map(([id, name, g, headBytes]): [number, GGMLTypeInfo] => [id, {
-    id, name, blockSize: 1, blockBytes: 0, rowBytes: (K: number) => Math.ceil(K / g) * headBytes + Math.ceil(K / 32) * 16,
+    id, name, blockSize: 1, blockBytes: 0, rowBytes: (K: number) => int4RowBytes(K, g, headBytes === 2 ? "symmetric" : "asymmetric"),
   }]),
 ]);
 

@@ -101,7 +101,8 @@ export function ggufTensorBytes(type: GGUFTensorType, dims: readonly number[], n
   }
 }
 
-function int4RowBytes(K: number, groupSize: number, scheme: Scheme): number {
+/** Bytes of one row of K weights in an int4 extension type: the file packs a partial last chunk (no padding). */
+export function int4RowBytes(K: number, groupSize: number, scheme: Scheme): number {
   return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
 }
 
