@@ -121,7 +121,7 @@ export function awqQuantize(weights: readonly Tensor[], options: AwqOptions): Aw
 }
 
 /** s(α) = m^α (each at least 1e-4) normalized by sqrt(max · min), AWQ's rule. */
-export function awqScales(meanAbs: Float32Array, alpha: number): Float32Array {
+export function awqScales(meanAbs: Float32Array | Float64Array, alpha: number): Float32Array {
   const s = new Float32Array(meanAbs.length);
   let mx = 0;
   let mn = Infinity;

@@ -14,6 +14,7 @@ import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { encodeF16, encodeQ8_0 } from "../gguf/writer";
 import { f16ToF32 } from "./fp16";
+import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
 import { quantizeMse, rtnParts } from "./mse";
 import { calibrate, type Calibration, type InputStats } from "./calibrate";
@@ -137,20 +138,6 @@ function outputError(w: Float32Array, deq: Float32Array, N: number, K: number, H
     }
   }
   return e;
-}
-
-/** s(α) = m^α (at least 1e-4) normalized by sqrt(max · min) (awq's rule; see awq.ts). */
-function awqScales(meanAbs: Float64Array, alpha: number): Float32Array {
-  const s = new Float32Array(meanAbs.length);
-  let mx = 0, mn = Infinity;
-  for (let k = 0; k < s.length; k++) {
-    s[k] = Math.max(Math.pow(meanAbs[k], alpha), 1e-4);
-    mx = Math.max(mx, s[k]);
-    mn = Math.min(mn, s[k]);
-  }
-  const norm = Math.sqrt(mx * mn);
-  for (let k = 0; k < s.length; k++) s[k] /= norm;
-  return s;
 }
 
 function scaleColumns(w: Float32Array, N: number, K: number, s: Float32Array): Float32Array {
