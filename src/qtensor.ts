@@ -63,6 +63,8 @@ export class QTensor {
   #scales: Uint16Array | null;
   #offsets: Uint16Array | null;
   #native: NativeQMatrix | null = null;
+  #byteLength: number;
+  #hostReleased = false;
 
   /** Wraps existing parts (checked, not copied). Most users get a QTensor from quantize() or fromGGML(). */
   constructor(parts: QTensorParts) {
@@ -87,6 +89,7 @@ export class QTensor {
     this.#codes = parts.codes;
     this.#scales = parts.scales;
     this.#offsets = parts.offsets ?? null;
+    this.#byteLength = parts.codes.byteLength + parts.scales.byteLength + (this.#offsets?.byteLength ?? 0);
   }
 
   /** Converts llama.cpp Q4_0 (symmetric) or Q4_1 (asymmetric) block bytes of a [N, K] matrix, bit-exactly. */
@@ -118,12 +121,18 @@ export class QTensor {
     return this.#offsets;
   }
   get disposed(): boolean {
-    return this.#codes === null;
+    return this.#codes === null && !this.#hostReleased;
+  }
+
+  /** True after releaseHost(): only the native copy remains, and only matmul can use it. */
+  get hostReleased(): boolean {
+    return this.#hostReleased;
   }
 
   /** Bytes of codes, scales and offsets. */
   get byteLength(): number {
-    return this.codes.byteLength + this.scales.byteLength + (this.offsets?.byteLength ?? 0);
+    if (this.disposed) throw new Error("QTensor: used after dispose()");
+    return this.#byteLength;
   }
 
   /** Storage bits per weight, padding included: 4.5 for symmetric groups of 32, 5 for asymmetric. */
@@ -165,15 +174,29 @@ export class QTensor {
     return this.#native;
   }
 
+  /**
+   * Keeps only the native copy that matmul uses and drops the JavaScript arrays, halving the
+   * memory of a matrix that is only multiplied (a loaded model's layers). Afterwards codes,
+   * scales, offsets, dequantize() and toGGML() throw; matmul, byteLength and dispose() work.
+   */
+  releaseHost(): void {
+    this.nativeMatrix();
+    this.#codes = this.#scales = this.#offsets = null;
+    this.#hostReleased = true;
+  }
+
   /** Frees the native copy and drops the parts. Matmuls already running finish normally. */
   dispose(): void {
     this.#native?.dispose();
     this.#native = null;
     this.#codes = this.#scales = this.#offsets = null;
+    this.#hostReleased = false;
   }
 
   #live<T>(v: T | null): T {
-    if (v === null) throw new Error("QTensor: used after dispose()");
+    if (v === null) {
+      throw new Error(this.#hostReleased ? "QTensor: its JavaScript arrays were released by releaseHost(); only matmul can use it" : "QTensor: used after dispose()");
+    }
     return v;
   }
 }

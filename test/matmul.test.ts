@@ -61,6 +61,23 @@ describe("matmul", () => {
     for (const threads of [1, 2, 3]) expect(Array.from(matmul(x, w, { threads }).data)).toEqual(Array.from(expected.data));
   });
 
+  it("releaseHost() keeps matmul working on the native copy and drops the JavaScript arrays", () => {
+    const w = quantize(new Tensor(randn(19 * 96, 21), [19, 96]), { scheme: "asymmetric" });
+    const x = new Tensor(randn(2 * 96, 22), [2, 96]);
+    const expected = matmul(x, w);
+    const bytes = w.byteLength;
+    w.releaseHost();
+    expect(w.hostReleased).toBe(true);
+    expect(w.disposed).toBe(false);
+    expect(w.byteLength).toBe(bytes);
+    expect(Array.from(matmul(x, w).data)).toEqual(Array.from(expected.data));
+    expect(() => w.codes).toThrow(/released by releaseHost/);
+    expect(() => w.dequantize()).toThrow(/released by releaseHost/);
+    w.dispose();
+    expect(w.disposed).toBe(true);
+    expect(() => matmul(x, w)).toThrow(/used after dispose/);
+  });
+
   it("int8 activations of an exactly representable x equal the float32 path", () => {
     // x in {-127..127} * 2^-7 with a 127 in each block quantizes without error
     const K = 64;

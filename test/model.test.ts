@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DEMO_MODEL, GGUFError, loadModel, openGGUF, Sampler } from "../src/index";
+import { DEMO_MODEL, GGUFError, loadModel, matmul, openGGUF, QTensor, Sampler, Tensor } from "../src/index";
 import { configFromGGUF, type LlamaConfig } from "../src/model/config";
 import { loadEngine } from "../src/model/engine";
 import { evaluate, selfSample } from "../src/model/eval";
@@ -186,13 +186,23 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     for (const type of ["Q4_0", "Q4_1"] as StoredType[]) {
       const t = tinyModel({ type });
       const e = load(t.bytes, "q4", `${type}-q4.gguf`);
+      // the embedding keeps its arrays: its bytes are the file's blocks
+      const emb = e.weights.embed;
+      expect(emb.kind).toBe("q4");
+      if (emb.kind === "q4") expect(Buffer.from(emb.q.toGGML()).equals(Buffer.from(t.stored.get("token_embd.weight")!))).toBe(true);
+      // layer matrices keep only their native copy (releaseHost): they multiply exactly like the file's blocks
       const wq = e.weights.layers[1].wq;
       expect(wq.kind).toBe("q4");
-      if (wq.kind === "q4") expect(Buffer.from(wq.q.toGGML()).equals(Buffer.from(t.stored.get("blk.1.attn_q.weight")!))).toBe(true);
+      if (wq.kind === "q4") {
+        expect(wq.q.hostReleased).toBe(true);
+        const fromFile = QTensor.fromGGML(type === "Q4_0" ? "q4_0" : "q4_1", t.stored.get("blk.1.attn_q.weight")!, wq.q.dims);
+        const x = new Tensor(new Float32Array(3 * wq.K).map((_, i) => Math.sin(i)), [3, wq.K]);
+        expect(Array.from(matmul(x, wq.q).data)).toEqual(Array.from(matmul(x, fromFile).data));
+      }
       expect(e.info.bitsPerWeight).toBe(type === "Q4_0" ? 4.5 : 5);
       // with an explicit matching quant too; a different group size re-quantizes
-      const same = load(t.bytes, type === "Q4_0" ? "q4_g32_sym" : "q4_g32_asym", `${type}-same.gguf`).weights.layers[0].down;
-      if (same.kind === "q4") expect(Buffer.from(same.q.toGGML()).equals(Buffer.from(t.stored.get("blk.0.ffn_down.weight")!))).toBe(true);
+      const same = load(t.bytes, type === "Q4_0" ? "q4_g32_sym" : "q4_g32_asym", `${type}-same.gguf`).weights.embed;
+      if (same.kind === "q4") expect(Buffer.from(same.q.toGGML()).equals(Buffer.from(t.stored.get("token_embd.weight")!))).toBe(true);
       const other = load(t.bytes, "q4_g64_sym", `${type}-g64.gguf`).weights.layers[0].down;
       expect(other.kind === "q4" && other.q.groupSize).toBe(64);
     }

@@ -55,8 +55,8 @@ export function loadEngine(spec: LoadSpec): Engine {
       f.close();
     }
   }
-  // Make each matrix's native operand now (a copy, repacked for the kernels), so that the load
-  // time includes it and the first prompt measures only compute.
+  // Make each matrix's native operand now (the loaders already did for those that are only
+  // multiplied), so that the load time includes it and the first prompt measures only compute.
   for (const l of [weights.output, ...weights.layers.flatMap((b) => [b.wq, b.wk, b.wv, b.wo, b.gate, b.up, b.down])]) {
     if (l.kind === "q4") l.q.nativeMatrix();
   }

@@ -144,6 +144,16 @@ function matrix(f: GGUFFile, name: string, spec: QuantSpec): Linear {
   return loadLinear(f, t, spec);
 }
 
+/**
+ * A matrix that is only ever multiplied: make its native copy for matmul now and drop the
+ * JavaScript arrays, so a loaded model holds its weights once (not the embedding, whose rows are
+ * looked up from its codes).
+ */
+function multiplyOnly(l: Linear): Linear {
+  if (l.kind === "q4") l.q.releaseHost();
+  return l;
+}
+
 /** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
 export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): ModelWeights {
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
@@ -157,19 +167,19 @@ export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): Model
     const p = `blk.${l}.`;
     layers.push({
       attnNorm: vector(f, p + "attn_norm.weight"),
-      wq: matrix(f, p + "attn_q.weight", spec),
-      wk: matrix(f, p + "attn_k.weight", spec),
-      wv: matrix(f, p + "attn_v.weight", spec),
-      wo: matrix(f, p + "attn_output.weight", spec),
+      wq: multiplyOnly(matrix(f, p + "attn_q.weight", spec)),
+      wk: multiplyOnly(matrix(f, p + "attn_k.weight", spec)),
+      wv: multiplyOnly(matrix(f, p + "attn_v.weight", spec)),
+      wo: multiplyOnly(matrix(f, p + "attn_output.weight", spec)),
       ffnNorm: vector(f, p + "ffn_norm.weight"),
-      gate: matrix(f, p + "ffn_gate.weight", spec),
-      up: matrix(f, p + "ffn_up.weight", spec),
-      down: matrix(f, p + "ffn_down.weight", spec),
+      gate: multiplyOnly(matrix(f, p + "ffn_gate.weight", spec)),
+      up: multiplyOnly(matrix(f, p + "ffn_up.weight", spec)),
+      down: multiplyOnly(matrix(f, p + "ffn_down.weight", spec)),
     });
   }
   const outputNorm = vector(f, "output_norm.weight");
   const hasOutput = f.tensor("output.weight") !== undefined;
-  const output = hasOutput ? matrix(f, "output.weight", spec) : embed;
+  const output = hasOutput ? multiplyOnly(matrix(f, "output.weight", spec)) : embed;
   return { embed, layers, outputNorm, output, tied: !hasOutput };
 }
 
@@ -213,17 +223,17 @@ export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = D
   for (let l = 0; l < c.nLayers; l++) {
     layers.push({
       attnNorm: ones(),
-      wq: gen(q, c.dim, 0.02, `blk.${l}.attn_q.weight`),
-      wk: gen(kv, c.dim, 0.02, `blk.${l}.attn_k.weight`),
-      wv: gen(kv, c.dim, 0.02, `blk.${l}.attn_v.weight`),
-      wo: gen(c.dim, q, 0.02, `blk.${l}.attn_output.weight`),
+      wq: multiplyOnly(gen(q, c.dim, 0.02, `blk.${l}.attn_q.weight`)),
+      wk: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_k.weight`)),
+      wv: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_v.weight`)),
+      wo: multiplyOnly(gen(c.dim, q, 0.02, `blk.${l}.attn_output.weight`)),
       ffnNorm: ones(),
-      gate: gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_gate.weight`),
-      up: gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_up.weight`),
-      down: gen(c.dim, c.hidden, 0.02, `blk.${l}.ffn_down.weight`),
+      gate: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_gate.weight`)),
+      up: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_up.weight`)),
+      down: multiplyOnly(gen(c.dim, c.hidden, 0.02, `blk.${l}.ffn_down.weight`)),
     });
   }
-  const output = gen(c.vocab, c.dim, 0.02, "output.weight");
+  const output = multiplyOnly(gen(c.vocab, c.dim, 0.02, "output.weight"));
   return {
     weights: { embed, layers, outputNorm: ones(), output, tied: false },
     error: { weightRelRms: refSq > 0 ? Math.sqrt(errSq / refSq) : 0 },
