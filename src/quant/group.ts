@@ -60,17 +60,23 @@ function asymErr(x: Float64Array, wt: Float64Array, n: number, d: number, m: num
   return e;
 }
 
+/** The value of largest magnitude among x[0..n), sign kept (the first one on ties, as llama.cpp). */
+export function signedAbsMax(x: Float64Array, n: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    if (amax < Math.abs(x[i])) {
+      amax = Math.abs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 /** Round to nearest's parameters (the README's rule: d = max/-8 symmetric; d = (max-min)/15, m = min asymmetric). */
 export function rtnParams(x: Float64Array, wt: Float64Array, n: number, symmetric: boolean): GroupParams {
   if (symmetric) {
-    let amax = 0;
-    let max = 0;
-    for (let i = 0; i < n; i++) {
-      if (amax < Math.abs(x[i])) {
-        amax = Math.abs(x[i]);
-        max = x[i];
-      }
-    }
+    const max = signedAbsMax(x, n);
     const dBits = f32ToF16(fround(max) / -8);
     const d = f16ToF32(dBits);
     return { dBits, mBits: 0, err: d === 0 || !Number.isFinite(d) ? weightedSq(x, wt, n) : symErr(x, wt, n, d) };
@@ -146,15 +152,8 @@ const REFIT_FROM = 3;
  */
 export function mseSymParams(x: Float64Array, wt: Float64Array, n: number, start?: GroupParams): GroupParams {
   let best: GroupParams = start ?? { dBits: 0, mBits: 0, err: weightedSq(x, wt, n) };
-  let amax = 0;
-  let max = 0;
-  for (let i = 0; i < n; i++) {
-    if (amax < Math.abs(x[i])) {
-      amax = Math.abs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax === 0) return best;
+  const max = signedAbsMax(x, n);
+  if (max === 0) return best;
   const top = new Float64Array(REFIT_FROM).fill(Infinity); // errors of the best grid candidates
   const topD = new Float64Array(REFIT_FROM);
   const grid = (raw: number) => {
