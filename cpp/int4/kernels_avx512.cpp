@@ -146,6 +146,15 @@ void tile(const QMatrixView& W, const StepShape& sh, const XStep* const* xs, int
     const StepScales ss = step_scales(sh, s);
     __m512i lo[R], hi[R];
     __m512 dw[R], ow[R];
+    if (MX == 1 && R == 4) {
+      // GEMV reads each weight once, from memory: ask for the next tile's codes (the 4 rows
+      // after these, contiguous) a step at a time, so that DRAM keeps several lines in flight.
+      const char* next = reinterpret_cast<const char*>(codes + 4 * rb) + s * 256;
+      _mm_prefetch(next, _MM_HINT_T0);
+      _mm_prefetch(next + 64, _MM_HINT_T0);
+      _mm_prefetch(next + 128, _MM_HINT_T0);
+      _mm_prefetch(next + 192, _MM_HINT_T0);
+    }
     for (int i = 0; i < R; i++) {
       const __m512i v = _mm512_maskz_loadu_epi8(cm, codes + i * rb + s * 64);
       lo[i] = _mm512_and_si512(v, low);

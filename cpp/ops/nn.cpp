@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "../int4/dispatch.h"
+#include "nn_isa.h"
 #include "ops.h"
 
 namespace int4 {
@@ -51,6 +53,16 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
 
 namespace {
 
+// Whether the AVX-512 versions of attention and SwiGLU run: when the AVX-512 kernels do (so that
+// INT4_ISA=avx2 or scalar also keeps these operators off AVX-512).
+bool use_avx512_ops() {
+#if defined(INT4_HAVE_AVX512_OPS)
+  return isa_family(active_kernels()) == "avx512";
+#else
+  return false;
+#endif
+}
+
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
@@ -62,13 +74,11 @@ namespace {
 // llama2.c's dot product) but for all positions at once: att[j][t] += q_j[i] * k_t[i][t], a loop
 // over contiguous t that vectorizes without horizontal sums.
 INT4_CLONES
-void attention_rows(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
-                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride) {
+void attention_rows_generic(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
+                            int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride,
+                            float* att /* (group, T) */) {
   const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t T_max = pos0 + M;
-  std::vector<float> att_buf(static_cast<size_t>(group * T_max));
-  float* att = att_buf.data();  // (group, T)
   for (int64_t m = m0; m < M; m += stride) {
     const int64_t T = pos0 + m + 1;  // positions this row sees
     for (int64_t g = 0; g < n_kv; g++) {
@@ -127,6 +137,16 @@ void attention_rows(const float* q, const float* k_t, const float* vc, float* ou
   }
 }
 
+void attention_rows(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
+                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride) {
+  std::vector<float> att(static_cast<size_t>(n_head / n_kv * (pos0 + M)));
+#if defined(INT4_HAVE_AVX512_OPS)
+  if (use_avx512_ops())
+    return attention_rows_avx512(q, k_t, vc, out, M, pos0, n_head, n_kv, hd, ctx, m0, stride, att.data());
+#endif
+  attention_rows_generic(q, k_t, vc, out, M, pos0, n_head, n_kv, hd, ctx, m0, stride, att.data());
+}
+
 }  // namespace
 
 void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
@@ -153,6 +173,9 @@ void attention_f32(const float* q, const float* k_t, const float* v_cache, float
 }
 
 void silu_mul_f32(float* gate, const float* up, int64_t n) {
+#if defined(INT4_HAVE_AVX512_OPS)
+  if (use_avx512_ops()) return silu_mul_avx512(gate, up, n);
+#endif
   for (int64_t i = 0; i < n; i++) {
     const float g = gate[i];
     gate[i] = g * (1.0f / (1.0f + std::exp(-g))) * up[i];

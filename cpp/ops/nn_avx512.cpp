@@ -1,0 +1,139 @@
+// AVX-512 versions of the two operators whose cost grows with the prompt: causal attention and
+// SwiGLU (compiled with AVX-512 flags only; nn.cpp calls them when the AVX-512 kernels are in use).
+// Same sums in the same order as the scalar code in nn.cpp (over i for a score, over t for an
+// output), with fused multiply-adds and a polynomial exp: results agree to a few ulp.
+//
+// No STL and no inline functions with external linkage here (a COMDAT copy compiled with AVX-512
+// could be picked for baseline callers): scratch memory comes from the caller.
+// GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized (its _mm512_undefined_* helpers).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstdint>
+
+#include "nn_isa.h"
+
+namespace int4 {
+namespace {
+
+// e^x, 16 lanes: x = n ln2 + r with |r| <= ln2/2, e^r by Cephes' expf polynomial, times 2^n by
+// scalef (which also underflows to 0 for very negative x). Relative error about 2 ulp.
+__m512 exp16(__m512 x) {
+  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
+  x = _mm512_max_ps(x, _mm512_set1_ps(-103.972077083991f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+
+__mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1); }
+
+constexpr int kHeadBlock = 8;  // query heads whose scores are accumulated together (registers)
+
+// att (nj, T) = q (nj, hd) . k_t (hd, T..ctx) * scale, then softmax per row.
+void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, int64_t ctx, int64_t T, float scale,
+                    float* att) {
+  __m512 vmax[kHeadBlock];
+  for (int j = 0; j < nj; j++) vmax[j] = _mm512_set1_ps(-INFINITY);
+  for (int64_t t0 = 0; t0 < T; t0 += 16) {
+    const __mmask16 m = tail_mask(T - t0);
+    __m512 acc[kHeadBlock];
+    for (int j = 0; j < nj; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < hd; i++) {
+      const __m512 k = _mm512_maskz_loadu_ps(m, kg + i * ctx + t0);
+      for (int j = 0; j < nj; j++) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(qg[j * hd + i]), k, acc[j]);
+    }
+    for (int j = 0; j < nj; j++) {
+      const __m512 a = _mm512_mul_ps(acc[j], _mm512_set1_ps(scale));
+      vmax[j] = _mm512_mask_max_ps(vmax[j], m, vmax[j], a);
+      _mm512_mask_storeu_ps(att + j * T + t0, m, a);
+    }
+  }
+  for (int j = 0; j < nj; j++) {
+    float* a = att + j * T;
+    const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(vmax[j]));
+    __m512 sum = _mm512_setzero_ps();
+    for (int64_t t0 = 0; t0 < T; t0 += 16) {
+      const __mmask16 m = tail_mask(T - t0);
+      const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + t0), mx));
+      sum = _mm512_mask_add_ps(sum, m, sum, e);
+      _mm512_mask_storeu_ps(a + t0, m, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+    for (int64_t t0 = 0; t0 < T; t0 += 16) {
+      const __mmask16 m = tail_mask(T - t0);
+      _mm512_mask_storeu_ps(a + t0, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + t0), inv));
+    }
+  }
+}
+
+// out_j (hd) = sum_t att_j[t] v[t] for nj heads (nj <= 4), columns [c0, c0 + 64) of the head.
+void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, int64_t kv_dim, int64_t hd, int64_t c0,
+                     float* og) {
+  const int64_t w = hd - c0 < 64 ? hd - c0 : 64;
+  const int nv = static_cast<int>((w + 15) / 16);
+  __mmask16 mk[4];
+  for (int c = 0; c < nv; c++) mk[c] = tail_mask(w - 16 * c);
+  __m512 acc[4][4];
+  for (int j = 0; j < nj; j++)
+    for (int c = 0; c < nv; c++) acc[j][c] = _mm512_setzero_ps();
+  for (int64_t t = 0; t < T; t++) {
+    const float* v = vg + t * kv_dim + c0;
+    __m512 vv[4];
+    for (int c = 0; c < nv; c++) vv[c] = _mm512_maskz_loadu_ps(mk[c], v + 16 * c);
+    for (int j = 0; j < nj; j++) {
+      const __m512 a = _mm512_set1_ps(att[j * T + t]);
+      for (int c = 0; c < nv; c++) acc[j][c] = _mm512_fmadd_ps(a, vv[c], acc[j][c]);
+    }
+  }
+  for (int j = 0; j < nj; j++)
+    for (int c = 0; c < nv; c++) _mm512_mask_storeu_ps(og + j * hd + c0 + 16 * c, mk[c], acc[j][c]);
+}
+
+}  // namespace
+
+void attention_rows_avx512(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
+                           int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride,
+                           float* att) {
+  const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  for (int64_t m = m0; m < M; m += stride) {
+    const int64_t T = pos0 + m + 1;  // positions this row sees
+    for (int64_t g = 0; g < n_kv; g++) {
+      const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
+      const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
+      for (int64_t j0 = 0; j0 < group; j0 += kHeadBlock) {
+        const int64_t nj = group - j0 < kHeadBlock ? group - j0 : kHeadBlock;
+        scores_softmax(qg + j0 * hd, nj, kg, hd, ctx, T, scale, att + j0 * T);
+      }
+      float* og = out + m * q_dim + g * group * hd;
+      for (int64_t j0 = 0; j0 < group; j0 += 4) {
+        const int64_t nj = group - j0 < 4 ? group - j0 : 4;
+        for (int64_t c0 = 0; c0 < hd; c0 += 64)
+          weighted_values(att + j0 * T, nj, T, vc + g * hd, kv_dim, hd, c0, og + j0 * hd);
+      }
+    }
+  }
+}
+
+void silu_mul_avx512(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gate + i);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    const __m512 s = _mm512_div_ps(g, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+    _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
+  }
+}
+
+}  // namespace int4
