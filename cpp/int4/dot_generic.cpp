@@ -69,6 +69,7 @@ const KernelTable kGenericKernels = {
     gemv_q4_f32_generic,
     gemv_q4_q8_generic,
     gemm_q4_q8_generic,
+    nullptr,
 };
 
 }  // namespace int4

@@ -56,6 +56,20 @@ struct block_q8 {
 };
 static_assert(sizeof(block_q8) == 40, "block_q8 is 40 bytes");
 
+// ---- the rows-16 layout: how a kernel set may keep its own copy (QMatrix in the addon) ----
+//
+// Same codes and scales, regrouped so that one 512-bit vector holds 4 code bytes of each of 16
+// rows: a dot-product lane per row, and one linear stream for the whole matrix. Rows are taken
+// in blocks of 16 (the last block padded with zero-weight rows: code 8 sym / 0 asym, scale 0).
+// A block is, for each group g of the row:
+//   16 scales (fp16, row r at index r), then 16 offsets when asymmetric     (32 or 64 bytes)
+//   for each chunk c of the group (the last group may have fewer): 256 bytes, where bytes
+//   [64k + 4r, 64k + 4r + 4) are code bytes 4k..4k+3 of row r's chunk c (k = 0..3): their low
+//   nibbles are weights 4k..4k+3, their high nibbles weights 16+4k..16+4k+3.
+// The public layout stays the format of the API; this one never leaves the native side.
+constexpr int kPackRows = 16;
+constexpr int kPackChunkBytes = kPackRows * QK / 2;  // 256
+
 // A read-only view of a quantized matrix in the public layout above.
 struct QMatrixView {
   int64_t rows = 0;
@@ -65,6 +79,9 @@ struct QMatrixView {
   const uint8_t* codes = nullptr;     // rows * row_code_bytes()
   const uint16_t* scales = nullptr;   // rows * groups_per_row(), fp16
   const uint16_t* offsets = nullptr;  // asymmetric only: rows * groups_per_row(), fp16
+  // The rows-16 copy (packed_bytes()), when the matrix is held that way: then codes, scales and
+  // offsets are null, and only a kernel set with a rows-16 GEMV (and matmul_q4) can use it.
+  const uint8_t* packed = nullptr;
 
   int64_t chunks_per_row() const { return (cols + QK - 1) / QK; }
   int64_t row_code_bytes() const { return chunks_per_row() * (QK / 2); }
@@ -72,6 +89,11 @@ struct QMatrixView {
   const uint8_t* row_codes(int64_t r) const { return codes + r * row_code_bytes(); }
   const uint16_t* row_scales(int64_t r) const { return scales + r * groups_per_row(); }
   const uint16_t* row_offsets(int64_t r) const { return offsets ? offsets + r * groups_per_row() : nullptr; }
+  // rows-16 layout sizes
+  int64_t pack_blocks() const { return (rows + kPackRows - 1) / kPackRows; }
+  int64_t pack_header_bytes() const { return scheme == Scheme::Symmetric ? 2 * kPackRows : 4 * kPackRows; }
+  int64_t pack_block_bytes() const { return groups_per_row() * pack_header_bytes() + chunks_per_row() * kPackChunkBytes; }
+  int64_t packed_bytes() const { return pack_blocks() * pack_block_bytes(); }
 };
 
 // Nibble i (0..31) of a 16-byte chunk in Q4_0 order.

@@ -27,6 +27,14 @@ void q4_from_ggml(const void* blocks, Scheme scheme, int64_t N, int64_t K, uint8
                   uint16_t* scales, uint16_t* offsets);
 void q4_to_ggml(const QMatrixView& W, void* blocks);
 
+// ---- the rows-16 layout (pack_generic.cpp) ----
+
+// W (public layout) -> out (W.packed_bytes()), the rows-16 layout of format.h.
+void pack_q4_rows16(const QMatrixView& W, uint8_t* out);
+// Rows [16 b, 16 b + n) of a rows-16 matrix P back to the public layout: codes (n, row_code_bytes),
+// scales (and offsets) (n, groups_per_row). n = the block's real rows.
+void unpack_q4_block16(const QMatrixView& P, int64_t b, uint8_t* codes, uint16_t* scales, uint16_t* offsets);
+
 // ---- dot products and matrix-vector products (dot_generic.cpp) ----
 
 // W row r (K,) . x (K,) -> scalar; weights dequantized, f32 activations.
@@ -50,6 +58,9 @@ struct KernelTable {
   // for several rows of x.
   void (*gemm_q4_q8)(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
                      int64_t ldy);
+  // GEMV on a rows-16 matrix (W.packed), rows [r0, r1) with r0 a multiple of 16; null when this
+  // kernel set keeps the public layout. A set with it wants its matrices packed (see QMatrix).
+  void (*gemv_q4_q8_rows16)(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y);
 };
 
 // xq (M, chunks) @ W rows [r0,r1): gemv_q4_q8_generic for each row of x.

@@ -248,6 +248,66 @@ void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int
   if (xs != local) std::free(xs);
 }
 
+// GEMV on the rows-16 layout (format.h): lane r of every vector is row 16b + r, so a chunk is 4
+// code vectors against broadcast dwords of x (8 vpdpbusd, no shuffles), and its scale is one
+// vector of 16 row scales times the chunk's dx. Each row's sum runs over its chunks in order.
+// The matrix is one linear stream, prefetched a fixed distance ahead.
+inline int32_t x_dword(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+constexpr int64_t kRows16Prefetch = 16384;  // bytes ahead of the chunk being read (measured: 16 KiB reaches the plain read bandwidth from DRAM; 1 KiB gets 60 % of it)
+
+void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
+  const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
+  const int cpg = W.group_size / QK;
+  const bool sym = W.scheme == Scheme::Symmetric;
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  // symmetric: sum (q - 8) x = sum q x - 8 sum x; the second term starts each chunk's sum
+  int32_t corr_local[256];
+  int32_t* corr = nc <= 256 ? corr_local : static_cast<int32_t*>(std::malloc(static_cast<size_t>(nc) * 4));
+  if (!corr) throw std::bad_alloc();
+  for (int64_t c = 0; c < nc; c++) {
+    int sum = 0;
+    for (int i = 0; i < QK; i++) sum += xq[c].qs[i];
+    corr[c] = sym ? -8 * sum : 0;
+  }
+  for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
+    const uint8_t* p = W.packed + b * W.pack_block_bytes();
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t g = 0; g < G; g++) {
+      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+      const __m512 ow = sym ? _mm512_setzero_ps() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+      p += hdr;
+      const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
+      for (int64_t c = g * cpg; c < c1; c++, p += kPackChunkBytes) {
+        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 64, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 128, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 192, _MM_HINT_T0);
+        const int8_t* x = xq[c].qs;
+        // two independent chains of 4 dot products, then one sum
+        __m512i pa = _mm512_set1_epi32(corr[c]), pb = _mm512_setzero_si512();
+        for (int k = 0; k < 4; k += 2) {
+          const __m512i v0 = _mm512_loadu_si512(p + 64 * k), v1 = _mm512_loadu_si512(p + 64 * (k + 1));
+          pa = _mm512_dpbusd_epi32(pa, _mm512_and_si512(v0, low), _mm512_set1_epi32(x_dword(x + 4 * k)));
+          pb = _mm512_dpbusd_epi32(pb, _mm512_and_si512(v1, low), _mm512_set1_epi32(x_dword(x + 4 * k + 4)));
+          pa = _mm512_dpbusd_epi32(pa, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low), _mm512_set1_epi32(x_dword(x + 16 + 4 * k)));
+          pb = _mm512_dpbusd_epi32(pb, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low), _mm512_set1_epi32(x_dword(x + 20 + 4 * k)));
+        }
+        const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
+        acc = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(xq[c].d)), acc);
+        if (!sym) acc = _mm512_fmadd_ps(ow, _mm512_set1_ps(xq[c].s), acc);
+      }
+    }
+    const int64_t n = r1 - b * kPackRows < kPackRows ? r1 - b * kPackRows : kPackRows;
+    _mm512_mask_storeu_ps(y + b * kPackRows, static_cast<__mmask16>((1u << n) - 1), acc);
+  }
+  if (corr != corr_local) std::free(corr);
+}
+
 // Blocked GEMM: x is packed in blocks of kXBlock rows (kept in L2), and for each block the
 // weight rows pass in blocks of kWBlock rows, 4 weight rows x 4 x rows per tile.
 constexpr int64_t kXBlock = 32, kWBlock = 32;
@@ -283,7 +343,7 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
 
 #if !defined(INT4_WITH_AMX)  // kernels_amx.cpp includes this file and defines its own table
 const KernelTable kAvx512Kernels = {
-    "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512,
+    "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512, gemv_q4_q8_rows16_avx512,
 };
 #endif
 

@@ -24,19 +24,57 @@ struct Job {
   Activations act;
 };
 
+// Rows [r0, r1) of W in the public layout: the kernels of every kind.
+void run_rows(const Job& j, const QMatrixView& W, int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  const int64_t K = W.cols, nb = W.chunks_per_row();
+  if (j.act == Activations::Float32) {
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_f32(W, j.x + m * K, r0, r1, y + m * ldy);
+  } else if (j.M < kGemmMinRows) {
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8(W, j.xq + m * nb, r0, r1, y + m * ldy);
+  } else {
+    j.kt->gemm_q4_q8(W, j.xq, j.M, r0, r1, y, ldy);
+  }
+}
+
+// A rows-16 matrix: its own GEMV; everything else (GEMM, f32 activations) runs the public-layout
+// kernels on blocks of rows unpacked to scratch, which costs little next to M rows of work.
+constexpr int64_t kUnpackRows = 256;
+
+void run_rows16(const Job& j, int64_t r0, int64_t r1) {
+  const QMatrixView& P = *j.W;
+  const int64_t N = P.rows, nb = P.chunks_per_row();
+  if (j.act == Activations::Int8 && j.M < kGemmMinRows && j.kt->gemv_q4_q8_rows16) {
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8_rows16(P, j.xq + m * nb, r0, r1, j.y + m * N);
+    return;
+  }
+  const int64_t G = P.groups_per_row(), span = r1 - r0 < kUnpackRows ? r1 - r0 : kUnpackRows;
+  std::unique_ptr<uint8_t[]> codes(new uint8_t[static_cast<size_t>(span * P.row_code_bytes())]);
+  std::unique_ptr<uint16_t[]> scales(new uint16_t[static_cast<size_t>(span * G)]);
+  std::unique_ptr<uint16_t[]> offsets(P.scheme == Scheme::Asymmetric ? new uint16_t[static_cast<size_t>(span * G)] : nullptr);
+  for (int64_t a = r0; a < r1; a += kUnpackRows) {
+    const int64_t n = r1 - a < kUnpackRows ? r1 - a : kUnpackRows;
+    for (int64_t b = a / kPackRows; b * kPackRows < a + n; b++) {
+      const int64_t row = b * kPackRows - a;
+      unpack_q4_block16(P, b, codes.get() + row * P.row_code_bytes(), scales.get() + row * G,
+                        offsets ? offsets.get() + row * G : nullptr);
+    }
+    QMatrixView W = P;
+    W.rows = n;
+    W.packed = nullptr;
+    W.codes = codes.get(), W.scales = scales.get(), W.offsets = offsets.get();
+    run_rows(j, W, 0, n, j.y + a, N);
+  }
+}
+
 void run_task(void* arg, int64_t task) {
   const Job& j = *static_cast<const Job*>(arg);
-  const QMatrixView& W = *j.W;
-  const int64_t N = W.rows, K = W.cols, nb = W.chunks_per_row();
+  const int64_t N = j.W->rows;
   const int64_t r0 = task * j.rows_per_task;
   const int64_t r1 = r0 + j.rows_per_task < N ? r0 + j.rows_per_task : N;
-  if (j.act == Activations::Float32) {
-    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_f32(W, j.x + m * K, r0, r1, j.y + m * N);
-  } else if (j.M < kGemmMinRows) {
-    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8(W, j.xq + m * nb, r0, r1, j.y + m * N);
-  } else {
-    j.kt->gemm_q4_q8(W, j.xq, j.M, r0, r1, j.y, N);
-  }
+  if (j.W->packed)
+    run_rows16(j, r0, r1);
+  else
+    run_rows(j, *j.W, r0, r1, j.y, N);
 }
 
 }  // namespace

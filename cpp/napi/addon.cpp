@@ -93,7 +93,7 @@ Napi::Value Backend(const Napi::CallbackInfo& info) {
 
 struct QMatrixData {
   QMatrixView view;
-  std::vector<uint8_t> codes;
+  std::vector<uint8_t> codes;  // the public layout's codes, or the rows-16 copy (view.packed)
   std::vector<uint16_t> scales, offsets;
 };
 
@@ -142,6 +142,16 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     QMatrixView v = shape_args(info, 3);
     storage_args(info, 0, v);
     auto d = std::make_shared<QMatrixData>();
+    if (active_kernels().gemv_q4_q8_rows16) {
+      // these kernels read their own layout (format.h, rows-16): the same bytes, regrouped once
+      d->codes.resize(static_cast<size_t>(v.packed_bytes()));
+      pack_q4_rows16(v, d->codes.data());
+      d->view = v;
+      d->view.codes = nullptr, d->view.scales = nullptr, d->view.offsets = nullptr;
+      d->view.packed = d->codes.data();
+      data_ = std::move(d);
+      return;
+    }
     d->codes.assign(v.codes, v.codes + v.rows * v.row_code_bytes());
     d->scales.assign(v.scales, v.scales + v.rows * v.groups_per_row());
     if (v.offsets) d->offsets.assign(v.offsets, v.offsets + v.rows * v.groups_per_row());

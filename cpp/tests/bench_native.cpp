@@ -4,7 +4,7 @@
 //       <threads> threads (each sums its own contiguous part), median and min seconds per pass.
 //   int4_bench matmul <isa> <M> <N> <K> <group> <threads> <repeats>
 //       matmul_q4 (int8 activations) on random weights, timed without Node, for checking the JS
-//       numbers and profiling.
+//       numbers and profiling. Weights in the layout the addon uses for these kernels.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -90,6 +90,15 @@ int matmul(const std::string& isa, int64_t M, int64_t N, int64_t K, int G, int t
   std::vector<uint16_t> scales(static_cast<size_t>(N * v.groups_per_row()));
   quantize_q4_generic(w.data(), N, K, G, v.scheme, codes.data(), scales.data(), nullptr);
   v.codes = codes.data(), v.scales = scales.data();
+  // as the addon holds matrices: in the rows-16 layout when the kernels have a GEMV for it
+  // (INT4_BENCH_LAYOUT=public measures the public layout instead)
+  std::vector<uint8_t> packed;
+  const char* layout = std::getenv("INT4_BENCH_LAYOUT");
+  if (active_kernels().gemv_q4_q8_rows16 && !(layout && std::string(layout) == "public")) {
+    packed.resize(static_cast<size_t>(v.packed_bytes()));
+    pack_q4_rows16(v, packed.data());
+    v.packed = packed.data(), v.codes = nullptr, v.scales = nullptr;
+  }
   std::vector<double> times;
   for (int r = 0; r < repeats + 1; r++) {
     const auto t0 = Clock::now();

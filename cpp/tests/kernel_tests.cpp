@@ -246,6 +246,50 @@ void test_kernel_set(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int
   }
 }
 
+// The rows-16 copy of a matrix (kernel sets with a rows-16 GEMV keep their matrices that way):
+// unpacking gives back every byte; matmul on it matches the scalar reference on the public
+// layout, by GEMV, GEMM (unpacked blocks) and f32 activations, independent of threads.
+void test_rows16(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int G, Scheme s) {
+  auto w = random_vector(N * K);
+  auto x = random_vector(M * K);
+  QMatrix q = quantize(w, N, K, G, s);
+  const std::string name = std::string(kt.name) + " rows16 M=" + std::to_string(M) + " " + shape_name(N, K, G, s);
+  std::vector<uint8_t> packed(static_cast<size_t>(q.view.packed_bytes()));
+  pack_q4_rows16(q.view, packed.data());
+  QMatrixView P = q.view;
+  P.codes = nullptr, P.scales = nullptr, P.offsets = nullptr;
+  P.packed = packed.data();
+  std::vector<uint8_t> codes(q.codes.size(), 0xAB);
+  std::vector<uint16_t> scales(q.scales.size(), 0xABCD), offsets(q.offsets.size(), 0xABCD);
+  const int64_t rb = q.view.row_code_bytes(), Gr = q.view.groups_per_row();
+  for (int64_t b = 0; b < P.pack_blocks(); b++)
+    unpack_q4_block16(P, b, codes.data() + b * kPackRows * rb, scales.data() + b * kPackRows * Gr,
+                      s == Scheme::Asymmetric ? offsets.data() + b * kPackRows * Gr : nullptr);
+  check(codes == q.codes && scales == q.scales && offsets == q.offsets, "rows16 unpack gives back the public layout: " + name);
+  auto wd = dequantize(q);
+  for (Activations act : {Activations::Int8, Activations::Float32}) {
+    std::vector<float> yr(static_cast<size_t>(M * N)), yk(static_cast<size_t>(M * N));
+    matmul_q4(kGenericKernels, q.view, x.data(), M, yr.data(), act);
+    matmul_q4(kt, P, x.data(), M, yk.data(), act);
+    int bad = 0;
+    for (int64_t m = 0; m < M; m++)
+      for (int64_t n = 0; n < N; n++) {
+        double as = 0;
+        dot_double(wd.data() + n * K, x.data() + m * K, K, &as);
+        if (!(std::fabs(yr[m * N + n] - yk[m * N + n]) <= 2e-6 * as * (1 + K / 64.0) + 1e-6)) bad++;
+      }
+    const std::string a = act == Activations::Int8 ? "int8" : "f32";
+    check(bad == 0, "matmul " + a + " matches scalar: " + name);
+    bool same_threads = true;
+    for (int threads : {2, 3}) {
+      std::vector<float> yt(static_cast<size_t>(M * N));
+      matmul_q4(kt, P, x.data(), M, yt.data(), act, threads);
+      same_threads = same_threads && yt == yk;
+    }
+    check(same_threads, "matmul " + a + " independent of threads: " + name);
+  }
+}
+
 // Several matmuls at once from different threads (as from libuv's workers), each using the pool.
 void test_concurrent(const KernelTable& kt) {
   const int64_t M = 5, N = 150, K = 300;
@@ -306,6 +350,10 @@ int main(int argc, char** argv) {
         }
         // GEMM blocks of x and of W rows, several 4-chunk steps and a partial one
         test_kernel_set(kt, 70, 77, int64_t(G) * 3 + 45, G, s);
+        if (kt.gemv_q4_q8_rows16)
+          for (int64_t M : {1, 3, 20})
+            for (int64_t N : {5, 16, 300})
+              for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2 + 40}) test_rows16(kt, M, N, K, G, s);
       }
     test_concurrent(kt);
   }
