@@ -6,7 +6,7 @@
 //
 // Each ISA the CPU runs is measured in its own child process (INT4_ISA=<isa> node bench/run.mjs
 // --child ...), through the public API (matmul with `out`, so no allocation per call). Read
-// bandwidth comes from the native helper build/int4_bench (a plain sum of 64-bit words, 1 and 2
+// bandwidth comes from the native helper build/int4_bench (a prefetched SSE2 sum of 64-bit words, 1 and 2
 // threads), built by `npm run compile`. Results: bench/results/<stamp>.json and .md, and the
 // latest table in bench/README.md between the RESULTS markers.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -168,7 +168,7 @@ function markdown(meta, bw, rows) {
     `1-minute load average ${meta.loadavgStart.toFixed(1)} at the start and ${meta.loadavgEnd.toFixed(1)} at the end ` +
     `(other jobs shared the machine: numbers above about ${meta.cores} mean this run had less than the whole CPU).`);
   L.push("");
-  L.push("Read bandwidth (plain sum, native; the better of the measurements at the start and at the end): " +
+  L.push("Read bandwidth (prefetched SSE2 sum, native; the better of the measurements at the start and at the end): " +
     bw.map((b) => `${b.bytes === GiB ? "1 GiB" : "8 MiB"} ${b.threads}T ${b.gbps.toFixed(1)} GB/s`).join(", ") + ".");
   L.push("");
   L.push("GEMV (M = 1, token generation): time, weight GB/s, and that as a fraction of the read bandwidth " +
