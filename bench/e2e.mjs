@@ -3,6 +3,7 @@
 // on a worker thread), as llama.cpp's llama-bench measures it:
 //   pp512: one prompt of 512 tokens processed as a batch (tok/s = 512 / prompt time)
 //   tg128: 128 tokens generated one at a time after a short prompt (tok/s = forwards / time)
+// after one untimed warm-up run (as llama-bench),
 // at 1 and 2 threads. Writes bench/results/e2e.json and e2e.md (medians of --reps runs).
 //   node bench/e2e.mjs [--reps N] [--pp N] [--tg N] [--threads 1,2]
 // Generation is bounded by memory bandwidth: every token reads all weights once. Issue 4 gives
@@ -38,6 +39,8 @@ for (const threads of threadList) {
   const prompt = Array(pp - 1).fill("the").join(" ");
   if (model.tokenizer.encode(prompt).length !== pp) throw new Error("prompt does not tokenize to pp tokens");
   const ppRates = [], tgRates = [];
+  // one untimed run first, as llama-bench does: the first pass faults in the KV cache and scratch
+  await drain(model.generate(prompt, { maxTokens: 2, temperature: 0 }));
   for (let r = 0; r < reps; r++) {
     await drain(model.generate(prompt, { maxTokens: 1, temperature: 0 }));
     ppRates.push((model.lastStats.promptTokens * 1000) / model.lastStats.promptMs);

@@ -20,43 +20,59 @@ export interface MatmulOptions {
 
 interface Prepared {
   M: number;
-  outDims: number[];
   act: NativeActivations;
   threads: number;
   out: Tensor | undefined;
 }
 
 const OPTION_NAMES = ["activations", "threads", "out"];
+const ACTIVATIONS = ["int8", "float32"] as const;
+const NO_OPTIONS: Record<string, unknown> = Object.freeze({});
+// The checks below allocate nothing when the input is valid (a forward pass calls matmul for
+// every layer of every token): one result object reused by every synchronous call, a key loop
+// without Object.keys, and output dims compared in place.
+const prepared: Prepared = { M: 0, act: 0, threads: 0, out: undefined };
+
+function outDims(x: Tensor, N: number): number[] {
+  return x.dims.length === 2 ? [x.dims[0], N] : [N];
+}
 
 function prepare(x: unknown, w: unknown, options: unknown, allowOut: boolean): Prepared {
   if (!(x instanceof Tensor)) throw typeError("matmul x", "a Tensor", x);
   if (!(w instanceof QTensor)) throw typeError("matmul w", "a QTensor (see quantize())", w);
-  const opts = checkOptions("matmul options", options);
-  for (const key of Object.keys(opts)) {
+  const opts = options === undefined ? NO_OPTIONS : checkOptions("matmul options", options);
+  for (const key in opts) {
+    if (!Object.prototype.hasOwnProperty.call(opts, key)) continue;
     if (!OPTION_NAMES.includes(key) || (key === "out" && !allowOut)) {
       throw rangeError("matmul options", `${allowOut ? OPTION_NAMES.join(", ") : "activations, threads"} only`, `option "${key}"`);
     }
   }
-  const activations = opts.activations === undefined ? "int8" : checkOneOf("activations", opts.activations, ["int8", "float32"] as const);
-  const [N, K] = w.dims;
-  if (x.dims.length !== 1 && x.dims.length !== 2) {
-    throw rangeError("matmul x", "a Tensor of shape [K] or [M, K]", `dims [${x.dims.join(", ")}]`);
+  const activations = opts.activations === undefined ? "int8" : checkOneOf("activations", opts.activations, ACTIVATIONS);
+  const N = w.dims[0], K = w.dims[1];
+  const xd = x.dims;
+  if (xd.length !== 1 && xd.length !== 2) {
+    throw rangeError("matmul x", "a Tensor of shape [K] or [M, K]", `dims [${xd.join(", ")}]`);
   }
-  const xK = x.dims[x.dims.length - 1];
-  if (xK !== K) throw rangeError("matmul x", `last dimension K = ${K} to match w [${N}, ${K}]`, `dims [${x.dims.join(", ")}]`);
-  const M = x.dims.length === 2 ? x.dims[0] : 1;
-  const outDims = x.dims.length === 2 ? [M, N] : [N];
+  const xK = xd[xd.length - 1];
+  if (xK !== K) throw rangeError("matmul x", `last dimension K = ${K} to match w [${N}, ${K}]`, `dims [${xd.join(", ")}]`);
+  const M = xd.length === 2 ? xd[0] : 1;
   const threads = opts.threads === undefined ? 0 : checkPositiveInt("threads", opts.threads, 256);
   let out: Tensor | undefined;
   if (opts.out !== undefined) {
-    if (!(opts.out instanceof Tensor)) throw typeError("matmul out", "a Tensor", opts.out);
-    if (opts.out.dims.length !== outDims.length || opts.out.dims.some((d, i) => d !== outDims[i])) {
-      throw rangeError("matmul out", `dims [${outDims.join(", ")}]`, `dims [${opts.out.dims.join(", ")}]`);
+    const o = opts.out;
+    if (!(o instanceof Tensor)) throw typeError("matmul out", "a Tensor", o);
+    const od = o.dims;
+    if (od.length !== xd.length || od[od.length - 1] !== N || (xd.length === 2 && od[0] !== M)) {
+      throw rangeError("matmul out", `dims [${outDims(x, N).join(", ")}]`, `dims [${od.join(", ")}]`);
     }
-    if (opts.out.data === x.data) throw rangeError("matmul out", "a Tensor other than x", "x itself");
-    out = opts.out;
+    if (o.data === x.data) throw rangeError("matmul out", "a Tensor other than x", "x itself");
+    out = o;
   }
-  return { M, outDims, act: activations === "int8" ? 0 : 1, threads, out };
+  prepared.M = M;
+  prepared.act = activations === "int8" ? 0 : 1;
+  prepared.threads = threads;
+  prepared.out = out;
+  return prepared;
 }
 
 function matmulSync(x: Tensor, w: QTensor, options?: MatmulOptions): Tensor {
@@ -67,14 +83,14 @@ function matmulSync(x: Tensor, w: QTensor, options?: MatmulOptions): Tensor {
   }
   const y = new Float32Array(p.M * w.dims[0]);
   w.nativeMatrix().matmul(x.data, p.M, y, p.act, p.threads);
-  return new Tensor(y, p.outDims);
+  return new Tensor(y, outDims(x, w.dims[0]));
 }
 
 /** The same product computed on a worker thread: the event loop stays free. x is copied at the call. */
 async function matmulAsync(x: Tensor, w: QTensor, options?: MatmulOptions): Promise<Tensor> {
-  const p = prepare(x, w, options, false);
-  const y = await w.nativeMatrix().matmulAsync(x.data, p.M, p.act, p.threads);
-  return new Tensor(y, p.outDims);
+  const { M, act, threads } = prepare(x, w, options, false);
+  const y = await w.nativeMatrix().matmulAsync(x.data, M, act, threads);
+  return new Tensor(y, outDims(x, w.dims[0]));
 }
 
 /**
