@@ -70,6 +70,7 @@ const KernelTable kGenericKernels = {
     gemv_q4_q8_generic,
     gemm_q4_q8_generic,
     nullptr,
+    nullptr,
 };
 
 }  // namespace int4

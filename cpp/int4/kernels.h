@@ -61,6 +61,10 @@ struct KernelTable {
   // GEMV on a rows-16 matrix (W.packed), rows [r0, r1) with r0 a multiple of 16; null when this
   // kernel set keeps the public layout. A set with it wants its matrices packed (see QMatrix).
   void (*gemv_q4_q8_rows16)(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y);
+  // GEMM on a rows-16 matrix (as gemm_q4_q8), r0 a multiple of 16; null: matmul unpacks blocks of
+  // rows to the public layout and runs gemm_q4_q8 on them.
+  void (*gemm_q4_q8_rows16)(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                            int64_t ldy);
 };
 
 // xq (M, chunks) @ W rows [r0,r1): gemv_q4_q8_generic for each row of x.

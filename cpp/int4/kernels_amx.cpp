@@ -10,7 +10,8 @@
 //
 // Weights are repacked per 16-row block into the tile layout tdpbssd reads (the "VNNI" layout:
 // 8 rows of 64 bytes, row r holding the 4 weights 4r..4r+3 of each of the 16 W rows), once per
-// block for all rows of x.
+// block for all rows of x. Matrices in the rows-16 layout (format.h) already hold those dwords
+// in that order: packing a block is then only the nibble split.
 #define INT4_WITH_AMX 1
 #include "kernels_avx512.cpp"
 
@@ -60,6 +61,30 @@ void pack_w_block(const QMatrixView& W, int64_t n0, int n, int8_t* B, float* dw,
     for (int i = 0; i < 16; i++) {
       dw[c * 16 + i] = i < n ? half_to_float(W.scales[(n0 + i) * G + g]) : 0.0f;
       if (!sym) ow[c * 16 + i] = i < n ? half_to_float(W.offsets[(n0 + i) * G + g]) : 0.0f;
+    }
+  }
+}
+
+// The same from a rows-16 block (p: its bytes): the four code vectors of a chunk are already
+// the four dwords the gathers above collect; the scales sit in the group headers.
+void pack_w_block_rows16(const QMatrixView& W, const uint8_t* p, int8_t* B, float* dw, float* ow) {
+  const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
+  const int cpg = W.group_size / QK;
+  const bool sym = W.scheme == Scheme::Symmetric;
+  const __m512i low = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(sym ? 8 : 0);
+  for (int64_t g = 0; g < G; g++) {
+    const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512 o = sym ? _mm512_setzero_ps() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+    p += hdr;
+    const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
+    for (int64_t c = g * cpg; c < c1; c++, p += kPackChunkBytes) {
+      for (int r = 0; r < 4; r++) {
+        const __m512i v = _mm512_loadu_si512(p + 64 * r);
+        _mm512_store_si512(B + c * 512 + r * 64, _mm512_sub_epi8(_mm512_and_si512(v, low), eight));
+        _mm512_store_si512(B + c * 512 + (r + 4) * 64, _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low), eight));
+      }
+      _mm512_store_ps(dw + c * 16, d);
+      if (!sym) _mm512_store_ps(ow + c * 16, o);
     }
   }
 }
@@ -126,14 +151,10 @@ void amx_tile_16x16(const block_q8* xq, int64_t nb, int mrows, const int8_t* B, 
 
 constexpr int64_t kAmxMinRows = 16;
 
-void gemm_q4_q8_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
-                    int64_t ldy) {
+// Both layouts: W.packed (rows-16) or the public one. r0 is a multiple of 16 for rows-16.
+void gemm_q4_q8_amx_any(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                        int64_t ldy) {
   const int64_t nb = W.chunks_per_row();
-  // Small M, or rows too long for 32-bit gather offsets: the AVX-512 GEMM.
-  if (M < kAmxMinRows || W.row_code_bytes() * 16 > (int64_t(1) << 30)) {
-    gemm_q4_q8_avx512(W, xq, M, r0, r1, y, ldy);
-    return;
-  }
   int8_t* B = static_cast<int8_t*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 512));
   float* dw = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 64));
   float* ow = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 64));
@@ -151,7 +172,10 @@ void gemm_q4_q8_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t
   load_tile_config();  // tile state is per thread: configure on the thread that runs this task
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
-    pack_w_block(W, n0, n, B, dw, ow);
+    if (W.packed)
+      pack_w_block_rows16(W, W.packed + (n0 / kPackRows) * W.pack_block_bytes(), B, dw, ow);
+    else
+      pack_w_block(W, n0, n, B, dw, ow);
     const bool sym = W.scheme == Scheme::Symmetric;
     for (int64_t m0 = 0; m0 + 16 <= M; m0 += 16)
       amx_tile_16x16(xq + m0 * nb, nb, 16, B, dw, ow, sym, y + m0 * ldy + n0, ldy, n);
@@ -161,10 +185,24 @@ void gemm_q4_q8_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t
   std::free(B), std::free(dw), std::free(ow), std::free(xt);
 }
 
+void gemm_q4_q8_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                    int64_t ldy) {
+  // Small M, or rows too long for 32-bit gather offsets: the AVX-512 GEMM.
+  if (M < kAmxMinRows || W.row_code_bytes() * 16 > (int64_t(1) << 30)) return gemm_q4_q8_avx512(W, xq, M, r0, r1, y, ldy);
+  gemm_q4_q8_amx_any(W, xq, M, r0, r1, y, ldy);
+}
+
+void gemm_q4_q8_rows16_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                           int64_t ldy) {
+  if (M < kAmxMinRows) return gemm_q4_q8_rows16_avx512(W, xq, M, r0, r1, y, ldy);
+  gemm_q4_q8_amx_any(W, xq, M, r0, r1, y, ldy);
+}
+
 }  // namespace
 
 const KernelTable kAvx512AmxKernels = {
     "avx512+amx", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_amx, gemv_q4_q8_rows16_avx512,
+    gemm_q4_q8_rows16_amx,
 };
 
 }  // namespace int4

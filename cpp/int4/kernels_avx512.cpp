@@ -260,52 +260,114 @@ inline int32_t x_dword(const int8_t* p) {
 
 constexpr int64_t kRows16Prefetch = 16384;  // bytes ahead of the chunk being read (measured: 16 KiB reaches the plain read bandwidth from DRAM; 1 KiB gets 60 % of it)
 
-void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
+// The symmetric correction of each chunk of M rows of x: corr[m * nc + c] = -8 * sum of the
+// chunk's int8 values (sum (q - 8) x = sum q x - 8 sum x), 0 when asymmetric.
+int32_t* chunk_corrections(const block_q8* xq, int64_t M, int64_t nc, bool sym, int32_t* local, int64_t nlocal) {
+  int32_t* corr = M * nc <= nlocal ? local : static_cast<int32_t*>(std::malloc(static_cast<size_t>(M * nc) * 4));
+  if (!corr) throw std::bad_alloc();
+  for (int64_t i = 0; i < M * nc; i++) {
+    int sum = 0;
+    for (int t = 0; t < QK; t++) sum += xq[i].qs[t];
+    corr[i] = sym ? -8 * sum : 0;
+  }
+  return corr;
+}
+
+// One 16-row block (p: its bytes) against MX rows of x -> acc[m], lane r = row 16b + r. The code
+// vectors are split into nibbles once for all MX rows; each (row, x row) pair gets the same
+// operations whatever MX is, so GEMV and GEMM agree to the bit.
+template <int MX>
+void rows16_block(const QMatrixView& W, const uint8_t* p, const block_q8* const* xs, const int32_t* const* corr,
+                  bool prefetch, __m512* acc) {
   const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
   const int cpg = W.group_size / QK;
   const bool sym = W.scheme == Scheme::Symmetric;
   const __m512i low = _mm512_set1_epi8(0x0F);
-  // symmetric: sum (q - 8) x = sum q x - 8 sum x; the second term starts each chunk's sum
-  int32_t corr_local[256];
-  int32_t* corr = nc <= 256 ? corr_local : static_cast<int32_t*>(std::malloc(static_cast<size_t>(nc) * 4));
-  if (!corr) throw std::bad_alloc();
-  for (int64_t c = 0; c < nc; c++) {
-    int sum = 0;
-    for (int i = 0; i < QK; i++) sum += xq[c].qs[i];
-    corr[c] = sym ? -8 * sum : 0;
-  }
-  for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
-    const uint8_t* p = W.packed + b * W.pack_block_bytes();
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t g = 0; g < G; g++) {
-      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-      const __m512 ow = sym ? _mm512_setzero_ps() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
-      p += hdr;
-      const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
-      for (int64_t c = g * cpg; c < c1; c++, p += kPackChunkBytes) {
+  for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; g++) {
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    const __m512 ow = sym ? _mm512_setzero_ps() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32)));
+    p += hdr;
+    const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
+    for (int64_t c = g * cpg; c < c1; c++, p += kPackChunkBytes) {
+      if (prefetch) {
         _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 64, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 128, _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 192, _MM_HINT_T0);
-        const int8_t* x = xq[c].qs;
+      }
+      __m512i lo[4], hi[4];
+      for (int k = 0; k < 4; k++) {
+        const __m512i v = _mm512_loadu_si512(p + 64 * k);
+        lo[k] = _mm512_and_si512(v, low);
+        hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+      }
+      for (int m = 0; m < MX; m++) {
+        const int8_t* x = xs[m][c].qs;
         // two independent chains of 4 dot products, then one sum
-        __m512i pa = _mm512_set1_epi32(corr[c]), pb = _mm512_setzero_si512();
-        for (int k = 0; k < 4; k += 2) {
-          const __m512i v0 = _mm512_loadu_si512(p + 64 * k), v1 = _mm512_loadu_si512(p + 64 * (k + 1));
-          pa = _mm512_dpbusd_epi32(pa, _mm512_and_si512(v0, low), _mm512_set1_epi32(x_dword(x + 4 * k)));
-          pb = _mm512_dpbusd_epi32(pb, _mm512_and_si512(v1, low), _mm512_set1_epi32(x_dword(x + 4 * k + 4)));
-          pa = _mm512_dpbusd_epi32(pa, _mm512_and_si512(_mm512_srli_epi16(v0, 4), low), _mm512_set1_epi32(x_dword(x + 16 + 4 * k)));
-          pb = _mm512_dpbusd_epi32(pb, _mm512_and_si512(_mm512_srli_epi16(v1, 4), low), _mm512_set1_epi32(x_dword(x + 20 + 4 * k)));
-        }
+        __m512i pa = _mm512_set1_epi32(corr[m][c]), pb = _mm512_setzero_si512();
+        pa = _mm512_dpbusd_epi32(pa, lo[0], _mm512_set1_epi32(x_dword(x)));
+        pb = _mm512_dpbusd_epi32(pb, lo[1], _mm512_set1_epi32(x_dword(x + 4)));
+        pa = _mm512_dpbusd_epi32(pa, hi[0], _mm512_set1_epi32(x_dword(x + 16)));
+        pb = _mm512_dpbusd_epi32(pb, hi[1], _mm512_set1_epi32(x_dword(x + 20)));
+        pa = _mm512_dpbusd_epi32(pa, lo[2], _mm512_set1_epi32(x_dword(x + 8)));
+        pb = _mm512_dpbusd_epi32(pb, lo[3], _mm512_set1_epi32(x_dword(x + 12)));
+        pa = _mm512_dpbusd_epi32(pa, hi[2], _mm512_set1_epi32(x_dword(x + 24)));
+        pb = _mm512_dpbusd_epi32(pb, hi[3], _mm512_set1_epi32(x_dword(x + 28)));
         const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
-        acc = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(xq[c].d)), acc);
-        if (!sym) acc = _mm512_fmadd_ps(ow, _mm512_set1_ps(xq[c].s), acc);
+        acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(xs[m][c].d)), acc[m]);
+        if (!sym) acc[m] = _mm512_fmadd_ps(ow, _mm512_set1_ps(xs[m][c].s), acc[m]);
       }
     }
-    const int64_t n = r1 - b * kPackRows < kPackRows ? r1 - b * kPackRows : kPackRows;
-    _mm512_mask_storeu_ps(y + b * kPackRows, static_cast<__mmask16>((1u << n) - 1), acc);
   }
-  if (corr != corr_local) std::free(corr);
+}
+
+inline __mmask16 rows16_store_mask(int64_t b, int64_t r1) {
+  const int64_t n = r1 - b * kPackRows < kPackRows ? r1 - b * kPackRows : kPackRows;
+  return static_cast<__mmask16>((1u << n) - 1);
+}
+
+void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
+  const int64_t nc = W.chunks_per_row();
+  int32_t local[256];
+  int32_t* corr = chunk_corrections(xq, 1, nc, W.scheme == Scheme::Symmetric, local, 256);
+  const block_q8* xs[1] = {xq};
+  const int32_t* cs[1] = {corr};
+  for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
+    __m512 acc[1];
+    rows16_block<1>(W, W.packed + b * W.pack_block_bytes(), xs, cs, true, acc);
+    _mm512_mask_storeu_ps(y + b * kPackRows, rows16_store_mask(b, r1), acc[0]);
+  }
+  if (corr != local) std::free(corr);
+}
+
+// M rows of x: each 16-row block of W (read from memory once, then from cache) against all of
+// them, 4 at a time.
+void gemm_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
+                              int64_t ldy) {
+  const int64_t nc = W.chunks_per_row();
+  int32_t local[1024];
+  int32_t* corr = chunk_corrections(xq, M, nc, W.scheme == Scheme::Symmetric, local, 1024);
+  for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
+    const uint8_t* p = W.packed + b * W.pack_block_bytes();
+    const __mmask16 mask = rows16_store_mask(b, r1);
+    int64_t m = 0;
+    for (; m + 4 <= M; m += 4) {
+      const block_q8* xs[4] = {xq + m * nc, xq + (m + 1) * nc, xq + (m + 2) * nc, xq + (m + 3) * nc};
+      const int32_t* cs[4] = {corr + m * nc, corr + (m + 1) * nc, corr + (m + 2) * nc, corr + (m + 3) * nc};
+      __m512 acc[4];
+      rows16_block<4>(W, p, xs, cs, false, acc);
+      for (int i = 0; i < 4; i++) _mm512_mask_storeu_ps(y + (m + i) * ldy + b * kPackRows, mask, acc[i]);
+    }
+    for (; m < M; m++) {
+      const block_q8* xs[1] = {xq + m * nc};
+      const int32_t* cs[1] = {corr + m * nc};
+      __m512 acc[1];
+      rows16_block<1>(W, p, xs, cs, false, acc);
+      _mm512_mask_storeu_ps(y + m * ldy + b * kPackRows, mask, acc[0]);
+    }
+  }
+  if (corr != local) std::free(corr);
 }
 
 // Blocked GEMM: x is packed in blocks of kXBlock rows (kept in L2), and for each block the
@@ -344,6 +406,7 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
 #if !defined(INT4_WITH_AMX)  // kernels_amx.cpp includes this file and defines its own table
 const KernelTable kAvx512Kernels = {
     "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512, gemv_q4_q8_rows16_avx512,
+    gemm_q4_q8_rows16_avx512,
 };
 #endif
 

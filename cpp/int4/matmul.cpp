@@ -47,6 +47,10 @@ void run_rows16(const Job& j, int64_t r0, int64_t r1) {
     for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8_rows16(P, j.xq + m * nb, r0, r1, j.y + m * N);
     return;
   }
+  if (j.act == Activations::Int8 && j.M >= kGemmMinRows && j.kt->gemm_q4_q8_rows16) {
+    j.kt->gemm_q4_q8_rows16(P, j.xq, j.M, r0, r1, j.y, N);
+    return;
+  }
   const int64_t G = P.groups_per_row(), span = r1 - r0 < kUnpackRows ? r1 - r0 : kUnpackRows;
   std::unique_ptr<uint8_t[]> codes(new uint8_t[static_cast<size_t>(span * P.row_code_bytes())]);
   std::unique_ptr<uint16_t[]> scales(new uint16_t[static_cast<size_t>(span * G)]);

@@ -351,7 +351,7 @@ int main(int argc, char** argv) {
         // GEMM blocks of x and of W rows, several 4-chunk steps and a partial one
         test_kernel_set(kt, 70, 77, int64_t(G) * 3 + 45, G, s);
         if (kt.gemv_q4_q8_rows16)
-          for (int64_t M : {1, 3, 20})
+          for (int64_t M : {1, 3, 5, 20})
             for (int64_t N : {5, 16, 300})
               for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2 + 40}) test_rows16(kt, M, N, K, G, s);
       }
