@@ -63,7 +63,7 @@ void gemm_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t M, int
 }
 
 const KernelTable kGenericKernels = {
-    "scalar",
+    "scalar", quantize_q4_generic,
     quantize_row_q8_generic,
     dequantize_row_q4_generic,
     gemv_q4_f32_generic,

@@ -49,6 +49,9 @@ void gemv_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t r0, in
 // ---- the table an ISA provides ----
 struct KernelTable {
   const char* name;
+  // quantize_q4_generic, byte for byte
+  int64_t (*quantize_q4)(const float* w, int64_t N, int64_t K, int group_size, Scheme scheme, uint8_t* codes,
+                         uint16_t* scales, uint16_t* offsets);
   void (*quantize_row_q8)(const float* x, int64_t K, block_q8* xq);
   void (*dequantize_row_q4)(const QMatrixView& W, int64_t r, float* out);
   void (*gemv_q4_f32)(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y);

@@ -370,6 +370,100 @@ void gemm_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t 
   if (corr != local) std::free(corr);
 }
 
+// quantize_q4_generic, vectorized per group and byte-identical to it: the same float operations
+// (mul then add, no FMA: the kernels build with -ffp-contract=off), the same first-of-the-largest
+// choice of the signed maximum, the same truncation. Non-finite input: the scalar code reports it.
+int64_t quantize_q4_avx512(const float* w, int64_t N, int64_t K, int group_size, Scheme scheme, uint8_t* codes,
+                           uint16_t* scales, uint16_t* offsets) {
+  const int64_t total = N * K;
+  for (int64_t i = 0; i < total; i += 16) {
+    const __mmask16 m = total - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (total - i)) - 1);
+    // 0x99: QNaN, +inf, -inf, SNaN
+    if (_mm512_mask_fpclass_ps_mask(m, _mm512_maskz_loadu_ps(m, w + i), 0x99))
+      return quantize_q4_generic(w, N, K, group_size, scheme, codes, scales, offsets);
+  }
+  QMatrixView V;
+  V.rows = N, V.cols = K, V.group_size = group_size;
+  const int64_t G = V.groups_per_row(), rb = V.row_code_bytes();
+  const bool sym = scheme == Scheme::Symmetric;
+  const __m512i pad = _mm512_set1_epi32(sym ? 8 : 0);
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7FFFFFFF));
+  for (int64_t r = 0; r < N; r++) {
+    const float* x = w + r * K;
+    uint8_t* rc = codes + r * rb;
+    for (int64_t g = 0; g < G; g++) {
+      const int64_t k0 = g * group_size, k1 = k0 + group_size < K ? k0 + group_size : K;
+      const int64_t nv = (k1 - k0 + 15) / 16;  // vectors of 16 (the last masked)
+      auto mask = [&](int64_t v) {
+        const int64_t n = k1 - k0 - 16 * v;
+        return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+      };
+      float d, bias, lo = 0.0f;
+      if (sym) {
+        __m512 amax = _mm512_setzero_ps();
+        for (int64_t v = 0; v < nv; v++)
+          amax = _mm512_max_ps(amax, _mm512_and_ps(_mm512_maskz_loadu_ps(mask(v), x + k0 + 16 * v), abs_mask));
+        const float a = _mm512_reduce_max_ps(amax);
+        float max = 0.0f;  // the first value whose magnitude is the largest, sign kept (0 if all zero)
+        if (a > 0.0f) {
+          const __m512 av = _mm512_set1_ps(a);
+          for (int64_t v = 0; v < nv; v++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(mask(v), x + k0 + 16 * v);
+            const __mmask16 hit = _mm512_cmp_ps_mask(_mm512_and_ps(xv, abs_mask), av, _CMP_EQ_OQ);
+            if (hit) {
+              max = x[k0 + 16 * v + __builtin_ctz(hit)];
+              break;
+            }
+          }
+        }
+        d = max / -8.0f;
+        bias = 8.5f;
+      } else {
+        __m512 mn = _mm512_set1_ps(x[k0]), mx = mn;
+        for (int64_t v = 0; v < nv; v++) {
+          const __m512 xv = _mm512_maskz_loadu_ps(mask(v), x + k0 + 16 * v);
+          mn = _mm512_mask_min_ps(mn, mask(v), mn, xv);
+          mx = _mm512_mask_max_ps(mx, mask(v), mx, xv);
+        }
+        lo = _mm512_reduce_min_ps(mn);
+        float hi = _mm512_reduce_max_ps(mx);
+        if (lo == 0.0f || hi == 0.0f) {
+          // a zero extreme: its sign is that of the first such value, as the scalar loop keeps it
+          lo = hi = x[k0];
+          for (int64_t k = k0 + 1; k < k1; k++) {
+            if (x[k] < lo) lo = x[k];
+            if (x[k] > hi) hi = x[k];
+          }
+        }
+        d = (hi - lo) / 15.0f;
+        bias = 0.5f;
+        offsets[r * G + g] = fp32_to_fp16(lo);
+      }
+      const float id = d != 0.0f ? 1.0f / d : 0.0f;
+      scales[r * G + g] = fp32_to_fp16(d);
+      const __m512 idv = _mm512_set1_ps(id), bv = _mm512_set1_ps(bias), lov = _mm512_set1_ps(lo);
+      // chunk by chunk: weights 0..15 -> low nibbles, 16..31 -> high nibbles; padding keeps `pad`
+      for (int64_t k = k0; k < k1; k += QK) {
+        __m512i q[2];
+        for (int h = 0; h < 2; h++) {
+          const int64_t n = k1 - (k + 16 * h);
+          const __mmask16 m = n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1);
+          __m512 v = _mm512_maskz_loadu_ps(m, x + k + 16 * h);
+          if (!sym) v = _mm512_sub_ps(v, lov);
+          v = _mm512_add_ps(_mm512_mul_ps(v, idv), bv);
+          v = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(15.0f));
+          q[h] = _mm512_mask_mov_epi32(pad, m, _mm512_cvttps_epi32(v));
+        }
+        const __m512i b = _mm512_or_si512(q[0], _mm512_slli_epi32(q[1], 4));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(rc + (k / QK) * (QK / 2)), _mm512_cvtepi32_epi8(b));
+      }
+    }
+    // a row whose length is not a multiple of 32 ends in a padded chunk: written above, since
+    // groups start on chunk boundaries and the last chunk's missing lanes took `pad`
+  }
+  return -1;
+}
+
 // Blocked GEMM: x is packed in blocks of kXBlock rows (kept in L2), and for each block the
 // weight rows pass in blocks of kWBlock rows, 4 weight rows x 4 x rows per tile.
 constexpr int64_t kXBlock = 32, kWBlock = 32;
@@ -405,7 +499,7 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
 
 #if !defined(INT4_WITH_AMX)  // kernels_amx.cpp includes this file and defines its own table
 const KernelTable kAvx512Kernels = {
-    "avx512", quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512, gemv_q4_q8_rows16_avx512,
+    "avx512", quantize_q4_avx512, quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512, gemv_q4_q8_rows16_avx512,
     gemm_q4_q8_rows16_avx512,
 };
 #endif

@@ -28,7 +28,7 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   auto w = typed_arg<float>(info, 0, "w", "Float32Array");
   check_len(info.Env(), "w", w.ElementLength(), v.rows * v.cols);
   storage_args(info, 5, v);
-  const int64_t bad = quantize_q4_generic(w.Data(), v.rows, v.cols, v.group_size, v.scheme,
+  const int64_t bad = active_kernels().quantize_q4(w.Data(), v.rows, v.cols, v.group_size, v.scheme,
                                           const_cast<uint8_t*>(v.codes), const_cast<uint16_t*>(v.scales),
                                           const_cast<uint16_t*>(v.offsets));
   return Napi::Number::New(info.Env(), static_cast<double>(bad));

@@ -2,6 +2,7 @@
 #include <thread>
 #include <vector>
 
+#include "../int4/dispatch.h"
 #include "../int4/kernels.h"
 #include "ops.h"
 
@@ -37,7 +38,7 @@ void random_q4_blocks(const RandomQ4Job& j, int64_t t, int64_t stride, double* e
     uint8_t* c = j.codes + r0 * v.row_code_bytes();
     uint16_t* s = j.scales + r0 * v.groups_per_row();
     uint16_t* o = j.offsets ? j.offsets + r0 * v.groups_per_row() : nullptr;
-    quantize_q4_generic(w.data(), rows, j.K, j.group_size, j.scheme, c, s, o);
+    active_kernels().quantize_q4(w.data(), rows, j.K, j.group_size, j.scheme, c, s, o);
     // the block's first row: dequantize and compare
     QMatrixView b = v;
     b.rows = rows;

@@ -290,6 +290,36 @@ void test_rows16(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int G, 
   }
 }
 
+// A table's quantize_q4 writes the bytes quantize_q4_generic writes, on ordinary weights and
+// on the cases a vector version gets wrong first: ties in magnitude with both signs, signed zeros,
+// all-zero groups, partial groups and chunks, and non-finite input (reported at the same index).
+void test_quantize_table(const KernelTable& kt) {
+  for (Scheme s : {Scheme::Symmetric, Scheme::Asymmetric})
+    for (int G : {32, 64, 128, 256})
+      for (int64_t K : {int64_t(17), int64_t(172), int64_t(G), int64_t(G) * 3 + 5}) {
+        const int64_t N = 9;
+        auto w = random_vector(N * K);
+        for (int64_t k = 0; k < K; k++) {
+          w[k] = 0.0f;                            // row 0: zeros
+          w[K + k] = (k % 3 == 0) ? -0.0f : 0.0f;  // row 1: signed zeros
+          w[2 * K + k] = (k % 2) ? 2.5f : -2.5f;   // row 2: ties in magnitude
+        }
+        w[3 * K + K / 2] = -0.0f;
+        std::vector<uint8_t> c1(static_cast<size_t>(N * ((K + 31) / 32) * 16)), c2(c1.size());
+        const int64_t ng = (K + G - 1) / G;
+        std::vector<uint16_t> s1(static_cast<size_t>(N * ng)), s2(s1.size()), o1(s1.size()), o2(s1.size());
+        const bool asym = s == Scheme::Asymmetric;
+        const int64_t r1 = quantize_q4_generic(w.data(), N, K, G, s, c1.data(), s1.data(), asym ? o1.data() : nullptr);
+        const int64_t r2 = kt.quantize_q4(w.data(), N, K, G, s, c2.data(), s2.data(), asym ? o2.data() : nullptr);
+        check(r1 == -1 && r2 == -1 && c1 == c2 && s1 == s2 && o1 == o2,
+              std::string(kt.name) + " quantize_q4 matches scalar: " + shape_name(N, K, G, s));
+        w[5 * K + 3] = NAN;
+        w[7 * K] = INFINITY;
+        check(kt.quantize_q4(w.data(), N, K, G, s, c2.data(), s2.data(), asym ? o2.data() : nullptr) == 5 * K + 3,
+              std::string(kt.name) + " quantize_q4 reports the first non-finite weight: " + shape_name(N, K, G, s));
+      }
+}
+
 // Several matmuls at once from different threads (as from libuv's workers), each using the pool.
 void test_concurrent(const KernelTable& kt) {
   const int64_t M = 5, N = 150, K = 300;
@@ -355,6 +385,7 @@ int main(int argc, char** argv) {
             for (int64_t N : {5, 16, 300})
               for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2 + 40}) test_rows16(kt, M, N, K, G, s);
       }
+    test_quantize_table(kt);
     test_concurrent(kt);
   }
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
