@@ -9,6 +9,7 @@
 // Generation is bounded by memory bandwidth: every token reads all weights once. Issue 4 gives
 // about 16.7 GB/s (1 thread) and 33 GB/s (2 threads) on the reference machine over 0.64 GB of
 // Q4_0 weights: 26 and 52 tok/s. Each result is also given as a fraction of that bound.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -28,6 +29,15 @@ const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) 
 
 async function drain(it) {
   for await (const _ of it);
+}
+
+// This machine's read bandwidth (build/int4_bench, as bench/run.mjs measures it), for the bound
+// measured here: tok/s <= bandwidth / weight bytes.
+function readBandwidth(threads) {
+  const bin = path.join(here, "..", "build", "int4_bench");
+  if (!fs.existsSync(bin)) return null;
+  const line = execFileSync(bin, ["bandwidth", String(2 ** 30), String(threads), "10"], { encoding: "utf8" });
+  return JSON.parse(line).gbps_median;
 }
 
 const rows = [];
@@ -50,8 +60,11 @@ for (const threads of threadList) {
     tgRates.push((s.generateForwards * 1000) / s.generateMs);
     console.error(`threads ${threads} rep ${r + 1}: pp${pp} ${ppRates.at(-1).toFixed(2)} tok/s, tg${tg} ${tgRates.at(-1).toFixed(2)} tok/s`);
   }
+  const bw = readBandwidth(threads);
+  const localBound = bw === null ? null : (bw * 1e9) / model.info.weightBytes;
   rows.push({
-    threads, loadSeconds: loadS, weightBytes: model.info.weightBytes, bitsPerWeight: model.info.bitsPerWeight,
+    threads, loadSeconds: loadS, readGBps: bw, localBoundTokPerSec: localBound,
+    fractionOfLocalBound: localBound === null ? null : median(tgRates) / localBound, weightBytes: model.info.weightBytes, bitsPerWeight: model.info.bitsPerWeight,
     pp: { tokens: pp, tokPerSec: median(ppRates), runs: ppRates },
     tg: { tokens: tg, tokPerSec: median(tgRates), runs: tgRates, fractionOfBandwidthBound: BOUND[threads] ? median(tgRates) / BOUND[threads] : null },
   });
@@ -69,11 +82,11 @@ const f = (x) => x.toFixed(2);
 const md = [
   `# End-to-end: demo model (TinyLlama-1.1B shape, q4), kernels "${result.kernels}"`,
   "",
-  `${result.date}, ${result.machine.cpus}, median of ${reps} run(s). Generation bound: memory bandwidth over the weights (issue 4: 26 tok/s at 1 thread, 52 at 2).`,
+  `${result.date}, ${result.machine.cpus}, median of ${reps} run(s), 1-minute load average ${os.loadavg()[0].toFixed(1)} at the end. Generation bound: memory bandwidth over the weights (issue 4: 26 tok/s at 1 thread, 52 at 2; "here": the read bandwidth build/int4_bench measures on this machine right after the run).`,
   "",
-  "| threads | pp" + pp + " tok/s | tg" + tg + " tok/s | tg / bandwidth bound | llama.cpp Q4_0 pp512 / tg128 | weights | load s |",
-  "|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.threads} | ${f(r.pp.tokPerSec)} | ${f(r.tg.tokPerSec)} | ${r.tg.fractionOfBandwidthBound === null ? "-" : (r.tg.fractionOfBandwidthBound * 100).toFixed(1) + "%"} | ${LLAMA_CPP.pp[r.threads] ?? "-"} / ${LLAMA_CPP.tg[r.threads] ?? "-"} | ${(r.weightBytes / 2 ** 20).toFixed(0)} MiB, ${f(r.bitsPerWeight)} b/w | ${r.loadSeconds.toFixed(1)} |`),
+  "| threads | pp" + pp + " tok/s | tg" + tg + " tok/s | tg / issue's bound | read GB/s here | tg / bound here | llama.cpp Q4_0 pp512 / tg128 | weights | load s |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.threads} | ${f(r.pp.tokPerSec)} | ${f(r.tg.tokPerSec)} | ${r.tg.fractionOfBandwidthBound === null ? "-" : (r.tg.fractionOfBandwidthBound * 100).toFixed(1) + "%"} | ${r.readGBps === null ? "-" : r.readGBps.toFixed(1)} | ${r.fractionOfLocalBound === null ? "-" : (r.fractionOfLocalBound * 100).toFixed(1) + "% of " + r.localBoundTokPerSec.toFixed(1)} | ${LLAMA_CPP.pp[r.threads] ?? "-"} / ${LLAMA_CPP.tg[r.threads] ?? "-"} | ${(r.weightBytes / 2 ** 20).toFixed(0)} MiB, ${f(r.bitsPerWeight)} b/w | ${r.loadSeconds.toFixed(1)} |`),
   "",
 ];
 fs.writeFileSync(path.join(here, "results", "e2e.md"), md.join("\n"));
