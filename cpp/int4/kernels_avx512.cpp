@@ -333,6 +333,10 @@ void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t 
   int32_t* corr = chunk_corrections(xq, 1, nc, W.scheme == Scheme::Symmetric, local, 256);
   const block_q8* xs[1] = {xq};
   const int32_t* cs[1] = {corr};
+  // the blocks prefetch kRows16Prefetch bytes ahead: request the first ones of this range now
+  const char* start = reinterpret_cast<const char*>(W.packed + (r0 / kPackRows) * W.pack_block_bytes());
+  const int64_t bytes = ((r1 - r0 + kPackRows - 1) / kPackRows) * W.pack_block_bytes();
+  for (int64_t o = 0; o < (bytes < kRows16Prefetch ? bytes : kRows16Prefetch); o += 64) _mm_prefetch(start + o, _MM_HINT_T0);
   for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
     __m512 acc[1];
     rows16_block<1>(W, W.packed + b * W.pack_block_bytes(), xs, cs, true, acc);
