@@ -98,7 +98,19 @@ void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int6
       heap.reset(new block_q8[static_cast<size_t>(M * nb)]);
       xq = heap.get();
     }
-    for (int64_t m = 0; m < M; m++) kt.quantize_row_q8(x + m * K, K, xq + m * nb);
+    struct Rows {
+      const KernelTable* kt;
+      const float* x;
+      block_q8* xq;
+      int64_t M, K, nb, per;
+    } rq{&kt, x, xq, M, K, nb, 32};
+    auto quantize_rows = [](void* a, int64_t t) {
+      const Rows& r = *static_cast<const Rows*>(a);
+      const int64_t m1 = (t + 1) * r.per < r.M ? (t + 1) * r.per : r.M;
+      for (int64_t m = t * r.per; m < m1; m++) r.kt->quantize_row_q8(r.x + m * r.K, r.K, r.xq + m * r.nb);
+    };
+    // a prompt's rows are quantized on the pool too (32 rows a task); each row alone, as always
+    parallel_for(M >= 64 ? threads : 1, (M + rq.per - 1) / rq.per, quantize_rows, &rq);
   }
   // Tasks: several per thread for balance (each one packs x again, so not many more), at least
   // 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.

@@ -90,7 +90,12 @@ Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rmsnorm(x, w, out, M, n, eps)
+// An optional trailing `threads` argument (default 1): the model passes its own.
+int threads_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() > i && !info[i].IsUndefined() ? static_cast<int>(int_arg(info, i, "threads", 1, kMaxThreads)) : 1;
+}
+
+// rmsnorm(x, w, out, M, n, eps, threads?)
 Napi::Value Rmsnorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = typed_arg<float>(info, 0, "x", "Float32Array");
@@ -101,7 +106,7 @@ Napi::Value Rmsnorm(const Napi::CallbackInfo& info) {
   need(env, "x", x.ElementLength(), M * n);
   need(env, "w", w.ElementLength(), n);
   need(env, "out", out.ElementLength(), M * n);
-  rmsnorm_f32(x.Data(), w.Data(), out.Data(), M, n, eps);
+  rmsnorm_f32(x.Data(), w.Data(), out.Data(), M, n, eps, threads_arg(info, 6));
   return env.Undefined();
 }
 
@@ -179,7 +184,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// siluMul(gate, up, n): gate = silu(gate) * up
+// siluMul(gate, up, n, threads?): gate = silu(gate) * up
 Napi::Value SiluMul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto g = typed_arg<float>(info, 0, "gate", "Float32Array");
@@ -187,11 +192,11 @@ Napi::Value SiluMul(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
   need(env, "gate", g.ElementLength(), n);
   need(env, "up", u.ElementLength(), n);
-  silu_mul_f32(g.Data(), u.Data(), n);
+  silu_mul_f32(g.Data(), u.Data(), n, threads_arg(info, 3));
   return env.Undefined();
 }
 
-// addInPlace(x, y, n): x += y
+// addInPlace(x, y, n, threads?): x += y
 Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = typed_arg<float>(info, 0, "x", "Float32Array");
@@ -199,7 +204,7 @@ Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
   need(env, "x", x.ElementLength(), n);
   need(env, "y", y.ElementLength(), n);
-  add_f32(x.Data(), y.Data(), n);
+  add_f32(x.Data(), y.Data(), n, threads_arg(info, 3));
   return env.Undefined();
 }
 

@@ -7,13 +7,35 @@
 #include <vector>
 
 #include "../int4/dispatch.h"
+#include "../int4/thread_pool.h"
 #include "nn_isa.h"
 #include "ops.h"
 
 namespace int4 {
 
-void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps) {
-  for (int64_t m = 0; m < M; m++) {
+namespace {
+
+// Splits [0, n) into pieces of at least kMinPiece for the thread pool: elementwise work is
+// memory-bound and short, so only big batches (a prompt) are worth waking workers for. Each
+// element (or row) is computed the same way whatever the split.
+constexpr int64_t kMinPiece = 1 << 16;
+
+template <class F>
+void parallel_ranges(int threads, int64_t n, int64_t unit, F f) {
+  const int64_t pieces = threads > 1 && n * unit >= 2 * kMinPiece ? (n * unit / kMinPiece < 4 * threads ? n * unit / kMinPiece : 4 * threads) : 1;
+  if (pieces <= 1) return f(int64_t(0), n);
+  struct Job {
+    F* f;
+    int64_t n, pieces;
+  } job{&f, n, pieces};
+  parallel_for(threads, pieces, [](void* a, int64_t t) {
+    const Job& j = *static_cast<const Job*>(a);
+    (*j.f)(j.n * t / j.pieces, j.n * (t + 1) / j.pieces);
+  }, &job);
+}
+
+void rmsnorm_rows(const float* x, const float* w, float* out, int64_t m0, int64_t m1, int64_t n, float eps) {
+  for (int64_t m = m0; m < m1; m++) {
     const float* xr = x + m * n;
     float* o = out + m * n;
     float ss = 0.0f;
@@ -23,6 +45,12 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
     ss = 1.0f / std::sqrt(ss);
     for (int64_t j = 0; j < n; j++) o[j] = w[j] * (ss * xr[j]);
   }
+}
+
+}  // namespace
+
+void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps, int threads) {
+  parallel_ranges(threads, M, n, [&](int64_t a, int64_t b) { rmsnorm_rows(x, w, out, a, b, n, eps); });
 }
 
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot, float base,
@@ -172,18 +200,24 @@ void attention_f32(const float* q, const float* k_t, const float* v_cache, float
   for (auto& th : pool) th.join();
 }
 
-void silu_mul_f32(float* gate, const float* up, int64_t n) {
+void silu_mul_f32(float* gate, const float* up, int64_t n, int threads) {
+  const bool avx512 = use_avx512_ops();
+  parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) {
 #if defined(INT4_HAVE_AVX512_OPS)
-  if (use_avx512_ops()) return silu_mul_avx512(gate, up, n);
+    if (avx512) return silu_mul_avx512(gate + a, up + a, b - a);
 #endif
-  for (int64_t i = 0; i < n; i++) {
-    const float g = gate[i];
-    gate[i] = g * (1.0f / (1.0f + std::exp(-g))) * up[i];
-  }
+    (void)avx512;
+    for (int64_t i = a; i < b; i++) {
+      const float g = gate[i];
+      gate[i] = g * (1.0f / (1.0f + std::exp(-g))) * up[i];
+    }
+  });
 }
 
-void add_f32(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] += y[i];
+void add_f32(float* x, const float* y, int64_t n, int threads) {
+  parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) {
+    for (int64_t i = a; i < b; i++) x[i] += y[i];
+  });
 }
 
 }  // namespace int4

@@ -11,7 +11,8 @@ namespace int4 {
 void sgemm_f32(const float* x, int64_t M, int64_t K, const float* w, int64_t N, float* y, int threads);
 
 // out[m] = x[m] / sqrt(mean(x[m]^2) + eps) * w, for M rows of n. out may equal x.
-void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps);
+// threads > 1 splits big batches (a prompt's rows) on the thread pool; results do not change.
+void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps, int threads = 1);
 
 // Rotates pairs of x (M, n_heads*head_dim) in place; row m is at position pos0 + m.
 // mode 0: llama.cpp "normal" (pairs (i, i+1)); mode 2: "neox" (pairs (i, i + n_rot/2)).
@@ -32,10 +33,10 @@ void attention_f32(const float* q, const float* k_t, const float* v_cache, float
                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads);
 
 // gate = silu(gate) * up, n values.
-void silu_mul_f32(float* gate, const float* up, int64_t n);
+void silu_mul_f32(float* gate, const float* up, int64_t n, int threads = 1);
 
 // x += y, n values.
-void add_f32(float* x, const float* y, int64_t n);
+void add_f32(float* x, const float* y, int64_t n, int threads = 1);
 
 // dst[i] = scale * approx_normal(seed, offset + i): a counter-based generator (splitmix64 hash of
 // the index, Irwin-Hall sum of four 16-bit uniforms), so any slice can be filled independently

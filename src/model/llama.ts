@@ -102,7 +102,7 @@ export class Llama {
       const w = this.weights.layers[l];
       const cacheOff = l * this.ctx * kvd;
       // attention block
-      ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps);
+      ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       this.#linear(w.wq, s.xb, s.q, s.opts.get(s.q)!);   // Wq (qd,dim) @ xb -> q (M,qd)
       this.#linear(w.wk, s.xb, s.k, s.opts.get(s.k)!);   // Wk (kvd,dim) @ xb -> k (M,kvd)
       this.#linear(w.wv, s.xb, s.v, s.opts.get(s.v)!);   // Wv (kvd,dim) @ xb -> v (M,kvd)
@@ -111,14 +111,14 @@ export class Llama {
       ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.ctx, this.kCache, this.vCache, cacheOff);
       ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.ctx, this.threads);
       this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
-      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim);
+      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
       // feed-forward block: down(silu(gate(x)) * up(x))
-      ops.rmsnorm(s.x.data, w.ffnNorm, s.xb.data, M, c.dim, c.eps);
+      ops.rmsnorm(s.x.data, w.ffnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       this.#linear(w.gate, s.xb, s.hb, s.opts.get(s.hb)!);   // W1 (hidden,dim) @ xb -> hb (M,hidden)
       this.#linear(w.up, s.xb, s.hb2, s.opts.get(s.hb2)!);   // W3 (hidden,dim) @ xb -> hb2 (M,hidden)
-      ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden);
+      ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden, this.threads);
       this.#linear(w.down, s.hb, s.xb2, s.opts.get(s.xb2)!); // W2 (dim,hidden) @ hb -> xb2 (M,dim)
-      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim);
+      ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
     }
   }
 

@@ -5,7 +5,8 @@ import { native, type NativeBinding, type NativeScheme } from "../native";
 export interface NativeOps {
   /** x (M,K) @ w (N,K)^T -> y (M,N), f32. */
   sgemm(x: Float32Array, M: number, K: number, w: Float32Array, N: number, y: Float32Array, threads: number): void;
-  rmsnorm(x: Float32Array, w: Float32Array, out: Float32Array, M: number, n: number, eps: number): void;
+  /** threads (default 1) split big batches; the result does not depend on it (also siluMul, addInPlace). */
+  rmsnorm(x: Float32Array, w: Float32Array, out: Float32Array, M: number, n: number, eps: number, threads?: number): void;
   /** mode 0: "normal" (interleaved pairs), 2: "neox" (halves). */
   rope(x: Float32Array, M: number, nHeads: number, headDim: number, pos0: number, nRot: number, base: number, mode: 0 | 2): void;
   /** Writes M rows of k, v (M, nKv*headDim) at pos0 into a layer's cache: keys transposed (nKv, headDim, ctx), values (ctx, nKv*headDim). */
@@ -13,8 +14,8 @@ export interface NativeOps {
           kCache: Float32Array, vCache: Float32Array, cacheOffset: number): void;
   attention(q: Float32Array, kCache: Float32Array, vCache: Float32Array, cacheOffset: number, out: Float32Array,
             M: number, pos0: number, nHead: number, nKv: number, headDim: number, ctx: number, threads: number): void;
-  siluMul(gate: Float32Array, up: Float32Array, n: number): void;
-  addInPlace(x: Float32Array, y: Float32Array, n: number): void;
+  siluMul(gate: Float32Array, up: Float32Array, n: number, threads?: number): void;
+  addInPlace(x: Float32Array, y: Float32Array, n: number, threads?: number): void;
   copyF32(src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, n: number): void;
   getRowQ4(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
            groupSize: number, scheme: NativeScheme, row: number, out: Float32Array, outOffset: number): void;
