@@ -116,6 +116,21 @@ describe("native operators", () => {
     expect(() => ops.storeKV(k, v, M, 60, KV, hd, ctx, kc, vc, off)).toThrow(/pos0 \+ M/);
   });
 
+  it("rmsnorm, siluMul and addInPlace give the same bits on 1 and 2 threads (big batches split)", () => {
+    const M = 160, n = 2048, N = M * n;
+    const x = rand(N, 21, 3), w = rand(n, 22), g = rand(N, 23, 4), u = rand(N, 24);
+    const run = (threads: number) => {
+      const o = new Float32Array(N), gg = g.slice(), xx = x.slice();
+      ops.rmsnorm(x, w, o, M, n, 1e-5, threads);
+      ops.siluMul(gg, u, N, threads);
+      ops.addInPlace(xx, u, N, threads);
+      return [o, gg, xx];
+    };
+    const [a, b] = [run(1), run(2)];
+    for (let i = 0; i < 3; i++) expect(Buffer.from(b[i].buffer).equals(Buffer.from(a[i].buffer))).toBe(true);
+    expect(() => ops.siluMul(g, u, N, 0)).toThrow(/threads/);
+  });
+
   it("siluMul, addInPlace, copyF32", () => {
     const g = rand(50, 9, 4), u = rand(50, 10);
     g[3] = -200, g[4] = 200, g[5] = 0; // exp under- and overflow
