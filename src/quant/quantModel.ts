@@ -111,7 +111,7 @@ function quantizeMatrix(w: Float32Array, N: number, K: number, groupSize: GroupS
     return parts;
   }
   if (method === "mse" || !H) return quantizeMse(w, N, K, groupSize, scheme, H ? diagOf(H, K) : undefined);
-  const parts = quantizeGptq(w, N, K, groupSize, scheme, H, { groupScales: "mse", dampRatio });
+  const parts = quantizeGptq(w, N, K, groupSize, scheme, H, { groupScales: "mse", dampRatio, actOrder: process.env.INT4_ACT_ORDER === "1" });
   // then alternate: codes by coordinate descent, scales by least squares (each step lowers the output error)
   if (refit) {
     refitScales(parts, w, N, K, groupSize, H);
