@@ -27,13 +27,6 @@ export interface GptqOptions {
   dampRatio?: number;
   /** Weights of the mse scale search per input column (length K); diag(H) by default. */
   importance?: Float32Array;
-  /**
-   * Activation order with static groups: every group's scale (and offset) is chosen up front from
-   * the uncompensated weights, then the columns are quantized in descending diag(H) order (the
-   * inputs with the most energy first, while the most columns are left to absorb their error).
-   * The stored format is unchanged: codes stay in their columns, each with its group's scale.
-   */
-  actOrder?: boolean;
 }
 
 /**
@@ -61,7 +54,6 @@ export function gptqInverseFactor(h: Float32Array | Float64Array, K: number, dam
 
 export function quantizeGptq(w: Float32Array, N: number, K: number, groupSize: GroupSize, scheme: Scheme,
                              hessian: Float32Array | Float64Array, options: GptqOptions = {}): Parts {
-  if (options.actOrder) return quantizeGptqActOrder(w, N, K, groupSize, scheme, hessian, options);
   const symmetric = scheme === "symmetric";
   const useMse = (options.groupScales ?? "mse") === "mse";
   const { U, diag } = gptqInverseFactor(hessian, K, options.dampRatio ?? 0.01);
@@ -131,80 +123,6 @@ export function quantizeGptq(w: Float32Array, N: number, K: number, groupSize: G
           for (let c = i2; c < K; c++) W[row + c] -= e * U[ui + c];
         }
       }
-    }
-  }
-  return parts;
-}
-
-/** The symmetrized float64 copy of H with its rows and columns permuted: P[i][j] = H[perm i][perm j]. */
-function permuted(h: Float32Array | Float64Array, K: number, perm: Int32Array): Float64Array {
-  const P = new Float64Array(K * K);
-  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) P[i * K + j] = 0.5 * (h[perm[i] * K + perm[j]] + h[perm[j] * K + perm[i]]);
-  return P;
-}
-
-/** Static group parameters (from w itself), then gptq in descending diag(H) order (GptqOptions.actOrder). */
-function quantizeGptqActOrder(w: Float32Array, N: number, K: number, groupSize: GroupSize, scheme: Scheme,
-                              hessian: Float32Array | Float64Array, options: GptqOptions): Parts {
-  const symmetric = scheme === "symmetric";
-  const useMse = (options.groupScales ?? "mse") === "mse";
-  const hd = (k: number) => hessian[k * K + k] > 0 ? hessian[k * K + k] : 0;
-  // stable sort: equal energies keep their natural order
-  const perm = Int32Array.from({ length: K }, (_, k) => k).sort((a, b) => hd(b) - hd(a) || a - b);
-  const { U } = gptqInverseFactor(permuted(hessian, K, perm), K, options.dampRatio ?? 0.01);
-  const parts = emptyParts(N, K, groupSize, scheme);
-  const G = Math.ceil(K / groupSize);
-  const rowBytes = rowCodeBytes(K);
-  // every group's parameters from the original weights, natural order (as quantizeGptq would at a group's start without compensation)
-  const gx = new Float64Array(groupSize);
-  const gw = new Float64Array(groupSize);
-  const d = new Float64Array(N * G);
-  const m = new Float64Array(N * G);
-  for (let g = 0; g < G; g++) {
-    const i = g * groupSize;
-    const n = Math.min(groupSize, K - i);
-    let wsum = 0;
-    for (let t = 0; t < n; t++) wsum += gw[t] = options.importance ? options.importance[i + t] : hd(i + t);
-    if (!(wsum > 0)) gw.fill(1);
-    for (let r = 0; r < N; r++) {
-      for (let t = 0; t < n; t++) gx[t] = w[r * K + i + t];
-      let p = rtnParams(gx, gw, n, symmetric);
-      if (useMse) p = symmetric ? mseSymParams(gx, gw, n, p) : mseAsymParams(gx, gw, n, p);
-      parts.scales[r * G + g] = p.dBits;
-      d[r * G + g] = f16ToF32(p.dBits);
-      if (parts.offsets) {
-        parts.offsets[r * G + g] = p.mBits;
-        m[r * G + g] = f16ToF32(p.mBits);
-      }
-    }
-  }
-  // W in permuted column order, compensated in place (no blocking: the update of column c after i is immediate)
-  const W = new Float64Array(N * K);
-  for (let r = 0; r < N; r++) for (let c = 0; c < K; c++) W[r * K + c] = w[r * K + perm[c]];
-  for (let i = 0; i < K; i++) {
-    const col = perm[i];
-    const g = Math.floor(col / groupSize);
-    const uii = U[i * K + i];
-    for (let r = 0; r < N; r++) {
-      const x = W[r * K + i];
-      const dd = d[r * G + g];
-      let q: number;
-      let v: number;
-      if (symmetric) {
-        const ok = dd !== 0 && Number.isFinite(dd);
-        q = ok ? symCode(x, dd) : 8;
-        v = symValue(q, ok ? dd : 0);
-      } else {
-        const mm = m[r * G + g];
-        q = dd > 0 && Number.isFinite(dd) ? asymCode(x, dd, mm) : 0;
-        v = q === 0 && !(dd > 0) ? mm : asymValue(q, dd, mm);
-      }
-      setCode(parts.codes, r * rowBytes, col, q);
-      const e = (x - v) / uii;
-      if (e === 0) continue;
-      const row = r * K;
-      const ui = i * K;
-      for (let c = i + 1; c < K; c++) W[row + c] -= e * U[ui + c];
     }
   }
   return parts;
