@@ -10,7 +10,6 @@ import type { Llama } from "../model/llama";
 import type { Linear, ModelWeights } from "../model/weights";
 import type { Tensor } from "../tensor";
 import { ops } from "../model/nativeOps";
-import { denseWeights, fisherPass, rng } from "./fisher";
 
 /** Statistics of one linear layer's inputs. */
 export interface InputStats {
@@ -133,24 +132,6 @@ function accumulateOutputRows(o: InputStats, x: Tensor, w: Float32Array, V: numb
   }
 }
 
-/** rowH[n] += Σ_m g_mn² x_m x_mᵀ for x (M, K), g (M, N) (float64 in, f32 batch products). */
-function accumulateFisher(R: Float64Array, x: Float64Array, g: Float64Array, M: number, K: number, N: number): void {
-  if (xs.length < M * K) xs = new Float32Array(M * K);
-  if (hb.length < K * K) hb = new Float32Array(K * K);
-  for (let n = 0; n < N; n++) {
-    let any = false;
-    for (let m = 0; m < M; m++) {
-      const a = Math.abs(g[m * N + n]);
-      if (a > 0) any = true;
-      for (let k = 0; k < K; k++) xs[k * M + m] = x[m * K + k] * a;
-    }
-    if (!any) continue;
-    ops.sgemm(xs, K, M, xs, K, hb, 1);
-    const off = n * K * K;
-    for (let i = 0; i < K * K; i++) R[off + i] += hb[i];
-  }
-}
-
 function finish(s: InputStats): void {
   // symmetrize (f32 products may differ in the last bit between the triangles)
   const K = s.K;
@@ -177,7 +158,7 @@ function inputGroups(w: ModelWeights): Map<Linear, string[]> {
  * total)` is called after each context.
  */
 export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, bos: number,
-                          progress?: (done: number, total: number) => void, rowHessians = false, fisher = Number(process.env.INT4_FISHER) || 0): Calibration {
+                          progress?: (done: number, total: number) => void, rowHessians = false): Calibration {
   const t0 = performance.now();
   const contexts = Math.floor(tokens.length / ctx);
   if (contexts < 1) throw new RangeError(`calibration text: expected at least ${ctx} tokens (one context of --ctx), got ${tokens.length}`);
@@ -210,34 +191,6 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
       inputs.set("output.weight", outRows);
     }
   }
-  // fisher: every matrix gets per-row Hessians from the loss gradients at its outputs (fisher.ts)
-  const fisherRows = new Map<Linear, InputStats>();
-  const fisherSource = new Map<InputStats, InputStats>();
-  if (fisher > 0) {
-    const only = new RegExp(process.env.INT4_FISHER_ONLY ?? ".");
-    const named = new Map<string, [Linear, Linear]>(); // name -> [its Linear, the Linear owning its shared input]
-    llama.weights.layers.forEach((L, i) => {
-      const p = `blk.${i}.`;
-      for (const [n, l, o] of [["attn_q", L.wq, L.wq], ["attn_k", L.wk, L.wq], ["attn_v", L.wv, L.wq], ["attn_output", L.wo, L.wo],
-        ["ffn_gate", L.gate, L.gate], ["ffn_up", L.up, L.gate], ["ffn_down", L.down, L.down]] as const) named.set(p + n + ".weight", [l, o]);
-    });
-    named.set("output.weight", [llama.weights.output, llama.weights.output]);
-    for (const [name, [l, owner]] of named) {
-      if (!only.test(name)) continue;
-      const src = byLinear.get(owner)!;
-      const st: InputStats = { ...src };
-      fisherSource.set(st, src);
-      st.rowH = new Float64Array(l.N * l.K * l.K);
-      fisherRows.set(l, st);
-      inputs.set(name, st);
-    }
-  }
-  const dense = fisher > 0 ? denseWeights(llama.weights) : null;
-  const random = rng(0x5eed);
-  const sink = (l: Linear, x: Float64Array, g: Float64Array, M: number) => {
-    const st = fisherRows.get(l);
-    if (st) accumulateFisher(st.rowH!, x, g, M, l.K, l.N);
-  };
   llama.onLinearInput = (l, x) => {
     const s = byLinear.get(l);
     if (s) accumulate(s, x);
@@ -251,7 +204,6 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
       for (let i = 0; i < ctx; i++) chunk[i] = tokens[c * ctx + i];
       chunk[0] = bos;
       llama.forwardAll(chunk, 0);
-      if (dense) fisherPass(llama.config, llama.weights, dense, chunk, fisher, random, sink);
       progress?.(c + 1, contexts);
     }
   } finally {
@@ -265,10 +217,6 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
   for (const [gate, f] of ffn) {
     f.g.rows = f.u.rows = byLinear.get(gate)!.rows;
     bytes += f.g.rowH!.byteLength + f.u.rowH!.byteLength;
-  }
-  for (const [l, st] of fisherRows) {
-    st.rows = fisherSource.get(st)!.rows;
-    bytes += st.rowH!.byteLength;
   }
   if (outRows) {
     outRows.rows = byLinear.get(llama.weights.output)!.rows;
