@@ -379,17 +379,28 @@ export function toModelWeights(qm: QuantizedModel): ModelWeights {
   return { embed, layers, outputNorm: vec("output_norm.weight"), output: tied ? embed : lin("output.weight"), tied };
 }
 
-/** Bits per weight of the model's matrices as stored (codes with row padding, scales, offsets; F16 16, Q8_0 8.5). */
-export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number } {
-  let bits = 0, n = 0;
+/**
+ * Bits per weight of the model's matrices as stored (codes with row padding, scales, offsets; F16
+ * 16, Q8_0 8.5), and nominal: a 4-bit matrix at its format's 4 + 16/G (symmetric) or 4 + 32/G
+ * (asymmetric), as if every row were a whole number of groups (172-wide rows are not: they pad
+ * to whole 32-code chunks and their last group is partial).
+ */
+export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number; nominalBitsPerWeight: number } {
+  let bits = 0, nominal = 0, n = 0;
   for (const t of qm.tensors) {
     if (t.dims.length !== 2) continue;
     const [N, K] = t.dims;
     n += N * K;
-    if (t.type === "q4") bits += t.q!.byteLength * 8;
-    else bits += N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
+    if (t.type === "q4") {
+      bits += t.q!.byteLength * 8;
+      nominal += N * K * (4 + (t.q!.scheme === "symmetric" ? 16 : 32) / t.q!.groupSize);
+    } else {
+      const b = N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
+      bits += b;
+      nominal += b;
+    }
   }
-  return { bits, weights: n, bitsPerWeight: bits / n };
+  return { bits, weights: n, bitsPerWeight: bits / n, nominalBitsPerWeight: nominal / n };
 }
 
 export function disposeQuantized(qm: QuantizedModel): void {
