@@ -5,7 +5,8 @@
 //   Σ|x_k| and Σx_k² per input channel (awq's statistic, mse's importance),
 // over every position of every context (contexts of `ctx` tokens, BOS first, as eval).
 // Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
-// length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input.
+// length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input. With
+// rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH).
 import type { Llama } from "../model/llama";
 import type { Linear, ModelWeights } from "../model/weights";
 import type { Tensor } from "../tensor";
@@ -24,6 +25,9 @@ export interface InputStats {
    * ffn_gate / ffn_up with `rowHessians`: per output row n a Hessian Σ_t a_tn x_t x_tᵀ ([N, K, K]),
    * a_tn = (∂h_tn/∂y_tn)² for h = silu(gate) ⊙ up: silu'(g)²·u² for gate rows, silu(g)² for up rows.
    * The error of row n matters as much as it moves h, token by token.
+   * output.weight with `rowHessians`: a_tn = p_tn (1 - p_tn), p the softmax of the logits (the
+   * diagonal of the KL divergence's Hessian in the logits): a row matters where its token is probable.
+   * When present, gptq quantizes each row with its own Hessian and awq's α search is judged by them.
    */
   rowH?: Float64Array;
 }

@@ -48,7 +48,7 @@ export interface QuantizeModelOptions {
   dampRatio?: number;
   /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
   sequential?: SequentialCalibration;
-  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up (see InputStats.rowH; N·K² floats per matrix). */
+  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up / output (see InputStats.rowH; N·K² floats per matrix). */
   rowHessians?: boolean;
   /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
   refit?: boolean;
