@@ -213,7 +213,7 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
       const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
       const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
       const bits = matrixBits(qm);
-      rows.push({ method, format, allFourBit, bitsPerWeight: bits.bitsPerWeight, nominalBitsPerWeight: bits.nominalBitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
+      rows.push({ method, format, allFourBit, bitsPerWeight: bits.bitsPerWeight, fileBitsPerWeight: bits.fileBitsPerWeight, nominalBitsPerWeight: bits.nominalBitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
       disposeQuantized(qm);
       if (!c.json) log(`${method}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }

@@ -320,7 +320,10 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
       };
       const g32 = bits("q4_g32_sym", true);
       expect(g32.nominalBitsPerWeight).toBeCloseTo(4.5, 12);
-      expect(g32.bitsPerWeight).toBeGreaterThan(4.5); // ffn_down: 172 codes pad to 192, 6 scales
+      expect(g32.bitsPerWeight).toBeGreaterThan(4.5); // in memory ffn_down's 172 codes pad to 192, 6 scales
+      // in the file a 172-wide row is 6 scales + 86 bytes of codes (98 bytes); the other 237056 weights are Q4_0
+      expect(g32.fileBitsPerWeight).toBeCloseTo((237056 * 4.5 + 5 * 64 * 98 * 8) / (237056 + 5 * 64 * 172), 12);
+      expect(bits("q4_g128_sym", true).fileBitsPerWeight).toBeLessThan(4.5);
       expect(bits("q4_g64_asym", true).nominalBitsPerWeight).toBeCloseTo(4.5, 12);
       expect(bits("q4_g128_sym", true).nominalBitsPerWeight).toBeCloseTo(4.125, 12);
       // llama-quantize's types: per layer q, o 64x64, k, v 32x64, gate, up 172x64 at 4.5, ffn_down 64x172 F16;
@@ -329,6 +332,7 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
       const q40 = bits("q4_0", false);
       expect(q40.nominalBitsPerWeight).toBeCloseTo((q4 * 4.5 + f16 * 16 + q8 * 8.5) / (q4 + f16 + q8), 12);
       expect(q40.bitsPerWeight).toBeCloseTo(q40.nominalBitsPerWeight, 12); // no padding: every 4-bit row is a multiple of 32
+      expect(q40.fileBitsPerWeight).toBeCloseTo(q40.nominalBitsPerWeight, 12);
     } finally {
       f.close();
     }

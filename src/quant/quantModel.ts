@@ -12,7 +12,7 @@ import type { GGUFFile } from "../gguf/reader";
 import { tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
 import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
-import { encodeF16, encodeQ8_0 } from "../gguf/writer";
+import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
 import { f16ToF32 } from "./fp16";
 import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
@@ -380,27 +380,30 @@ export function toModelWeights(qm: QuantizedModel): ModelWeights {
 }
 
 /**
- * Bits per weight of the model's matrices as stored (codes with row padding, scales, offsets; F16
- * 16, Q8_0 8.5), and nominal: a 4-bit matrix at its format's 4 + 16/G (symmetric) or 4 + 32/G
- * (asymmetric), as if every row were a whole number of groups (172-wide rows are not: they pad
- * to whole 32-code chunks and their last group is partial).
+ * Bits per weight of the model's matrices: in memory (QTensors: codes with each row padded to
+ * whole 32-code chunks, scales, offsets; F16 16, Q8_0 8.5), in the GGUF file (`int4 quantize`
+ * packs a row's partial last chunk: int4RowBytes), and nominal: a 4-bit matrix at its format's
+ * 4 + 16/G (symmetric) or 4 + 32/G (asymmetric), as if every row were a whole number of groups
+ * (172-wide rows are not: their last group is partial).
  */
-export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number; nominalBitsPerWeight: number } {
-  let bits = 0, nominal = 0, n = 0;
+export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number; fileBitsPerWeight: number; nominalBitsPerWeight: number } {
+  let bits = 0, file = 0, nominal = 0, n = 0;
   for (const t of qm.tensors) {
     if (t.dims.length !== 2) continue;
     const [N, K] = t.dims;
     n += N * K;
     if (t.type === "q4") {
       bits += t.q!.byteLength * 8;
+      file += N * int4RowBytes(K, t.q!.groupSize, t.q!.scheme) * 8;
       nominal += N * K * (4 + (t.q!.scheme === "symmetric" ? 16 : 32) / t.q!.groupSize);
     } else {
       const b = N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
       bits += b;
+      file += b;
       nominal += b;
     }
   }
-  return { bits, weights: n, bitsPerWeight: bits / n, nominalBitsPerWeight: nominal / n };
+  return { bits, weights: n, bitsPerWeight: bits / n, fileBitsPerWeight: file / n, nominalBitsPerWeight: nominal / n };
 }
 
 export function disposeQuantized(qm: QuantizedModel): void {
