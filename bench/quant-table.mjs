@@ -60,11 +60,14 @@ fs.writeFileSync(path.join(root, "bench/results/quant-table.json"), JSON.stringi
 const f = (x, d) => x.toFixed(d);
 const md = [
   `stories260K, ${out.scoredTokens} scored tokens (${rows[0].chunks} contexts of 128, second halves) of \`${out.text}\`; ` +
-  `calibration \`${out.calib}\` (a different sample; one f32 pass, gptq methods with per-row FFN Hessians). Mean KLD ± its standard error.`,
+  `calibration \`${out.calib}\` (a different sample; one f32 pass; gptq methods with per-row Hessians for ffn_gate, ffn_up and output). ` +
+  "Bits/weight of all matrices: nominal (4 + 16/G symmetric, 4 + 32/G asymmetric; F16 16, Q8_0 8.5), in the GGUF file " +
+  "`int4 quantize` writes (partial groups of 172-wide rows as they are) and in memory (QTensor rows padded to whole 32-code chunks). " +
+  "Mean KLD ± its standard error.",
   "",
-  "| format | tensors | method | bits/weight | mean KLD | top-1 | PPL ratio |",
-  "|---|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.format} | ${r.allFourBit ? "all 4-bit" : "llama-quantize's"} | ${r.method} | ${f(r.bitsPerWeight, 3)} | ` +
+  "| format | tensors | method | bits/weight nominal | bits/weight file | bits/weight memory | mean KLD | top-1 | PPL ratio |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.format} | ${r.allFourBit ? "all 4-bit" : "llama-quantize's"} | ${r.method} | ${f(r.nominalBitsPerWeight, 3)} | ${f(r.fileBitsPerWeight, 3)} | ${f(r.bitsPerWeight, 3)} | ` +
     `${f(r.klMean, 4)} ± ${f(r.klStdErr, 4)} | ${f(r.top1Agreement * 100, 2)}% | ${f(r.pplRatio, 4)} |`),
 ];
 fs.writeFileSync(path.join(root, "bench/results/quant-table.md"), md.join("\n") + "\n");

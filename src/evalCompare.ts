@@ -212,7 +212,8 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
       const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") });
       const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
       const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
-      rows.push({ method, format, allFourBit, bitsPerWeight: matrixBits(qm).bitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
+      const bits = matrixBits(qm);
+      rows.push({ method, format, allFourBit, bitsPerWeight: bits.bitsPerWeight, fileBitsPerWeight: bits.fileBitsPerWeight, nominalBitsPerWeight: bits.nominalBitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
       disposeQuantized(qm);
       if (!c.json) log(`${method}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }

@@ -130,7 +130,7 @@ export function readCalibrationText(model: string, textFile: string, ctx: number
 /**
  * The calibration of `int4 quantize` / `eval --methods`: one pass of the f32 model (default), or
  * sequential (--sequential: statistics of each layer collected with the layers before it
- * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up (gptq methods).
+ * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up / output (gptq methods).
  */
 export function prepareCalibration(model: string, textFile: string, ctx: number, threads: number, sequential: boolean, quiet = false,
                                    rowHessians = false):
@@ -260,7 +260,8 @@ export async function quantizeCmd(args: string[]): Promise<number> {
         const name = t.type === "q4" ? (t.q!.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
         types.set(name, (types.get(name) ?? 0) + 1);
       }
-      log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.bitsPerWeight.toFixed(3)} bits/weight over the matrices; ` +
+      log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +
+        `(nominal ${b.nominalBitsPerWeight.toFixed(3)}, ${b.bitsPerWeight.toFixed(3)} in memory); ` +
         `tensor types: ${[...types].map(([k, n]) => `${n} ${k}`).join(", ")}`);
       if (Object.keys(qm.awqAlpha).length) log(`awq α: ${Object.entries(qm.awqAlpha).map(([k, a]) => `${k} ${a.toFixed(2)}`).join(", ")}`);
       log(`method ${method}, format ${format}${allFourBit ? ", all 4-bit" : ""}: ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);

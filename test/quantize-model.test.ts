@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GGUFError, loadModel, openGGUF, Tensor, hessianFromActivations } from "../src/index";
+import { GGUFError, loadModel, openGGUF, Tensor, Tokenizer, hessianFromActivations } from "../src/index";
 import { loadEngine } from "../src/model/engine";
 import { calibrate } from "../src/quant/calibrate";
-import { tensorType } from "../src/quant/quantModel";
+import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/quantModel";
 
 const root = path.resolve(__dirname, "..");
 const cli = path.join(root, "dist", "cli.js");
@@ -241,6 +241,100 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
         expect(up.rowH![n * K * K + i]).toBeCloseTo(refU[i], 3);
         expect(gate.rowH![n * K * K + i]).toBeCloseTo(refG[i], 3);
       }
+    }
+  });
+});
+
+describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per weight", () => {
+  const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200];
+
+  it("calibration with row Hessians: output row n gets Σ_t p_tn (1 - p_tn) x_t x_tᵀ, p the softmax of the logits", () => {
+    const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
+    let X: Float32Array | null = null;
+    e.llama.onLinearInput = (l, x) => {
+      if (l === e.weights.output) X = x.data.slice(0, x.dims[0] * x.dims[1]);
+    };
+    const logits = e.llama.forwardAll(tokens, 0).slice();
+    e.llama.onLinearInput = null;
+    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    const out = cal.inputs.get("output.weight")!;
+    expect(out.rows).toBe(16);
+    const plain = calibrate(e.llama, tokens, 16, 1);
+    expect(plain.inputs.get("output.weight")!.rowH).toBeUndefined();
+    for (let i = 0; i < 64 * 64; i += 5) expect(out.H[i]).toBeCloseTo(plain.inputs.get("output.weight")!.H[i], 6); // XᵀX as before
+    const K = 64, V = 512;
+    for (const n of [1, 13, 403, 511]) {
+      const ref = new Float64Array(K * K);
+      for (let t = 0; t < 16; t++) {
+        let max = -Infinity, sum = 0;
+        for (let v = 0; v < V; v++) max = Math.max(max, logits[t * V + v]);
+        for (let v = 0; v < V; v++) sum += Math.exp(logits[t * V + v] - max);
+        const p = Math.exp(logits[t * V + n] - max) / sum;
+        for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) ref[i * K + j] += p * (1 - p) * X![t * K + i] * X![t * K + j];
+      }
+      let scale = 0;
+      for (let i = 0; i < K; i++) scale = Math.max(scale, Math.abs(ref[i * K + i]));
+      for (let i = 0; i < K * K; i += 3) expect(Math.abs(out.rowH![n * K * K + i] - ref[i])).toBeLessThan(1e-4 * scale + 1e-9);
+    }
+  });
+
+  it("gptq with output row Hessians lowers Σ_n δ_nᵀ H_n δ_n of output.weight below gptq with the shared XᵀX", () => {
+    const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 64 });
+    const text = fs.readFileSync(calibText, "utf8").slice(0, 3000);
+    const f = openGGUF(stories);
+    try {
+      const ids = Tokenizer.fromGGUF(f).encode(text, { bos: true }).slice(0, 256);
+      const withRows = calibrate(e.llama, ids, 64, 1, undefined, true);
+      const without = { ...withRows, inputs: new Map(withRows.inputs) };
+      without.inputs.set("output.weight", { ...withRows.inputs.get("output.weight")!, rowH: undefined });
+      const rowH = withRows.inputs.get("output.weight")!.rowH!;
+      const w = e.weights.output.kind === "f32" ? e.weights.output.w : null;
+      const err = (cal: typeof withRows) => {
+        const qm = quantizeModel(f, { format: "q4_g32_sym", method: "gptq", allFourBit: true, calibration: cal });
+        const d = qm.tensors.find((t) => t.name === "output.weight")!.q!.dequantize().data;
+        disposeQuantized(qm);
+        const K = 64;
+        let s = 0;
+        for (let n = 0; n < 512; n++) {
+          for (let i = 0; i < K; i++) {
+            const di = w![n * K + i] - d[n * K + i];
+            for (let j = 0; j < K; j++) s += di * rowH[n * K * K + i * K + j] * (w![n * K + j] - d[n * K + j]);
+          }
+        }
+        return s;
+      };
+      expect(err(withRows)).toBeLessThan(0.5 * err(without)); // about 0.2 with 4 contexts of 64
+    } finally {
+      f.close();
+    }
+  });
+
+  it("bits per weight: nominal 4 + 16/G (sym) or 4 + 32/G (asym) per 4-bit matrix; stored counts the padding of 172-wide rows", () => {
+    const f = openGGUF(stories);
+    try {
+      const bits = (format: "q4_g32_sym" | "q4_g64_asym" | "q4_g128_sym" | "q4_0", allFourBit: boolean) => {
+        const qm = quantizeModel(f, { format, method: "rtn", allFourBit });
+        const b = matrixBits(qm);
+        disposeQuantized(qm);
+        return b;
+      };
+      const g32 = bits("q4_g32_sym", true);
+      expect(g32.nominalBitsPerWeight).toBeCloseTo(4.5, 12);
+      expect(g32.bitsPerWeight).toBeGreaterThan(4.5); // in memory ffn_down's 172 codes pad to 192, 6 scales
+      // in the file a 172-wide row is 6 scales + 86 bytes of codes (98 bytes); the other 237056 weights are Q4_0
+      expect(g32.fileBitsPerWeight).toBeCloseTo((237056 * 4.5 + 5 * 64 * 98 * 8) / (237056 + 5 * 64 * 172), 12);
+      expect(bits("q4_g128_sym", true).fileBitsPerWeight).toBeLessThan(4.5);
+      expect(bits("q4_g64_asym", true).nominalBitsPerWeight).toBeCloseTo(4.5, 12);
+      expect(bits("q4_g128_sym", true).nominalBitsPerWeight).toBeCloseTo(4.125, 12);
+      // llama-quantize's types: per layer q, o 64x64, k, v 32x64, gate, up 172x64 at 4.5, ffn_down 64x172 F16;
+      // token_embd 512x64 at 4.5, output 512x64 Q8_0
+      const q4 = 5 * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 2) + 512 * 64, f16 = 5 * 64 * 172, q8 = 512 * 64;
+      const q40 = bits("q4_0", false);
+      expect(q40.nominalBitsPerWeight).toBeCloseTo((q4 * 4.5 + f16 * 16 + q8 * 8.5) / (q4 + f16 + q8), 12);
+      expect(q40.bitsPerWeight).toBeCloseTo(q40.nominalBitsPerWeight, 12); // no padding: every 4-bit row is a multiple of 32
+      expect(q40.fileBitsPerWeight).toBeCloseTo(q40.nominalBitsPerWeight, 12);
+    } finally {
+      f.close();
     }
   });
 });

@@ -5,7 +5,8 @@
 //   Σ|x_k| and Σx_k² per input channel (awq's statistic, mse's importance),
 // over every position of every context (contexts of `ctx` tokens, BOS first, as eval).
 // Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
-// length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input.
+// length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input. With
+// rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH).
 import type { Llama } from "../model/llama";
 import type { Linear, ModelWeights } from "../model/weights";
 import type { Tensor } from "../tensor";
@@ -24,6 +25,9 @@ export interface InputStats {
    * ffn_gate / ffn_up with `rowHessians`: per output row n a Hessian Σ_t a_tn x_t x_tᵀ ([N, K, K]),
    * a_tn = (∂h_tn/∂y_tn)² for h = silu(gate) ⊙ up: silu'(g)²·u² for gate rows, silu(g)² for up rows.
    * The error of row n matters as much as it moves h, token by token.
+   * output.weight with `rowHessians`: a_tn = p_tn (1 - p_tn), p the softmax of the logits (the
+   * diagonal of the KL divergence's Hessian in the logits): a row matters where its token is probable.
+   * When present, gptq quantizes each row with its own Hessian and awq's α search is judged by them.
    */
   rowH?: Float64Array;
 }
@@ -97,6 +101,41 @@ function accumulateRows(g: InputStats, u: InputStats, x: Tensor, wg: Float32Arra
   }
 }
 
+let zs = new Float32Array(0);
+
+/**
+ * Per-row Hessians of the output projection (see InputStats.rowH) for the rows x (M, K), weight W
+ * (V, K): a_tn = p_tn (1 - p_tn), p = softmax(x Wᵀ), the diagonal of the KL divergence's Hessian
+ * in the logits (diag(p) - ppᵀ): a logit's error matters as much as its token is probable.
+ */
+function accumulateOutputRows(o: InputStats, x: Tensor, w: Float32Array, V: number): void {
+  const M = x.dims[0], K = x.dims[1];
+  if (zs.length < M * V) zs = new Float32Array(M * V);
+  if (xs.length < M * K) xs = new Float32Array(M * K);
+  if (hb.length < K * K) hb = new Float32Array(K * K);
+  const Z = zs.subarray(0, M * V);
+  ops.sgemm(x.data, M, K, w, V, Z, 1); // x (M,K) @ Wᵀ -> logits (M,V)
+  for (let m = 0; m < M; m++) {
+    let max = -Infinity, sum = 0;
+    for (let n = 0; n < V; n++) max = Math.max(max, Z[m * V + n]);
+    for (let n = 0; n < V; n++) sum += Z[m * V + n] = Math.exp(Z[m * V + n] - max);
+    for (let n = 0; n < V; n++) { const p = Z[m * V + n] / sum; Z[m * V + n] = p * (1 - p); }
+  }
+  const R = o.rowH!;
+  for (let n = 0; n < V; n++) {
+    let any = false;
+    for (let m = 0; m < M; m++) {
+      const a = Math.sqrt(Z[m * V + n]);
+      if (a > 0) any = true;
+      for (let k = 0; k < K; k++) xs[k * M + m] = x.data[m * K + k] * a;
+    }
+    if (!any) continue;
+    ops.sgemm(xs, K, M, xs, K, hb, 1);
+    const off = n * K * K;
+    for (let i = 0; i < K * K; i++) R[off + i] += hb[i];
+  }
+}
+
 function finish(s: InputStats): void {
   // symmetrize (f32 products may differ in the last bit between the triangles)
   const K = s.K;
@@ -136,6 +175,7 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
     for (const n of names) inputs.set(n, s);
   }
   const ffn = new Map<Linear, { up: Linear; g: InputStats; u: InputStats }>();
+  let outRows: InputStats | null = null;
   if (rowHessians) {
     llama.weights.layers.forEach((L, i) => {
       if (L.gate.kind !== "f32" || L.up.kind !== "f32") return;
@@ -148,12 +188,19 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
       inputs.set(p + "ffn_gate.weight", g);
       inputs.set(p + "ffn_up.weight", u);
     });
+    const out = llama.weights.output;
+    if (out.kind === "f32") {
+      outRows = { ...byLinear.get(out)! };
+      outRows.rowH = new Float64Array(out.N * out.K * out.K);
+      inputs.set("output.weight", outRows);
+    }
   }
   llama.onLinearInput = (l, x) => {
     const s = byLinear.get(l);
     if (s) accumulate(s, x);
     const f = ffn.get(l);
     if (f && l.kind === "f32" && f.up.kind === "f32") accumulateRows(f.g, f.u, x, l.w, f.up.w, l.N);
+    if (outRows && l === llama.weights.output && l.kind === "f32") accumulateOutputRows(outRows, x, l.w, l.N);
   };
   try {
     const chunk = new Array<number>(ctx);
@@ -174,6 +221,10 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
   for (const [gate, f] of ffn) {
     f.g.rows = f.u.rows = byLinear.get(gate)!.rows;
     bytes += f.g.rowH!.byteLength + f.u.rowH!.byteLength;
+  }
+  if (outRows) {
+    outRows.rows = byLinear.get(llama.weights.output)!.rows;
+    bytes += outRows.rowH!.byteLength;
   }
   return { inputs, tokens: contexts * ctx, contexts, ctx, seconds: (performance.now() - t0) / 1000, bytes };
 }

@@ -12,14 +12,14 @@ import type { GGUFFile } from "../gguf/reader";
 import { tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
 import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
-import { encodeF16, encodeQ8_0 } from "../gguf/writer";
+import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
 import { f16ToF32 } from "./fp16";
 import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
 import { quantizeMse, rtnParts } from "./mse";
 import { calibrate, type Calibration, type InputStats } from "./calibrate";
 import type { Llama } from "../model/llama";
-import type { Parts } from "./pack";
+import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
 
 export const FORMATS = ["q4_0", "q4_1", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
@@ -48,7 +48,7 @@ export interface QuantizeModelOptions {
   dampRatio?: number;
   /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
   sequential?: SequentialCalibration;
-  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up (see InputStats.rowH; N·K² floats per matrix). */
+  /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up / output (see InputStats.rowH; N·K² floats per matrix). */
   rowHessians?: boolean;
   /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
   refit?: boolean;
@@ -146,13 +146,39 @@ function scaleColumns(w: Float32Array, N: number, K: number, s: Float32Array): F
   return out;
 }
 
+/** gptq row by row, each row n with its own Hessian rowH[n] (InputStats.rowH), of inputs x ⊘ s when s is given. */
+function quantizeRows(v: Float32Array, N: number, K: number, groupSize: GroupSize, scheme: Scheme, rowH: Float64Array,
+                      s: Float32Array | null, dampRatio: number, refit: boolean): Parts {
+  const G = Math.ceil(K / groupSize), rb = rowCodeBytes(K);
+  const out: Parts = { codes: new Uint8Array(N * rb), scales: new Uint16Array(N * G), offsets: scheme === "asymmetric" ? new Uint16Array(N * G) : null };
+  for (let n = 0; n < N; n++) {
+    const Hn = scaleHessian(rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+    const p = quantizeMatrix(v.subarray(n * K, (n + 1) * K), 1, K, groupSize, scheme, "gptq", Hn, dampRatio, refit);
+    out.codes.set(p.codes, n * rb);
+    out.scales.set(p.scales, n * G);
+    if (out.offsets) out.offsets.set(p.offsets!, n * G);
+  }
+  return out;
+}
+
+/** Σ_n δ_nᵀ H_n δ_n, δ = W - Ŵ, each row with its own Hessian of inputs x ⊘ s. */
+function rowsOutputError(w: Float32Array, deq: Float32Array, N: number, K: number, rowH: Float64Array, s: Float32Array | null): number {
+  let e = 0;
+  for (let n = 0; n < N; n++) {
+    const Hn = scaleHessian(rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+    e += outputError(w.subarray(n * K, (n + 1) * K), deq.subarray(n * K, (n + 1) * K), 1, K, Hn);
+  }
+  return e;
+}
+
 /**
  * awq's search over α for matrices sharing one input (stats `st`): for each α, quantize W·diag(s)
  * with `method` and measure Σ tr(ΔW H ΔWᵀ) in the original coordinates; α = 0 (s = 1) included,
  * so the result is never worse than no scaling on the calibration inputs. Returns s (null for α = 0).
  */
-function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, groupSize: GroupSize, scheme: Scheme,
+function awqSearch(ws: Float32Array[], Ns: number[], K: number, sts: InputStats[], groupSize: GroupSize, scheme: Scheme,
                    method: "mse" | "gptq", dampRatio: number, grid: number, refit: boolean): { s: Float32Array | null; alpha: number } {
+  const st = sts[0];
   const meanAbs = Float64Array.from(st.absSum, (v) => v / Math.max(1, st.rows));
   let best = { err: Infinity, alpha: 0, s: null as Float32Array | null };
   for (let i = 0; i < grid; i++) {
@@ -163,9 +189,11 @@ function awqSearch(ws: Float32Array[], Ns: number[], K: number, st: InputStats, 
     ws.forEach((w, j) => {
       const N = Ns[j];
       const wsc = s ? scaleColumns(w, N, K, s) : w;
-      const parts = quantizeMatrix(wsc, N, K, groupSize, scheme, method, Hs, dampRatio, refit);
+      // gptq with per-row Hessians (InputStats.rowH) is judged by them: the objective it minimizes
+      const rowH = method === "gptq" ? sts[j].rowH : undefined;
+      const parts = rowH ? quantizeRows(wsc, N, K, groupSize, scheme, rowH, s, dampRatio, refit) : quantizeMatrix(wsc, N, K, groupSize, scheme, method, Hs, dampRatio, refit);
       const q = new QTensor({ dims: [N, K], groupSize, scheme, ...parts });
-      err += outputError(wsc, q.dequantize().data, N, K, Hs);
+      err += rowH ? rowsOutputError(wsc, q.dequantize().data, N, K, rowH, s) : outputError(wsc, q.dequantize().data, N, K, Hs);
       q.dispose();
     });
     if (err < best.err) best = { err, alpha, s };
@@ -223,9 +251,8 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const search = (key: string, names: string[], fold: (s: Float32Array) => void) => {
     const q = names.filter(isQ4);
     if (q.length === 0 || !cal) return;
-    const st = cal.inputs.get(q[0])!;
     const K = dims.get(q[0])![1];
-    const r = awqSearch(q.map((n) => values.get(n)!), q.map((n) => dims.get(n)![0]), K, st, groupSize, scheme,
+    const r = awqSearch(q.map((n) => values.get(n)!), q.map((n) => dims.get(n)![0]), K, q.map((n) => cal!.inputs.get(n)!), groupSize, scheme,
       base === "gptq" ? "gptq" : "mse", dampRatio, grid, refit);
     awqAlpha[key] = r.alpha;
     if (!r.s) return;
@@ -235,19 +262,6 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const divide = (name: string, s: Float32Array) => {
     const v = values.get(name)!;
     for (let k = 0; k < v.length; k++) v[k] /= s[k];
-  };
-  // gptq row by row, each row with its own Hessian (ffn gate/up with rowHessians)
-  const quantizeRows = (v: Float32Array, N: number, K: number, rowH: Float64Array, s: Float32Array | null): Parts => {
-    const G = Math.ceil(K / groupSize), rb = Math.ceil(K / 32) * 16;
-    const out: Parts = { codes: new Uint8Array(N * rb), scales: new Uint16Array(N * G), offsets: scheme === "asymmetric" ? new Uint16Array(N * G) : null };
-    for (let n = 0; n < N; n++) {
-      const Hn = scaleHessian(rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
-      const p = quantizeMatrix(v.subarray(n * K, (n + 1) * K), 1, K, groupSize, scheme, "gptq", Hn, dampRatio, refit);
-      out.codes.set(p.codes, n * rb);
-      out.scales.set(p.scales, n * G);
-      if (out.offsets) out.offsets.set(p.offsets!, n * G);
-    }
-    return out;
   };
   const quantizeTensor = (name: string) => {
     if (done.has(name) || !values.has(name)) return;
@@ -264,7 +278,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const H = st ? scaleHessian(st.H, s, K) : null;
       // no input statistics (token_embd: a lookup table): mse unweighted for every method but rtn
       const m = base === "gptq" && !H ? "mse" : base;
-      const parts = st?.rowH && m === "gptq" ? quantizeRows(v, N, K, st.rowH, s) : quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
+      const parts = st?.rowH && m === "gptq" ? quantizeRows(v, N, K, groupSize, scheme, st.rowH, s, dampRatio, refit) : quantizeMatrix(v, N, K, groupSize, scheme, m, H, dampRatio, refit);
       done.set(name, { name, dims: d, type, q: new QTensor({ dims: [N, K], groupSize, scheme, ...parts }) });
     }
     opts.progress?.(done.size, total);
@@ -365,17 +379,31 @@ export function toModelWeights(qm: QuantizedModel): ModelWeights {
   return { embed, layers, outputNorm: vec("output_norm.weight"), output: tied ? embed : lin("output.weight"), tied };
 }
 
-/** Bits per weight of the model's matrices as stored (codes with row padding, scales, offsets; F16 16, Q8_0 8.5). */
-export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number } {
-  let bits = 0, n = 0;
+/**
+ * Bits per weight of the model's matrices: in memory (QTensors: codes with each row padded to
+ * whole 32-code chunks, scales, offsets; F16 16, Q8_0 8.5), in the GGUF file (`int4 quantize`
+ * packs a row's partial last chunk: int4RowBytes), and nominal: a 4-bit matrix at its format's
+ * 4 + 16/G (symmetric) or 4 + 32/G (asymmetric), as if every row were a whole number of groups
+ * (172-wide rows are not: their last group is partial).
+ */
+export function matrixBits(qm: QuantizedModel): { bits: number; weights: number; bitsPerWeight: number; fileBitsPerWeight: number; nominalBitsPerWeight: number } {
+  let bits = 0, file = 0, nominal = 0, n = 0;
   for (const t of qm.tensors) {
     if (t.dims.length !== 2) continue;
     const [N, K] = t.dims;
     n += N * K;
-    if (t.type === "q4") bits += t.q!.byteLength * 8;
-    else bits += N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
+    if (t.type === "q4") {
+      bits += t.q!.byteLength * 8;
+      file += N * int4RowBytes(K, t.q!.groupSize, t.q!.scheme) * 8;
+      nominal += N * K * (4 + (t.q!.scheme === "symmetric" ? 16 : 32) / t.q!.groupSize);
+    } else {
+      const b = N * K * (t.type === "f32" ? 32 : t.type === "f16" ? 16 : 8.5);
+      bits += b;
+      file += b;
+      nominal += b;
+    }
   }
-  return { bits, weights: n, bitsPerWeight: bits / n };
+  return { bits, weights: n, bitsPerWeight: bits / n, fileBitsPerWeight: file / n, nominalBitsPerWeight: nominal / n };
 }
 
 export function disposeQuantized(qm: QuantizedModel): void {
