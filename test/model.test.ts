@@ -141,6 +141,20 @@ describe.runIf(have)("stories260K", () => {
     m.dispose();
   });
 
+  // The end of a generation comes from the worker at any moment relative to the main thread's
+  // wait: many short generations, each ending right after its first token, exercise that race
+  // (waiting on the token count alone once missed the end and hung generate()).
+  it("many short generations all finish (no lost wake-up at the end)", async () => {
+    const m = await loadModel(storiesPath, { quant: "q4", threads: 1 });
+    let pieces = 0;
+    for (let i = 0; i < 300; i++) {
+      for await (const _ of m.generate("Once", { maxTokens: 1 + (i % 3), temperature: 1, seed: i })) pieces++;
+      expect(m.lastStats!.generateForwards).toBeLessThanOrEqual(3);
+    }
+    expect(pieces).toBeGreaterThan(0);
+    m.dispose();
+  }, 60_000);
+
   it("rejects bad options and misuse with clear errors", async () => {
     await expect(loadModel(storiesPath, { quant: "q3" as never })).rejects.toThrow(/quant: expected one of q4, f32, q4_g32_sym/);
     await expect(loadModel(storiesPath, { threads: 0 })).rejects.toThrow(RangeError);

@@ -16,7 +16,7 @@ import { SAMPLER_OPTION_NAMES, resolveSamplerOptions, type SamplerOptions } from
 import { Tokenizer, demoVocabulary } from "../tokenizer";
 import { configFromGGUF } from "./config";
 import type { LoadSpec, ModelInfo, ModelSource } from "./engine";
-import { ABORT, COUNT, DONE, HEADER, type FromWorker, type GenerateStats, type ToWorker } from "./protocol";
+import { ABORT, COUNT, DONE, HEADER, SEQ, publish, type FromWorker, type GenerateStats, type ToWorker } from "./protocol";
 import { parseQuant, type QuantName } from "./quant";
 
 export interface LoadModelOptions {
@@ -84,7 +84,7 @@ export class Model {
     this.#pending.clear();
     if (this.#activeCtrl) {
       Atomics.store(this.#activeCtrl, DONE, 1);
-      Atomics.notify(this.#activeCtrl, COUNT);
+      publish(this.#activeCtrl);
     }
   }
 
@@ -131,16 +131,17 @@ export class Model {
     let finished = false;
     try {
       for (;;) {
+        const seq = Atomics.load(ctrl, SEQ); // before looking: any later event changes it
         const count = Atomics.load(ctrl, COUNT);
         while (seen < count) {
           const piece = dec.push(ids[seen++]);
           if (piece) yield piece;
         }
         if (Atomics.load(ctrl, DONE) !== 0 && Atomics.load(ctrl, COUNT) === seen) break;
-        if (Atomics.load(ctrl, COUNT) === count && Atomics.load(ctrl, DONE) === 0) {
+        if (Atomics.load(ctrl, COUNT) === seen) {
           const w = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } })
-            .waitAsync(ctrl, COUNT, count);
-          if (w.async) await w.value; // the worker notifies on every token and when it is done
+            .waitAsync(ctrl, SEQ, seq);
+          if (w.async) await w.value; // the worker signals every token and the end
         }
       }
       const tail = dec.flush();

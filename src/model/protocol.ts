@@ -1,13 +1,23 @@
 // Messages between a Model (main thread) and its worker (src/model/worker.ts).
 // Generated token ids travel through a SharedArrayBuffer, not messages: the worker writes
-// ids[i], bumps ctrl[COUNT] and notifies; the main thread waits with Atomics.waitAsync. The
-// main thread asks for a stop by setting ctrl[ABORT]; the worker checks it before every token.
+// ids[i] and ctrl[COUNT] (or, at the end, ctrl[DONE]), then bumps ctrl[SEQ] and notifies on it;
+// the main thread reads SEQ before it looks at COUNT and DONE and waits with Atomics.waitAsync on
+// SEQ, so an event between its look and its wait is never missed (waiting on COUNT alone missed
+// a DONE that came in that gap, and generate() hung). The main thread asks for a stop by setting
+// ctrl[ABORT]; the worker checks it before every token.
 import type { LoadSpec, ModelInfo } from "./engine";
 import type { SamplerOptions } from "../sampler";
 
 export const COUNT = 0;
 export const DONE = 1;
 export const ABORT = 2;
+export const SEQ = 3;
+
+/** Publishes an event (a token or the end) written to ctrl before this call. */
+export function publish(ctrl: Int32Array): void {
+  Atomics.add(ctrl, SEQ, 1);
+  Atomics.notify(ctrl, SEQ);
+}
 /** Int32 slots before the token ids. */
 export const HEADER = 4;
 

@@ -4,7 +4,7 @@
 import { parentPort } from "node:worker_threads";
 import { Sampler } from "../sampler";
 import { loadEngine, type Engine } from "./engine";
-import { ABORT, COUNT, DONE, HEADER, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
+import { ABORT, COUNT, DONE, HEADER, publish, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
 
 let engine: Engine | null = null;
 let eos = -1;
@@ -30,7 +30,7 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
     if (tok === eos) { reason = "eos"; break; }
     ids[n++] = tok;
     Atomics.store(ctrl, COUNT, n);
-    Atomics.notify(ctrl, COUNT);
+    publish(ctrl);
     if (n === 1) tFirst = performance.now();
     if (n === m.maxTokens) break;
     if (pos >= llama.ctx) { reason = "context"; break; }
@@ -61,7 +61,7 @@ parentPort!.on("message", (m: ToWorker & { eos?: number }) => {
       post({ type: "error", id: m.id, name: err.name, message: err.message });
     } finally {
       Atomics.store(ctrl, DONE, 1);
-      Atomics.notify(ctrl, COUNT);
+      publish(ctrl);
     }
   }
 });
