@@ -33,6 +33,9 @@ export interface NativeBinding {
   dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): void;
   QMatrix: new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
                 groupSize: number, scheme: NativeScheme) => NativeQMatrix;
+  /** ys[i] = x (M,K) @ ws[i]^T for up to 8 matrices of the same K, in one pass of the thread pool. */
+  matmulShared(ws: NativeQMatrix[], x: Float32Array, M: number, ys: Float32Array[], activations: NativeActivations,
+               threads: number): void;
 }
 
 /** The package root: one level above this file, in src/ (tests) and dist/ (installed) alike. */

@@ -1,6 +1,7 @@
 // matmul against a float64 JavaScript matmul over the dequantized weights.
 import { describe, expect, it } from "vitest";
 import { Tensor, matmul, quantize, type GroupSize, type Scheme } from "../src/index";
+import { native } from "../src/native";
 import { randn } from "./helpers/ggmlRef";
 import { f32SumBound, int8ActivationBound, matmulF64 } from "./helpers/reference";
 
@@ -139,5 +140,40 @@ describe("matmul.async", () => {
       return p;
     }));
     results.forEach((y, i) => expect(Array.from(y.data)).toEqual(Array.from(jobs[i].expected.data)));
+  });
+});
+
+// The binding the forward pass uses for a layer's Q, K, V (and gate, up): several matrices of one
+// K on one x, in one pass of the thread pool.
+describe("native matmulShared", () => {
+  const K = 200, M = 3;
+  const mats = [40, 16, 300].map((N, i) => quantize(new Tensor(randn(N * K, 17 + i, 0.2), [N, K]), { groupSize: 32 }));
+  const x = new Tensor(randn(M * K, 5, 1), [M, K]);
+
+  it("gives each matrix exactly what matmul gives it alone, for any thread count", () => {
+    for (const threads of [1, 2, 3]) {
+      const ys = mats.map((q) => new Float32Array(M * q.dims[0]));
+      native.matmulShared(mats.map((q) => q.nativeMatrix()), x.data, M, ys, 0, threads);
+      mats.forEach((q, i) => expect(ys[i]).toEqual(matmul(x, q, { threads: 1 }).data));
+    }
+  });
+
+  it("rejects what is not a QMatrix, mismatched K, wrong lengths and overlap with x", () => {
+    const nm = mats.map((q) => q.nativeMatrix());
+    const ys = mats.map((q) => new Float32Array(M * q.dims[0]));
+    const other = quantize(new Tensor(randn(16 * 64, 3, 0.2), [16, 64]));
+    expect(() => native.matmulShared([nm[0], {} as never], x.data, M, ys.slice(0, 2), 0, 1)).toThrow(TypeError);
+    expect(() => native.matmulShared([nm[0], other.nativeMatrix()], x.data, M, ys.slice(0, 2), 0, 1)).toThrow(/matrix 1: expected K = 200, got 64/);
+    expect(() => native.matmulShared(nm, x.data, M, ys.slice(0, 2), 0, 1)).toThrow(/as many outputs/);
+    expect(() => native.matmulShared([], x.data, M, [], 0, 1)).toThrow(RangeError);
+    expect(() => native.matmulShared(nm, x.data, M, [ys[0], new Float32Array(5), ys[2]], 0, 1)).toThrow(/output 1: expected length 48/);
+    expect(() => native.matmulShared(nm, x.data, M, [ys[0], new Uint8Array(48) as never, ys[2]], 0, 1)).toThrow(TypeError);
+    expect(() => native.matmulShared(nm, x.data.subarray(1), M, ys, 0, 1)).toThrow(/x: expected length 600/);
+    const big = new Float32Array(M * K + M * 40);
+    expect(() => native.matmulShared([nm[0]], big.subarray(M * 40 - 5, M * 40 - 5 + M * K), M, [big.subarray(0, M * 40)], 0, 1)).toThrow(/must not overlap x/);
+    const gone = quantize(new Tensor(randn(16 * K, 4, 0.2), [16, K]));
+    const gm = gone.nativeMatrix();
+    gone.dispose();
+    expect(() => native.matmulShared([gm], x.data, M, [new Float32Array(M * 16)], 0, 1)).toThrow(/after dispose/);
   });
 });

@@ -119,6 +119,18 @@ describe.runIf(have)("stories260K", () => {
     expect(err.q4).toBe(err.q4_g32_sym);
   });
 
+  it("q4: Q, K, V and gate, up multiplied together give the logits of separate products, prompt and token", () => {
+    const ids = json("stories260K_logits.json").token_ids;
+    const e = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "q4", threads: 2 });
+    const shared = [e.llama.forwardAll(ids, 0).slice(), e.llama.forward([ids[0]], ids.length).slice()];
+    let calls = 0;
+    e.llama.onLinearInput = () => void calls++; // a hook on the linears' inputs makes each one separate
+    const separate = [e.llama.forwardAll(ids, 0).slice(), e.llama.forward([ids[0]], ids.length).slice()];
+    expect(calls).toBeGreaterThan(0);
+    expect(shared[0]).toEqual(separate[0]);
+    expect(shared[1]).toEqual(separate[1]);
+  });
+
   it("generate() stops on an AbortSignal, on break, and does not block the event loop", async () => {
     const m = await loadModel(storiesPath, { quant: "q4", threads: 1 });
     const ac = new AbortController();

@@ -101,4 +101,12 @@ constexpr int64_t kGemmMinRows = 4;
 void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
                Activations act, int threads = 1);
 
+// Several matrices of the same K applied to one x (a layer's Q, K and V; its gate and up):
+// x (M,K) @ Ws[i] (N_i,K)^T -> ys[i] (M,N_i) for i < count (at most kMaxShared). x is quantized
+// once and the rows of all of them are tasks of one pool job, so a token pays one start and one
+// end for the group instead of one each. Every y equals matmul_q4's for that matrix alone.
+constexpr int kMaxShared = 8;
+void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float* const* ys, int count,
+                      const float* x, int64_t M, Activations act, int threads = 1);
+
 }  // namespace int4

@@ -6,6 +6,7 @@
 // depend on `threads`.
 #include <memory>
 #include <new>
+#include <stdexcept>
 
 #include "kernels.h"
 #include "thread_pool.h"
@@ -14,14 +15,21 @@ namespace int4 {
 
 namespace {
 
+// One matrix of a job: its output and its tasks, numbered from first_task.
+struct Part {
+  const QMatrixView* W;
+  float* y;
+  int64_t rows_per_task, first_task;
+};
+
 struct Job {
   const KernelTable* kt;
-  const QMatrixView* W;
   const float* x;
   const block_q8* xq;
-  int64_t M, rows_per_task;
-  float* y;
+  int64_t M;
   Activations act;
+  int count;
+  Part parts[kMaxShared];
 };
 
 // Rows [r0, r1) of W in the public layout: the kernels of every kind.
@@ -40,15 +48,16 @@ void run_rows(const Job& j, const QMatrixView& W, int64_t r0, int64_t r1, float*
 // kernels on blocks of rows unpacked to scratch, which costs little next to M rows of work.
 constexpr int64_t kUnpackRows = 256;
 
-void run_rows16(const Job& j, int64_t r0, int64_t r1) {
-  const QMatrixView& P = *j.W;
+void run_rows16(const Job& j, const Part& part, int64_t r0, int64_t r1) {
+  const QMatrixView& P = *part.W;
+  float* const y = part.y;
   const int64_t N = P.rows, nb = P.chunks_per_row();
   if (j.act == Activations::Int8 && j.M < kGemmMinRows && j.kt->gemv_q4_q8_rows16) {
-    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8_rows16(P, j.xq + m * nb, r0, r1, j.y + m * N);
+    for (int64_t m = 0; m < j.M; m++) j.kt->gemv_q4_q8_rows16(P, j.xq + m * nb, r0, r1, y + m * N);
     return;
   }
   if (j.act == Activations::Int8 && j.M >= kGemmMinRows && j.kt->gemm_q4_q8_rows16) {
-    j.kt->gemm_q4_q8_rows16(P, j.xq, j.M, r0, r1, j.y, N);
+    j.kt->gemm_q4_q8_rows16(P, j.xq, j.M, r0, r1, y, N);
     return;
   }
   const int64_t G = P.groups_per_row(), span = r1 - r0 < kUnpackRows ? r1 - r0 : kUnpackRows;
@@ -66,32 +75,38 @@ void run_rows16(const Job& j, int64_t r0, int64_t r1) {
     W.rows = n;
     W.packed = nullptr;
     W.codes = codes.get(), W.scales = scales.get(), W.offsets = offsets.get();
-    run_rows(j, W, 0, n, j.y + a, N);
+    run_rows(j, W, 0, n, y + a, N);
   }
 }
 
 void run_task(void* arg, int64_t task) {
   const Job& j = *static_cast<const Job*>(arg);
-  const int64_t N = j.W->rows;
-  const int64_t r0 = task * j.rows_per_task;
-  const int64_t r1 = r0 + j.rows_per_task < N ? r0 + j.rows_per_task : N;
-  if (j.W->packed)
-    run_rows16(j, r0, r1);
+  int i = 0;
+  while (i + 1 < j.count && task >= j.parts[i + 1].first_task) i++;
+  const Part& part = j.parts[i];
+  const int64_t N = part.W->rows;
+  const int64_t r0 = (task - part.first_task) * part.rows_per_task;
+  const int64_t r1 = r0 + part.rows_per_task < N ? r0 + part.rows_per_task : N;
+  if (part.W->packed)
+    run_rows16(j, part, r0, r1);
   else
-    run_rows(j, *j.W, r0, r1, j.y, N);
+    run_rows(j, *part.W, r0, r1, part.y, N);
 }
 
 }  // namespace
 
-void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
-               Activations act, int threads) {
-  const int64_t K = W.cols, N = W.rows;
+void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float* const* ys, int count,
+                      const float* x, int64_t M, Activations act, int threads) {
+  if (count < 1) return;
+  if (count > kMaxShared) throw std::invalid_argument("matmul_q4_shared: too many matrices");
+  const QMatrixView& W0 = *Ws[0];
+  const int64_t K = W0.cols;
   std::unique_ptr<block_q8[]> heap;
   block_q8 local[128];  // up to K = 4096 for one row of x: no allocation per token
   block_q8* xq = nullptr;
   if (act == Activations::Int8) {
-    // Quantize each row of x once; every row of W reuses it. The padding blocks are zeros.
-    const int64_t nb = W.chunks_per_row();
+    // Quantize each row of x once; every row of every W reuses it. The padding blocks are zeros.
+    const int64_t nb = W0.chunks_per_row();
     if (M * nb <= 128) {
       xq = local;
     } else {
@@ -112,21 +127,35 @@ void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int6
     // a prompt's rows are quantized on the pool too (32 rows a task); each row alone, as always
     parallel_for(M >= 64 ? threads : 1, (M + rq.per - 1) / rq.per, quantize_rows, &rq);
   }
-  // Tasks: several per thread for balance (each one packs x again, so not many more), at least
-  // 16 rows, a multiple of 16. Per-row results do not depend on where a task starts.
   int nthreads = threads > 0 ? threads : default_threads();
   // Waking a worker costs microseconds: small products (M N K below ~0.5 M multiply-adds, a few
   // microseconds of work) run on the calling thread alone.
-  if (static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) < double(1 << 19)) nthreads = 1;
-  // Small tasks keep a thread that the OS descheduled (shared machines) from holding up the
-  // rest; 8 per thread still leaves each task thousands of rows x K of work for a GEMV.
+  double work = 0;
+  for (int i = 0; i < count; i++) work += static_cast<double>(M) * static_cast<double>(Ws[i]->rows) * static_cast<double>(K);
+  if (work < double(1 << 19)) nthreads = 1;
+  // Tasks: several per thread for balance (each one packs x again, so not many more), at least
+  // 16 rows, a multiple of 16. Per-row results do not depend on where a task starts. Small tasks
+  // keep a thread that the OS descheduled (shared machines) from holding up the rest; 8 per
+  // thread still leaves each task thousands of rows x K of work for a GEMV.
   const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 4 : 8;
-  int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
-  rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
-  if (nthreads == 1) rows = N;  // one task: x is packed once
-  Job job{&kt, &W, x, xq, M, rows, y, act};
-  const int64_t ntasks = (N + rows - 1) / rows;
+  Job job{&kt, x, xq, M, act, count, {}};
+  int64_t ntasks = 0;
+  for (int i = 0; i < count; i++) {
+    const int64_t N = Ws[i]->rows;
+    int64_t rows = (N + nthreads * per_thread - 1) / (nthreads * per_thread);
+    rows = rows < 16 ? 16 : (rows + 15) / 16 * 16;
+    if (nthreads == 1) rows = N;  // one task per matrix: x is packed once
+    job.parts[i] = Part{Ws[i], ys[i], rows, ntasks};
+    ntasks += (N + rows - 1) / rows;
+  }
   parallel_for(nthreads, ntasks, run_task, &job);
+}
+
+void matmul_q4(const KernelTable& kt, const QMatrixView& W, const float* x, int64_t M, float* y,
+               Activations act, int threads) {
+  const QMatrixView* Ws[1] = {&W};
+  float* ys[1] = {y};
+  matmul_q4_shared(kt, Ws, ys, 1, x, M, act, threads);
 }
 
 }  // namespace int4

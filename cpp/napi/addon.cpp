@@ -129,6 +129,9 @@ class MatmulWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
+// Marks the objects QMatrix made, so that matmulShared can tell them from any other object.
+constexpr napi_type_tag kQMatrixTag = {0x8a2f3c1d5e6b4a70ULL, 0x91c4d2e7f3a85b16ULL};
+
 class QMatrix : public Napi::ObjectWrap<QMatrix> {
  public:
   static Napi::Function Init(Napi::Env env) {
@@ -141,6 +144,7 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
   explicit QMatrix(const Napi::CallbackInfo& info) : Napi::ObjectWrap<QMatrix>(info) {
     QMatrixView v = shape_args(info, 3);
     storage_args(info, 0, v);
+    info.This().As<Napi::Object>().TypeTag(&kQMatrixTag);
     auto d = std::make_shared<QMatrixData>();
     if (active_kernels().gemv_q4_q8_rows16) {
       // these kernels read their own layout (format.h, rows-16): the same bytes, regrouped once
@@ -160,6 +164,12 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     d->view.scales = d->scales.data();
     d->view.offsets = v.offsets ? d->offsets.data() : nullptr;
     data_ = std::move(d);
+  }
+
+  // The live QMatrix behind a JS value, or a TypeError naming `what`.
+  static const QMatrixData& From(Napi::Env env, Napi::Value value, const std::string& what) {
+    if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kQMatrixTag)) throw_type(env, what + ": expected a QMatrix");
+    return Unwrap(value.As<Napi::Object>())->live(env);
   }
 
  private:
@@ -213,6 +223,47 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
   std::shared_ptr<const QMatrixData> data_;
 };
 
+// matmulShared([W...], x, M, [y...], activations, threads): y[i] = x (M,K) @ W[i]^T for matrices of
+// the same K, in one pool job (matmul_q4_shared).
+Napi::Value MatmulShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[3].IsArray()) throw_type(env, "matmulShared: expected arrays of matrices and outputs");
+  auto ws = info[0].As<Napi::Array>(), ys = info[3].As<Napi::Array>();
+  const uint32_t count = ws.Length();
+  if (count < 1 || count > static_cast<uint32_t>(kMaxShared) || ys.Length() != count)
+    throw_range(env, "matmulShared: expected 1 to " + std::to_string(kMaxShared) + " matrices and as many outputs, got " +
+                         std::to_string(count) + " and " + std::to_string(ys.Length()));
+  auto x = typed_arg<float>(info, 1, "x", "Float32Array");
+  const QMatrixView* views[kMaxShared];
+  float* outs[kMaxShared];
+  for (uint32_t i = 0; i < count; i++) views[i] = &QMatrix::From(env, ws.Get(i), "matrix " + std::to_string(i)).view;
+  const int64_t K = views[0]->cols;
+  const int64_t M = int_arg(info, 2, "M", 1, kMaxElements / K);
+  check_len(env, "x", x.ElementLength(), M * K);
+  for (uint32_t i = 0; i < count; i++) {
+    if (views[i]->cols != K)
+      throw_range(env, "matrix " + std::to_string(i) + ": expected K = " + std::to_string(K) + ", got " + std::to_string(views[i]->cols));
+    Napi::Value y = ys.Get(i);
+    if (!y.IsTypedArray() || y.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw_type(env, "output " + std::to_string(i) + ": expected a Float32Array");
+    auto yf = y.As<Napi::Float32Array>();
+    if (M > kMaxElements / views[i]->rows) throw_range(env, "M*N: too many elements");
+    check_len(env, ("output " + std::to_string(i)).c_str(), yf.ElementLength(), M * views[i]->rows);
+    const float *y0 = yf.Data(), *y1 = y0 + M * views[i]->rows, *x0 = x.Data(), *x1 = x0 + M * K;
+    if (y0 < x1 && x0 < y1)
+      throw_range(env, "output " + std::to_string(i) + ": must not overlap x");
+    outs[i] = yf.Data();
+  }
+  const auto act = static_cast<Activations>(int_arg(info, 4, "activations", 0, 1));
+  const int threads = static_cast<int>(int_arg(info, 5, "threads", 0, kMaxThreads));
+  try {
+    matmul_q4_shared(active_kernels(), views, outs, static_cast<int>(count), x.Data(), M, act, threads);
+  } catch (const std::bad_alloc&) {
+    throw_range(env, "matmul: out of memory");
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   if (const char* isa = std::getenv("INT4_ISA")) {
     if (*isa) {
@@ -227,6 +278,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("fromGGML", Napi::Function::New(env, FromGGML));
   exports.Set("toGGML", Napi::Function::New(env, ToGGML));
   exports.Set("QMatrix", QMatrix::Init(env));
+  exports.Set("matmulShared", Napi::Function::New(env, MatmulShared));
   register_ops(env, exports);
   return exports;
 }

@@ -3,7 +3,6 @@
 // the f32 path to.
 #include <cmath>
 #include <cstring>
-#include <thread>
 #include <vector>
 
 #include "../int4/dispatch.h"
@@ -38,8 +37,15 @@ void rmsnorm_rows(const float* x, const float* w, float* out, int64_t m0, int64_
   for (int64_t m = m0; m < m1; m++) {
     const float* xr = x + m * n;
     float* o = out + m * n;
+    // the sum of squares in 16 lanes (vectorized; one running sum would be a serial chain), then
+    // the lanes in order
+    float lanes[16] = {};
+    const int64_t n16 = n - n % 16;
+    for (int64_t j = 0; j < n16; j += 16)
+      for (int l = 0; l < 16; l++) lanes[l] += xr[j + l] * xr[j + l];
     float ss = 0.0f;
-    for (int64_t j = 0; j < n; j++) ss += xr[j] * xr[j];
+    for (int l = 0; l < 16; l++) ss += lanes[l];
+    for (int64_t j = n16; j < n; j++) ss += xr[j] * xr[j];
     ss /= static_cast<float>(n);
     ss += eps;
     ss = 1.0f / std::sqrt(ss);
@@ -55,25 +61,40 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
 
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot, float base,
               int mode) {
-  std::vector<float> cs(static_cast<size_t>(n_rot));  // cos, sin per pair at this position
+  // The frequencies base^(-i/n_rot) depend on the model only: kept per thread between calls.
+  thread_local std::vector<double> freq;
+  thread_local float freq_base = 0.0f;
+  if (freq_base != base || freq.size() != static_cast<size_t>(n_rot / 2)) {
+    freq.resize(static_cast<size_t>(n_rot / 2));
+    for (int64_t i = 0; i < n_rot; i += 2)
+      freq[i / 2] = 1.0 / std::pow(static_cast<double>(base), static_cast<double>(i) / static_cast<double>(n_rot));
+    freq_base = base;
+  }
+  thread_local std::vector<float> cs;  // cos, sin per pair at this position
+  cs.resize(static_cast<size_t>(n_rot));
+  const int64_t half = n_rot / 2;
   for (int64_t m = 0; m < M; m++) {
     const double pos = static_cast<double>(pos0 + m);
     for (int64_t i = 0; i < n_rot; i += 2) {
-      const double freq = 1.0 / std::pow(static_cast<double>(base), static_cast<double>(i) / static_cast<double>(n_rot));
-      const double v = pos * freq;
+      const double v = pos * freq[i / 2];
       cs[i] = static_cast<float>(std::cos(v));
       cs[i + 1] = static_cast<float>(std::sin(v));
     }
     float* row = x + m * n_heads * head_dim;
     for (int64_t h = 0; h < n_heads; h++) {
       float* v = row + h * head_dim;
-      for (int64_t i = 0; i < n_rot; i += 2) {
-        const int64_t a = mode == 2 ? i / 2 : i;
-        const int64_t b = mode == 2 ? i / 2 + n_rot / 2 : i + 1;
-        const float v0 = v[a], v1 = v[b];
-        const float c = cs[i], s = cs[i + 1];
-        v[a] = v0 * c - v1 * s;
-        v[b] = v0 * s + v1 * c;
+      if (mode == 2) {  // neox: pairs (i, i + n_rot/2)
+        for (int64_t i = 0; i < half; i++) {
+          const float v0 = v[i], v1 = v[i + half], c = cs[2 * i], s = cs[2 * i + 1];
+          v[i] = v0 * c - v1 * s;
+          v[i + half] = v0 * s + v1 * c;
+        }
+      } else {  // normal: adjacent pairs (2i, 2i + 1)
+        for (int64_t i = 0; i < n_rot; i += 2) {
+          const float v0 = v[i], v1 = v[i + 1], c = cs[i], s = cs[i + 1];
+          v[i] = v0 * c - v1 * s;
+          v[i + 1] = v0 * s + v1 * c;
+        }
       }
     }
   }
@@ -97,82 +118,102 @@ bool use_avx512_ops() {
 #define INT4_CLONES
 #endif
 
-// Rows m0, m0 + stride, ... of the batch. The query heads that share a KV head are done together,
-// so each key and value row is loaded once for all of them. Scores accumulate over i in order (as
+// Row m of the batch, the query heads of KV head g: they are done together, so each key and value
+// row is loaded once for all of them. Scores accumulate over i in order (as
 // llama2.c's dot product) but for all positions at once: att[j][t] += q_j[i] * k_t[i][t], a loop
 // over contiguous t that vectorizes without horizontal sums.
 INT4_CLONES
-void attention_rows_generic(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
-                            int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride,
-                            float* att /* (group, T) */) {
+void attention_row_group_generic(const float* q, const float* k_t, const float* vc, float* out, int64_t m, int64_t pos0,
+                                 int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
+                                 float* att /* (group, T) */) {
   const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (int64_t m = m0; m < M; m += stride) {
-    const int64_t T = pos0 + m + 1;  // positions this row sees
-    for (int64_t g = 0; g < n_kv; g++) {
-      const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
-      const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
-      // scores: q_j . k_t / sqrt(hd), t < T
-      for (int64_t j = 0; j < group; j++)
-        for (int64_t t = 0; t < T; t++) att[j * T + t] = 0.0f;
-      for (int64_t i = 0; i < hd; i++) {
-        const float* kr = kg + i * ctx;
-        for (int64_t j = 0; j < group; j++) {
-          const float qi = qg[j * hd + i];
-          float* a = att + j * T;
-          for (int64_t t = 0; t < T; t++) a[t] += qi * kr[t];
-        }
+  const int64_t T = pos0 + m + 1;  // positions this row sees
+  const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
+  const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
+  // scores: q_j . k_t / sqrt(hd), t < T
+  for (int64_t j = 0; j < group; j++)
+    for (int64_t t = 0; t < T; t++) att[j * T + t] = 0.0f;
+  for (int64_t i = 0; i < hd; i++) {
+    const float* kr = kg + i * ctx;
+    for (int64_t j = 0; j < group; j++) {
+      const float qi = qg[j * hd + i];
+      float* a = att + j * T;
+      for (int64_t t = 0; t < T; t++) a[t] += qi * kr[t];
+    }
+  }
+  // softmax per head; the 1/sum is folded into the weights of the values
+  for (int64_t j = 0; j < group; j++) {
+    float* a = att + j * T;
+    // max and sum in 16 lanes: vectorized, where one running value would be a serial chain
+    float lm[16], ls[16];
+    for (int l = 0; l < 16; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
+    const int64_t T16 = T - T % 16;
+    for (int64_t t = 0; t < T16; t += 16)
+      for (int l = 0; l < 16; l++) {
+        a[t + l] *= scale;
+        lm[l] = a[t + l] > lm[l] ? a[t + l] : lm[l];
       }
-      // softmax per head; the 1/sum is folded into the weights of the values
-      for (int64_t j = 0; j < group; j++) {
-        float* a = att + j * T;
-        // max and sum in 16 lanes: vectorized, where one running value would be a serial chain
-        float lm[16], ls[16];
-        for (int l = 0; l < 16; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
-        const int64_t T16 = T - T % 16;
-        for (int64_t t = 0; t < T16; t += 16)
-          for (int l = 0; l < 16; l++) {
-            a[t + l] *= scale;
-            lm[l] = a[t + l] > lm[l] ? a[t + l] : lm[l];
-          }
-        for (int64_t t = T16; t < T; t++) {
-          a[t] *= scale;
-          lm[0] = a[t] > lm[0] ? a[t] : lm[0];
-        }
-        float mx = lm[0];
-        for (int l = 1; l < 16; l++) mx = lm[l] > mx ? lm[l] : mx;
-        for (int64_t t = 0; t < T; t++) a[t] = std::exp(a[t] - mx);
-        for (int64_t t = 0; t < T16; t += 16)
-          for (int l = 0; l < 16; l++) ls[l] += a[t + l];
-        float sum = 0.0f;
-        for (int l = 0; l < 16; l++) sum += ls[l];
-        for (int64_t t = T16; t < T; t++) sum += a[t];
-        const float inv = 1.0f / sum;
-        for (int64_t t = 0; t < T; t++) a[t] *= inv;
-      }
-      // weighted sum of values: out_j = sum_t a_j[t] v[t]
-      float* og = out + m * q_dim + g * group * hd;
-      for (int64_t e = 0; e < group * hd; e++) og[e] = 0.0f;
-      for (int64_t t = 0; t < T; t++) {
-        const float* v = vc + t * kv_dim + g * hd;
-        for (int64_t j = 0; j < group; j++) {
-          const float a = att[j * T + t];
-          float* o = og + j * hd;
-          for (int64_t i = 0; i < hd; i++) o[i] += a * v[i];
-        }
-      }
+    for (int64_t t = T16; t < T; t++) {
+      a[t] *= scale;
+      lm[0] = a[t] > lm[0] ? a[t] : lm[0];
+    }
+    float mx = lm[0];
+    for (int l = 1; l < 16; l++) mx = lm[l] > mx ? lm[l] : mx;
+    for (int64_t t = 0; t < T; t++) a[t] = std::exp(a[t] - mx);
+    for (int64_t t = 0; t < T16; t += 16)
+      for (int l = 0; l < 16; l++) ls[l] += a[t + l];
+    float sum = 0.0f;
+    for (int l = 0; l < 16; l++) sum += ls[l];
+    for (int64_t t = T16; t < T; t++) sum += a[t];
+    const float inv = 1.0f / sum;
+    for (int64_t t = 0; t < T; t++) a[t] *= inv;
+  }
+  // weighted sum of values: out_j = sum_t a_j[t] v[t]
+  float* og = out + m * q_dim + g * group * hd;
+  for (int64_t e = 0; e < group * hd; e++) og[e] = 0.0f;
+  for (int64_t t = 0; t < T; t++) {
+    const float* v = vc + t * kv_dim + g * hd;
+    for (int64_t j = 0; j < group; j++) {
+      const float a = att[j * T + t];
+      float* o = og + j * hd;
+      for (int64_t i = 0; i < hd; i++) o[i] += a * v[i];
     }
   }
 }
 
-void attention_rows(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
-                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride) {
-  std::vector<float> att(static_cast<size_t>(n_head / n_kv * (pos0 + M)));
+// Brings the cache lines one (row, KV head) unit reads into the cache, all requests issued at once.
+// While a token is generated the weights stream through the caches between two layers' attention,
+// so its cache is cold; its reads, 64 short runs of keys (hd rows of k_t) and T short runs of
+// values, are otherwise served one miss at a time.
+void prefetch_unit(const float* k_t, const float* vc, int64_t T, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g) {
+  const float* kg = k_t + g * hd * ctx;
+  for (int64_t i = 0; i < hd; i++)
+    for (int64_t t = 0; t < T; t += 16) __builtin_prefetch(kg + i * ctx + t);
+  const int64_t kv_dim = n_kv * hd;
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t c = 0; c < hd; c += 16) __builtin_prefetch(vc + t * kv_dim + g * hd + c);
+}
+
+struct AttentionJob {
+  const float *q, *k_t, *vc;
+  float* out;
+  int64_t M, pos0, n_head, n_kv, hd, ctx;
+  bool avx512;
+};
+
+// One task: row m = task / n_kv, KV head g = task % n_kv. Scratch for the scores is per thread.
+void attention_task(void* arg, int64_t task) {
+  const AttentionJob& j = *static_cast<const AttentionJob*>(arg);
+  const int64_t m = task / j.n_kv, g = task % j.n_kv, T = j.pos0 + m + 1;
+  thread_local std::vector<float> att;
+  if (att.size() < static_cast<size_t>(j.n_head / j.n_kv * T)) att.resize(static_cast<size_t>(j.n_head / j.n_kv * T));
+  if (j.M <= 4) prefetch_unit(j.k_t, j.vc, T, j.n_kv, j.hd, j.ctx, g);
 #if defined(INT4_HAVE_AVX512_OPS)
-  if (use_avx512_ops())
-    return attention_rows_avx512(q, k_t, vc, out, M, pos0, n_head, n_kv, hd, ctx, m0, stride, att.data());
+  if (j.avx512)
+    return attention_row_group_avx512(j.q, j.k_t, j.vc, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
 #endif
-  attention_rows_generic(q, k_t, vc, out, M, pos0, n_head, n_kv, hd, ctx, m0, stride, att.data());
+  attention_row_group_generic(j.q, j.k_t, j.vc, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
 }
 
 }  // namespace
@@ -187,17 +228,11 @@ void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64
 
 void attention_f32(const float* q, const float* k_t, const float* v_cache, float* out, int64_t M, int64_t pos0,
                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads) {
-  // One token's attention is small: threads only pay off over a prompt. Rows are dealt out in
-  // turn (row m has pos0 + m + 1 positions), which keeps the threads' work even.
-  const int64_t T = threads > M ? M : threads;
-  if (T <= 1 || M * (pos0 + M) < 4096) {
-    attention_rows(q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, 0, 1);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < T; t++) pool.emplace_back(attention_rows, q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, t, T);
-  attention_rows(q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, 0, T);
-  for (auto& th : pool) th.join();
+  // Tasks of one row and one KV head, taken in order from the pool's counter (later rows see more
+  // positions; taking them as threads free up keeps the threads even). A short one runs alone.
+  AttentionJob job{q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, use_avx512_ops()};
+  const bool small = M * (pos0 + M) * n_head * hd < (int64_t(1) << 16);
+  parallel_for(small ? 1 : threads, M * n_kv, attention_task, &job);
 }
 
 void silu_mul_f32(float* gate, const float* up, int64_t n, int threads) {

@@ -145,27 +145,22 @@ void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, i
 
 }  // namespace
 
-void attention_rows_avx512(const float* q, const float* k_t, const float* vc, float* out, int64_t M, int64_t pos0,
-                           int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t m0, int64_t stride,
-                           float* att) {
+void attention_row_group_avx512(const float* q, const float* k_t, const float* vc, float* out, int64_t m, int64_t pos0,
+                                int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g, float* att) {
   const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  for (int64_t m = m0; m < M; m += stride) {
-    const int64_t T = pos0 + m + 1;  // positions this row sees
-    for (int64_t g = 0; g < n_kv; g++) {
-      const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
-      const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
-      for (int64_t j0 = 0; j0 < group; j0 += kHeadBlock) {
-        const int64_t nj = group - j0 < kHeadBlock ? group - j0 : kHeadBlock;
-        scores_softmax(qg + j0 * hd, nj, kg, hd, ctx, T, scale, att + j0 * T);
-      }
-      float* og = out + m * q_dim + g * group * hd;
-      for (int64_t j0 = 0; j0 < group; j0 += 4) {
-        const int64_t nj = group - j0 < 4 ? group - j0 : 4;
-        for (int64_t c0 = 0; c0 < hd; c0 += 64)
-          weighted_values(att + j0 * T, nj, T, vc + g * hd, kv_dim, hd, c0, og + j0 * hd);
-      }
-    }
+  const int64_t T = pos0 + m + 1;  // positions this row sees
+  const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
+  const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
+  for (int64_t j0 = 0; j0 < group; j0 += kHeadBlock) {
+    const int64_t nj = group - j0 < kHeadBlock ? group - j0 : kHeadBlock;
+    scores_softmax(qg + j0 * hd, nj, kg, hd, ctx, T, scale, att + j0 * T);
+  }
+  float* og = out + m * q_dim + g * group * hd;
+  for (int64_t j0 = 0; j0 < group; j0 += 4) {
+    const int64_t nj = group - j0 < 4 ? group - j0 : 4;
+    for (int64_t c0 = 0; c0 < hd; c0 += 64)
+      weighted_values(att + j0 * T, nj, T, vc + g * hd, kv_dim, hd, c0, og + j0 * hd);
   }
 }
 

@@ -290,6 +290,49 @@ void test_rows16(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int G, 
   }
 }
 
+// matmul_q4_shared gives every matrix exactly what matmul_q4 gives it alone, for any thread
+// count, with the matrices in either layout (rows-16 when the table has kernels for it).
+void test_shared(const KernelTable& kt, int64_t M, int64_t K, int G, Scheme s) {
+  const int64_t Ns[3] = {40, 16, 300};
+  std::vector<QMatrix> qs;
+  std::vector<std::vector<uint8_t>> packed(3);
+  QMatrixView views[3];
+  for (int i = 0; i < 3; i++) {
+    qs.push_back(quantize(random_vector(Ns[i] * K), Ns[i], K, G, s));
+  }
+  for (int i = 0; i < 3; i++) {
+    views[i] = qs[i].view;
+    if (kt.gemv_q4_q8_rows16 && i != 1) {  // the middle one stays in the public layout
+      packed[i].resize(static_cast<size_t>(views[i].packed_bytes()));
+      pack_q4_rows16(views[i], packed[i].data());
+      views[i].codes = nullptr, views[i].scales = nullptr, views[i].offsets = nullptr;
+      views[i].packed = packed[i].data();
+    }
+  }
+  auto x = random_vector(M * K);
+  const std::string name = std::string(kt.name) + " shared M=" + std::to_string(M) + " " + shape_name(300, K, G, s);
+  for (Activations act : {Activations::Int8, Activations::Float32}) {
+    std::vector<std::vector<float>> alone(3);
+    for (int i = 0; i < 3; i++) {
+      alone[i].resize(static_cast<size_t>(M * Ns[i]));
+      matmul_q4(kt, views[i], x.data(), M, alone[i].data(), act, 1);
+    }
+    bool same = true;
+    for (int threads : {1, 2, 3}) {
+      std::vector<std::vector<float>> ys(3);
+      float* yp[3];
+      const QMatrixView* wp[3];
+      for (int i = 0; i < 3; i++) {
+        ys[i].assign(static_cast<size_t>(M * Ns[i]), -1.0f);
+        yp[i] = ys[i].data(), wp[i] = &views[i];
+      }
+      matmul_q4_shared(kt, wp, yp, 3, x.data(), M, act, threads);
+      for (int i = 0; i < 3; i++) same = same && ys[i] == alone[i];
+    }
+    check(same, std::string("matmul_q4_shared equals matmul_q4 per matrix, ") + (act == Activations::Int8 ? "int8 " : "f32 ") + name);
+  }
+}
+
 // A table's quantize_q4 writes the bytes quantize_q4_generic writes, on ordinary weights and
 // on the cases a vector version gets wrong first: ties in magnitude with both signs, signed zeros,
 // all-zero groups, partial groups and chunks, and non-finite input (reported at the same index).
@@ -385,6 +428,9 @@ int main(int argc, char** argv) {
             for (int64_t N : {5, 16, 300})
               for (int64_t K : {int64_t(17), int64_t(172), int64_t(G) * 2 + 40}) test_rows16(kt, M, N, K, G, s);
       }
+    for (Scheme s : schemes)
+      for (int64_t M : {1, 6})
+        for (int G : {32, 128}) test_shared(kt, M, int64_t(G) * 3 + 7, G, s);
     test_quantize_table(kt);
     test_concurrent(kt);
   }

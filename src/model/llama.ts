@@ -5,6 +5,7 @@
 // f32 sgemm (quant "f32"); the other operators are native (cpp/ops). Buffers for M = 1 are
 // allocated once, so a generated token allocates nothing in JavaScript.
 import { matmul, type MatmulOptions } from "../matmul";
+import type { NativeQMatrix } from "../native";
 import { Tensor } from "../tensor";
 import type { LlamaConfig } from "./config";
 import { ops } from "./nativeOps";
@@ -22,6 +23,11 @@ class Scratch {
   readonly hb: Tensor;  // (M, hidden) gate
   readonly hb2: Tensor; // (M, hidden) up
   readonly opts = new Map<Tensor, MatmulOptions>();
+  // the outputs of Q, K, V and of gate, up as lists (one shared matmul each), made once
+  readonly qkv: Tensor[];
+  readonly qkvOut: Float32Array[];
+  readonly gateUp: Tensor[];
+  readonly gateUpOut: Float32Array[];
 
   constructor(readonly M: number, c: LlamaConfig, threads: number) {
     const t = (n: number) => new Tensor(new Float32Array(M * n), [M, n]);
@@ -30,7 +36,30 @@ class Scratch {
     this.q = t(qd); this.k = t(kvd); this.v = t(kvd); this.att = t(qd);
     this.hb = t(c.hidden); this.hb2 = t(c.hidden);
     for (const out of [this.xb2, this.q, this.k, this.v, this.hb, this.hb2]) this.opts.set(out, { out, threads });
+    this.qkv = [this.q, this.k, this.v];
+    this.qkvOut = this.qkv.map((t) => t.data);
+    this.gateUp = [this.hb, this.hb2];
+    this.gateUpOut = this.gateUp.map((t) => t.data);
   }
+}
+
+/**
+ * Linears that multiply the same input. When all are INT4, `mats` holds their native matrices and
+ * one matmulShared runs them: x is quantized once and their rows share one pass of the thread
+ * pool (a token saves a start and an end per group; each output is what matmul alone gives).
+ */
+interface LinearGroup {
+  ls: Linear[];
+  mats: NativeQMatrix[] | null;
+}
+
+function linearGroup(ls: Linear[]): LinearGroup {
+  const mats: NativeQMatrix[] = [];
+  for (const l of ls) {
+    if (l.kind !== "q4") return { ls, mats: null };
+    mats.push(l.q.nativeMatrix());
+  }
+  return { ls, mats };
 }
 
 export interface LlamaOptions {
@@ -50,6 +79,9 @@ export class Llama {
   readonly #one: Scratch;
   readonly #logits1: Tensor; // (1, vocab)
   readonly #logits1Opts: MatmulOptions;
+  // Per layer, Q, K, V and gate, up: linears of one input, multiplied together (LinearGroup).
+  readonly #qkv: LinearGroup[];
+  readonly #gateUp: LinearGroup[];
   #batch: Scratch | null = null;
   // ---- calibration capture (issue 5, src/quant/calibrate.ts): begin ----
   /**
@@ -68,6 +100,8 @@ export class Llama {
     this.#one = new Scratch(1, config, this.threads);
     this.#logits1 = new Tensor(new Float32Array(config.vocab), [1, config.vocab]);
     this.#logits1Opts = { out: this.#logits1, threads: this.threads };
+    this.#qkv = weights.layers.map((w) => linearGroup([w.wq, w.wk, w.wv]));
+    this.#gateUp = weights.layers.map((w) => linearGroup([w.gate, w.up]));
   }
 
   get kvCacheBytes(): number {
@@ -79,6 +113,15 @@ export class Llama {
     if (this.onLinearInput !== null) this.onLinearInput(l, x);
     if (l.kind === "q4") matmul(x, l.q, opts);
     else ops.sgemm(x.data, x.dims[0], l.K, l.w, l.N, out.data, this.threads);
+  }
+
+  /** The linears of a group on one input: W_i (N_i,K) @ x (M,K) -> outs[i] (M,N_i). */
+  #linears(g: LinearGroup, x: Tensor, outs: Tensor[], outData: Float32Array[], s: Scratch): void {
+    if (g.mats === null || this.onLinearInput !== null) {
+      for (let i = 0; i < g.ls.length; i++) this.#linear(g.ls[i], x, outs[i], s.opts.get(outs[i])!);
+      return;
+    }
+    ops.matmulShared(g.mats, x.data, s.M, outData, 0, this.threads);
   }
 
   #embed(token: number, out: Float32Array, offset: number): void {
@@ -103,9 +146,8 @@ export class Llama {
       const cacheOff = l * this.ctx * kvd;
       // attention block
       ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
-      this.#linear(w.wq, s.xb, s.q, s.opts.get(s.q)!);   // Wq (qd,dim) @ xb -> q (M,qd)
-      this.#linear(w.wk, s.xb, s.k, s.opts.get(s.k)!);   // Wk (kvd,dim) @ xb -> k (M,kvd)
-      this.#linear(w.wv, s.xb, s.v, s.opts.get(s.v)!);   // Wv (kvd,dim) @ xb -> v (M,kvd)
+      // Wq (qd,dim), Wk (kvd,dim), Wv (kvd,dim) @ xb -> q (M,qd), k (M,kvd), v (M,kvd)
+      this.#linears(this.#qkv[l], s.xb, s.qkv, s.qkvOut, s);
       ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
       ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
       ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.ctx, this.kCache, this.vCache, cacheOff);
@@ -114,8 +156,8 @@ export class Llama {
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
       // feed-forward block: down(silu(gate(x)) * up(x))
       ops.rmsnorm(s.x.data, w.ffnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
-      this.#linear(w.gate, s.xb, s.hb, s.opts.get(s.hb)!);   // W1 (hidden,dim) @ xb -> hb (M,hidden)
-      this.#linear(w.up, s.xb, s.hb2, s.opts.get(s.hb2)!);   // W3 (hidden,dim) @ xb -> hb2 (M,hidden)
+      // W1 (hidden,dim), W3 (hidden,dim) @ xb -> hb (M,hidden), hb2 (M,hidden)
+      this.#linears(this.#gateUp[l], s.xb, s.gateUp, s.gateUpOut, s);
       ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden, this.threads);
       this.#linear(w.down, s.hb, s.xb2, s.opts.get(s.xb2)!); // W2 (dim,hidden) @ hb -> xb2 (M,dim)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
