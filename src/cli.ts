@@ -253,7 +253,7 @@ function infoCmd(args: string[]): number {
   try {
     const c = configFromGGUF(f);
     const tensors = f.tensors.map((t) => ({ name: t.name, type: t.type.name, shape: t.ne, bytes: t.byteLength }));
-    const kvBytes = (ctx: number) => 2 * c.nLayers * ctx * c.nKvHeads * c.headDim * 4;
+    const kvBytes = (ctx: number) => 2 * c.nLayers * Math.ceil(ctx / 16) * 16 * c.nKvHeads * c.headDim * 4; // as Llama allocates it
     const memory = QUANT_NAMES.map((qn) => {
       const spec = parseQuant(qn);
       let bytes = 0;

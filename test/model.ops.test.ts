@@ -79,16 +79,16 @@ describe("native operators", () => {
     [4, 2, 16],
     [12, 1, 72],
     [3, 3, 8],
-  ])("causal GQA attention over the cache (keys stored transposed), 1 and 2 threads: H %i, KV %i, hd %i", (H, KV, hd) => {
-    const pos0 = 40, M = 80, T = pos0 + M, ctx = 130, off = 7, kvd = KV * hd;
+  ])("causal GQA attention over the cache (keys in blocks of 16 positions), 1 and 2 threads: H %i, KV %i, hd %i", (H, KV, hd) => {
+    const pos0 = 40, M = 80, T = pos0 + M, ctx = 144, off = 7, kvd = KV * hd;
     const q = rand(M * H * hd, 6), k = rand(T * kvd, 7), v = rand(T * kvd, 8);
     const kc = new Float32Array(off + ctx * kvd), vc = new Float32Array(off + ctx * kvd);
     // fill the cache in two steps, as a prompt and then more tokens would
     ops.storeKV(k, v, pos0, 0, KV, hd, ctx, kc, vc, off);
     ops.storeKV(k.subarray(pos0 * kvd), v.subarray(pos0 * kvd), M, pos0, KV, hd, ctx, kc, vc, off);
-    for (let t = 0; t < T; t++) for (let j = 0; j < kvd; j++) {
-      expect(kc[off + j * ctx + t]).toBe(k[t * kvd + j]);
-      expect(vc[off + t * kvd + j]).toBe(v[t * kvd + j]);
+    for (let t = 0; t < T; t++) for (let g = 0; g < KV; g++) for (let i = 0; i < hd; i++) {
+      expect(kc[off + g * ctx * hd + Math.floor(t / 16) * hd * 16 + i * 16 + (t % 16)]).toBe(k[t * kvd + g * hd + i]);
+      expect(vc[off + g * ctx * hd + t * hd + i]).toBe(v[t * kvd + g * hd + i]);
     }
     const want = new Float64Array(M * H * hd);
     for (let m = 0; m < M; m++) for (let h = 0; h < H; h++) {
@@ -108,12 +108,18 @@ describe("native operators", () => {
       const out = new Float32Array(M * H * hd);
       ops.attention(q, kc, vc, off, out, M, pos0, H, KV, hd, ctx, threads);
       close(out, want, 1e-5);
+      // the last row alone, as a generated token runs it
+      const last = new Float32Array(H * hd);
+      ops.attention(q.subarray((M - 1) * H * hd), kc, vc, off, last, 1, T - 1, H, KV, hd, ctx, threads);
+      close(last, want.subarray((M - 1) * H * hd), 1e-5);
     }
     const out = new Float32Array(M * H * hd);
     expect(() => ops.attention(q, kc.subarray(0, 100), vc, off, out, M, pos0, H, KV, hd, ctx, 1)).toThrow(/kCache: expected at least/);
     if (KV > 1) expect(() => ops.attention(q, kc, vc, off, out, M, pos0, KV + 1, KV, hd, ctx, 1)).toThrow(/nKv|nHead/);
-    expect(() => ops.attention(q, kc, vc, off, out, M, 60, H, KV, hd, ctx, 1)).toThrow(/pos0 \+ M: expected at most ctx = 130/);
-    expect(() => ops.storeKV(k, v, M, 60, KV, hd, ctx, kc, vc, off)).toThrow(/pos0 \+ M/);
+    expect(() => ops.attention(q, kc, vc, off, out, M, 70, H, KV, hd, ctx, 1)).toThrow(/pos0 \+ M: expected at most ctx = 144/);
+    expect(() => ops.storeKV(k, v, M, 70, KV, hd, ctx, kc, vc, off)).toThrow(/pos0 \+ M/);
+    expect(() => ops.attention(q, kc, vc, off, out, M, pos0, H, KV, hd, 130, 1)).toThrow(/ctx: expected a multiple of 16/);
+    expect(() => ops.storeKV(k, v, M, pos0, KV, hd, 130, kc, vc, off)).toThrow(/ctx: expected a multiple of 16/);
   });
 
   it("rmsnorm, siluMul and addInPlace give the same bits on 1 and 2 threads (big batches split)", () => {

@@ -91,10 +91,17 @@ Napi::Value Backend(const Napi::CallbackInfo& info) {
 
 // ---- QMatrix: native copy of a quantized matrix, the operand of matmul ----
 
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
 struct QMatrixData {
   QMatrixView view;
-  std::vector<uint8_t> codes;  // the public layout's codes, or the rows-16 copy (view.packed)
+  std::vector<uint8_t> codes;  // the public layout's codes
   std::vector<uint16_t> scales, offsets;
+  // or the rows-16 copy (view.packed), on a cache-line boundary: the kernels' 64-byte loads then
+  // never straddle two lines
+  std::unique_ptr<uint8_t, FreeDeleter> packed;
 };
 
 class MatmulWorker : public Napi::AsyncWorker {
@@ -148,11 +155,13 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     auto d = std::make_shared<QMatrixData>();
     if (active_kernels().gemv_q4_q8_rows16) {
       // these kernels read their own layout (format.h, rows-16): the same bytes, regrouped once
-      d->codes.resize(static_cast<size_t>(v.packed_bytes()));
-      pack_q4_rows16(v, d->codes.data());
+      const size_t bytes = static_cast<size_t>(v.packed_bytes());
+      d->packed.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+      if (!d->packed) throw_range(info.Env(), "QMatrix: out of memory");
+      pack_q4_rows16(v, d->packed.get());
       d->view = v;
       d->view.codes = nullptr, d->view.scales = nullptr, d->view.offsets = nullptr;
-      d->view.packed = d->codes.data();
+      d->view.packed = d->packed.get();
       data_ = std::move(d);
       return;
     }

@@ -127,12 +127,15 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// The KV cache arguments of one layer: kCache holds (nKv, headDim, ctx) per layer (keys
-// transposed), vCache (ctx, nKv*headDim) per layer; cacheOffset is the layer's first element.
+// The KV cache arguments of one layer: kCache and vCache hold nKv * ctx * headDim floats per layer
+// (cpp/ops/ops.h: keys in blocks of 16 positions, values in rows); cacheOffset is the layer's
+// first element.
 struct CacheArgs {
   int64_t off, n_kv, hd, ctx;
 };
 void check_cache(const Napi::Env& env, const Napi::Float32Array& kc, const Napi::Float32Array& vc, const CacheArgs& c) {
+  if (c.ctx % kKvBlock != 0)
+    throw_range(env, "ctx: expected a multiple of 16 (the key cache is kept in blocks of 16 positions), got " + std::to_string(c.ctx));
   need(env, "kCache", kc.ElementLength(), c.off + c.n_kv * c.hd * c.ctx);
   need(env, "vCache", vc.ElementLength(), c.off + c.ctx * c.n_kv * c.hd);
 }

@@ -119,27 +119,31 @@ bool use_avx512_ops() {
 #endif
 
 // Row m of the batch, the query heads of KV head g: they are done together, so each key and value
-// row is loaded once for all of them. Scores accumulate over i in order (as
-// llama2.c's dot product) but for all positions at once: att[j][t] += q_j[i] * k_t[i][t], a loop
+// row is loaded once for all of them. Scores accumulate over i in order (as llama2.c's dot
+// product) but for the 16 positions of a key block at once: att[j][t] += q_j[i] * kb[i][t], a loop
 // over contiguous t that vectorizes without horizontal sums.
 INT4_CLONES
-void attention_row_group_generic(const float* q, const float* k_t, const float* vc, float* out, int64_t m, int64_t pos0,
+void attention_row_group_generic(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t m, int64_t pos0,
                                  int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
                                  float* att /* (group, T) */) {
-  const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
+  const int64_t q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t T = pos0 + m + 1;  // positions this row sees
   const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
-  const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
-  // scores: q_j . k_t / sqrt(hd), t < T
+  const float* kg = k_cache + g * ctx * hd;         // (ctx / 16, hd, 16)
+  // scores: q_j . k_t / sqrt(hd), t < T, a block of 16 positions at a time
   for (int64_t j = 0; j < group; j++)
     for (int64_t t = 0; t < T; t++) att[j * T + t] = 0.0f;
-  for (int64_t i = 0; i < hd; i++) {
-    const float* kr = kg + i * ctx;
-    for (int64_t j = 0; j < group; j++) {
-      const float qi = qg[j * hd + i];
-      float* a = att + j * T;
-      for (int64_t t = 0; t < T; t++) a[t] += qi * kr[t];
+  for (int64_t t0 = 0; t0 < T; t0 += kKvBlock) {
+    const int64_t nt = T - t0 < kKvBlock ? T - t0 : kKvBlock;
+    const float* kb = kg + t0 * hd;  // block t0 / 16: (hd, 16)
+    for (int64_t i = 0; i < hd; i++) {
+      const float* kr = kb + i * kKvBlock;
+      for (int64_t j = 0; j < group; j++) {
+        const float qi = qg[j * hd + i];
+        float* a = att + j * T + t0;
+        for (int64_t t = 0; t < nt; t++) a[t] += qi * kr[t];
+      }
     }
   }
   // softmax per head; the 1/sum is folded into the weights of the values
@@ -173,7 +177,7 @@ void attention_row_group_generic(const float* q, const float* k_t, const float* 
   float* og = out + m * q_dim + g * group * hd;
   for (int64_t e = 0; e < group * hd; e++) og[e] = 0.0f;
   for (int64_t t = 0; t < T; t++) {
-    const float* v = vc + t * kv_dim + g * hd;
+    const float* v = v_cache + g * ctx * hd + t * hd;
     for (int64_t j = 0; j < group; j++) {
       const float a = att[j * T + t];
       float* o = og + j * hd;
@@ -182,21 +186,18 @@ void attention_row_group_generic(const float* q, const float* k_t, const float* 
   }
 }
 
-// Brings the cache lines one (row, KV head) unit reads into the cache, all requests issued at once.
-// While a token is generated the weights stream through the caches between two layers' attention,
-// so its cache is cold; its reads, 64 short runs of keys (hd rows of k_t) and T short runs of
-// values, are otherwise served one miss at a time.
-void prefetch_unit(const float* k_t, const float* vc, int64_t T, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g) {
-  const float* kg = k_t + g * hd * ctx;
-  for (int64_t i = 0; i < hd; i++)
-    for (int64_t t = 0; t < T; t += 16) __builtin_prefetch(kg + i * ctx + t);
-  const int64_t kv_dim = n_kv * hd;
-  for (int64_t t = 0; t < T; t++)
-    for (int64_t c = 0; c < hd; c += 16) __builtin_prefetch(vc + t * kv_dim + g * hd + c);
+// Requests the cache lines of one KV head's keys and values, positions [0, T), all at once. While
+// a token is generated the weights stream through the caches between two layers' attention, so
+// the cache is cold; a short run is otherwise read a miss at a time, before the hardware
+// prefetcher has seen enough of it.
+void prefetch_kv(const float* k_cache, const float* v_cache, int64_t T, int64_t hd, int64_t ctx, int64_t g) {
+  const int64_t nk = (T + kKvBlock - 1) / kKvBlock * kKvBlock * hd;
+  for (int64_t e = 0; e < nk; e += 16) __builtin_prefetch(k_cache + g * ctx * hd + e);
+  for (int64_t e = 0; e < T * hd; e += 16) __builtin_prefetch(v_cache + g * ctx * hd + e);
 }
 
 struct AttentionJob {
-  const float *q, *k_t, *vc;
+  const float *q, *k_cache, *v_cache;
   float* out;
   int64_t M, pos0, n_head, n_kv, hd, ctx;
   bool avx512;
@@ -208,29 +209,32 @@ void attention_task(void* arg, int64_t task) {
   const int64_t m = task / j.n_kv, g = task % j.n_kv, T = j.pos0 + m + 1;
   thread_local std::vector<float> att;
   if (att.size() < static_cast<size_t>(j.n_head / j.n_kv * T)) att.resize(static_cast<size_t>(j.n_head / j.n_kv * T));
-  if (j.M <= 4) prefetch_unit(j.k_t, j.vc, T, j.n_kv, j.hd, j.ctx, g);
+  if (j.M <= 4) prefetch_kv(j.k_cache, j.v_cache, T, j.hd, j.ctx, g);
 #if defined(INT4_HAVE_AVX512_OPS)
   if (j.avx512)
-    return attention_row_group_avx512(j.q, j.k_t, j.vc, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
+    return attention_row_group_avx512(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
 #endif
-  attention_row_group_generic(j.q, j.k_t, j.vc, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
+  attention_row_group_generic(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
 }
 
 }  // namespace
 
 void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
-                  float* k_t, float* v_cache) {
+                  float* k_cache, float* v_cache) {
   const int64_t kv_dim = n_kv * hd;
   for (int64_t m = 0; m < M; m++)
-    for (int64_t j = 0; j < kv_dim; j++) k_t[j * ctx + pos0 + m] = k[m * kv_dim + j];
-  std::memcpy(v_cache + pos0 * kv_dim, v, static_cast<size_t>(M * kv_dim) * sizeof(float));
+    for (int64_t g = 0; g < n_kv; g++) {
+      const float* kr = k + m * kv_dim + g * hd;
+      for (int64_t i = 0; i < hd; i++) k_cache[kv_key_index(pos0 + m, g, i, hd, ctx)] = kr[i];
+      std::memcpy(v_cache + g * ctx * hd + (pos0 + m) * hd, v + m * kv_dim + g * hd, static_cast<size_t>(hd) * sizeof(float));
+    }
 }
 
-void attention_f32(const float* q, const float* k_t, const float* v_cache, float* out, int64_t M, int64_t pos0,
+void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M, int64_t pos0,
                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads) {
   // Tasks of one row and one KV head, taken in order from the pool's counter (later rows see more
   // positions; taking them as threads free up keeps the threads even). A short one runs alone.
-  AttentionJob job{q, k_t, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, use_avx512_ops()};
+  AttentionJob job{q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, use_avx512_ops()};
   const bool small = M * (pos0 + M) * n_head * hd < (int64_t(1) << 16);
   parallel_for(small ? 1 : threads, M * n_kv, attention_task, &job);
 }

@@ -40,37 +40,38 @@ __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cas
 
 constexpr int kHeadBlock = 8;  // query heads whose scores are accumulated together (registers)
 
-// Scores of NJ heads for positions [t0, t0 + 16): acc[j] = q_j . k_t[:, t0..]. NJ is a template
-// argument so that the accumulators live in registers (a runtime count left them on the stack,
-// one load and store per FMA: 5x slower).
+// Scores of NJ heads for the 16 positions of one key block kb (hd, 16): acc[j] = q_j . kb. NJ is
+// a template argument so that the accumulators live in registers (a runtime count left them on
+// the stack, one load and store per FMA: 5x slower).
 template <int NJ>
-void score_block(const float* qg, const float* kg, int64_t hd, int64_t ctx, int64_t t0, __mmask16 m, __m512* acc) {
+void score_block(const float* qg, const float* kb, int64_t hd, __mmask16 m, __m512* acc) {
   __m512 a[NJ];
   for (int j = 0; j < NJ; j++) a[j] = _mm512_setzero_ps();
   for (int64_t i = 0; i < hd; i++) {
-    const __m512 k = _mm512_maskz_loadu_ps(m, kg + i * ctx + t0);
+    const __m512 k = _mm512_maskz_loadu_ps(m, kb + i * 16);
     for (int j = 0; j < NJ; j++) a[j] = _mm512_fmadd_ps(_mm512_set1_ps(qg[j * hd + i]), k, a[j]);
   }
   for (int j = 0; j < NJ; j++) acc[j] = a[j];
 }
 
-// att (nj, T) = q (nj, hd) . k_t (hd, T..ctx) * scale, then softmax per row.
-void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, int64_t ctx, int64_t T, float scale,
-                    float* att) {
+// att (nj, T) = q (nj, hd) . keys (T, hd)^T * scale, then softmax per row; kg: one KV head's key
+// blocks (ctx / 16, hd, 16).
+void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, int64_t T, float scale, float* att) {
   __m512 vmax[kHeadBlock];
   for (int j = 0; j < nj; j++) vmax[j] = _mm512_set1_ps(-INFINITY);
   for (int64_t t0 = 0; t0 < T; t0 += 16) {
     const __mmask16 m = tail_mask(T - t0);
+    const float* kb = kg + t0 * hd;  // block t0 / 16
     __m512 acc[kHeadBlock];
     switch (nj) {
-      case 1: score_block<1>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 2: score_block<2>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 3: score_block<3>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 4: score_block<4>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 5: score_block<5>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 6: score_block<6>(qg, kg, hd, ctx, t0, m, acc); break;
-      case 7: score_block<7>(qg, kg, hd, ctx, t0, m, acc); break;
-      default: score_block<8>(qg, kg, hd, ctx, t0, m, acc); break;
+      case 1: score_block<1>(qg, kb, hd, m, acc); break;
+      case 2: score_block<2>(qg, kb, hd, m, acc); break;
+      case 3: score_block<3>(qg, kb, hd, m, acc); break;
+      case 4: score_block<4>(qg, kb, hd, m, acc); break;
+      case 5: score_block<5>(qg, kb, hd, m, acc); break;
+      case 6: score_block<6>(qg, kb, hd, m, acc); break;
+      case 7: score_block<7>(qg, kb, hd, m, acc); break;
+      default: score_block<8>(qg, kb, hd, m, acc); break;
     }
     for (int j = 0; j < nj; j++) {
       const __m512 a = _mm512_mul_ps(acc[j], _mm512_set1_ps(scale));
@@ -97,15 +98,16 @@ void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, in
 }
 
 // out_j (hd) = sum_t att_j[t] v[t] for NJ heads, NV vectors of columns from c0 of the head (the
-// last one masked). Template arguments keep the NJ x NV accumulators in registers.
+// last one masked); vg: one KV head's values (T, hd). Template arguments keep the NJ x NV
+// accumulators in registers.
 template <int NJ, int NV>
-void weighted_values_t(const float* att, int64_t T, const float* vg, int64_t kv_dim, int64_t hd, int64_t c0,
-                       const __mmask16* mk, float* og) {
+void weighted_values_t(const float* att, int64_t T, const float* vg, int64_t hd, int64_t c0, const __mmask16* mk,
+                       float* og) {
   __m512 acc[NJ][NV];
   for (int j = 0; j < NJ; j++)
     for (int c = 0; c < NV; c++) acc[j][c] = _mm512_setzero_ps();
   for (int64_t t = 0; t < T; t++) {
-    const float* v = vg + t * kv_dim + c0;
+    const float* v = vg + t * hd + c0;
     __m512 vv[NV];
     for (int c = 0; c < NV; c++) vv[c] = _mm512_maskz_loadu_ps(mk[c], v + 16 * c);
     for (int j = 0; j < NJ; j++) {
@@ -118,49 +120,50 @@ void weighted_values_t(const float* att, int64_t T, const float* vg, int64_t kv_
 }
 
 template <int NJ>
-void weighted_values_nj(const float* att, int64_t T, const float* vg, int64_t kv_dim, int64_t hd, int64_t c0, int nv,
+void weighted_values_nj(const float* att, int64_t T, const float* vg, int64_t hd, int64_t c0, int nv,
                         const __mmask16* mk, float* og) {
   switch (nv) {
-    case 1: return weighted_values_t<NJ, 1>(att, T, vg, kv_dim, hd, c0, mk, og);
-    case 2: return weighted_values_t<NJ, 2>(att, T, vg, kv_dim, hd, c0, mk, og);
-    case 3: return weighted_values_t<NJ, 3>(att, T, vg, kv_dim, hd, c0, mk, og);
-    default: return weighted_values_t<NJ, 4>(att, T, vg, kv_dim, hd, c0, mk, og);
+    case 1: return weighted_values_t<NJ, 1>(att, T, vg, hd, c0, mk, og);
+    case 2: return weighted_values_t<NJ, 2>(att, T, vg, hd, c0, mk, og);
+    case 3: return weighted_values_t<NJ, 3>(att, T, vg, hd, c0, mk, og);
+    default: return weighted_values_t<NJ, 4>(att, T, vg, hd, c0, mk, og);
   }
 }
 
 // out_j (hd) = sum_t att_j[t] v[t] for nj heads (nj <= 4), columns [c0, c0 + 64) of the head.
-void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, int64_t kv_dim, int64_t hd, int64_t c0,
-                     float* og) {
+void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, int64_t hd, int64_t c0, float* og) {
   const int64_t w = hd - c0 < 64 ? hd - c0 : 64;
   const int nv = static_cast<int>((w + 15) / 16);
   __mmask16 mk[4];
   for (int c = 0; c < nv; c++) mk[c] = tail_mask(w - 16 * c);
   switch (nj) {
-    case 1: return weighted_values_nj<1>(att, T, vg, kv_dim, hd, c0, nv, mk, og);
-    case 2: return weighted_values_nj<2>(att, T, vg, kv_dim, hd, c0, nv, mk, og);
-    case 3: return weighted_values_nj<3>(att, T, vg, kv_dim, hd, c0, nv, mk, og);
-    default: return weighted_values_nj<4>(att, T, vg, kv_dim, hd, c0, nv, mk, og);
+    case 1: return weighted_values_nj<1>(att, T, vg, hd, c0, nv, mk, og);
+    case 2: return weighted_values_nj<2>(att, T, vg, hd, c0, nv, mk, og);
+    case 3: return weighted_values_nj<3>(att, T, vg, hd, c0, nv, mk, og);
+    default: return weighted_values_nj<4>(att, T, vg, hd, c0, nv, mk, og);
   }
 }
 
 }  // namespace
 
-void attention_row_group_avx512(const float* q, const float* k_t, const float* vc, float* out, int64_t m, int64_t pos0,
-                                int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g, float* att) {
-  const int64_t kv_dim = n_kv * hd, q_dim = n_head * hd, group = n_head / n_kv;
+void attention_row_group_avx512(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t m,
+                                int64_t pos0, int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
+                                float* att) {
+  const int64_t q_dim = n_head * hd, group = n_head / n_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int64_t T = pos0 + m + 1;  // positions this row sees
   const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
-  const float* kg = k_t + g * hd * ctx;             // (hd, ctx)
+  const float* kg = k_cache + g * ctx * hd;         // (ctx / 16, hd, 16)
+  const float* vg = v_cache + g * ctx * hd;         // (ctx, hd)
   for (int64_t j0 = 0; j0 < group; j0 += kHeadBlock) {
     const int64_t nj = group - j0 < kHeadBlock ? group - j0 : kHeadBlock;
-    scores_softmax(qg + j0 * hd, nj, kg, hd, ctx, T, scale, att + j0 * T);
+    scores_softmax(qg + j0 * hd, nj, kg, hd, T, scale, att + j0 * T);
   }
   float* og = out + m * q_dim + g * group * hd;
   for (int64_t j0 = 0; j0 < group; j0 += 4) {
     const int64_t nj = group - j0 < 4 ? group - j0 : 4;
     for (int64_t c0 = 0; c0 < hd; c0 += 64)
-      weighted_values(att + j0 * T, nj, T, vc + g * hd, kv_dim, hd, c0, og + j0 * hd);
+      weighted_values(att + j0 * T, nj, T, vg, hd, c0, og + j0 * hd);
   }
 }
 

@@ -20,16 +20,24 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot,
               float base, int mode);
 
-// The KV cache of one layer: keys transposed, k_t (n_kv, hd, ctx), so that the scores of one query
-// against all positions are a loop over contiguous positions (vectorized, no horizontal sums);
-// values as rows, v (ctx, n_kv*hd). store_kv writes M new rows k, v (M, n_kv*hd) at pos0.
+// The KV cache of one layer, n_kv * ctx * hd floats each; ctx is a multiple of kKvBlock.
+//   keys: k (n_kv, ctx / 16, hd, 16): per KV head, blocks of 16 positions, each block transposed
+//     (dimension i of positions t0..t0+15 is 16 contiguous floats), so that the scores of one
+//     query against 16 positions are one vector per step over i (no horizontal sums), and a head's
+//     keys are one contiguous run (prefetched as a stream while a token is generated);
+//   values: v (n_kv, ctx, hd): per KV head, one row per position, also one contiguous run.
+// store_kv writes M new rows k, v (M, n_kv*hd) at positions pos0...
+constexpr int64_t kKvBlock = 16;
+inline int64_t kv_key_index(int64_t t, int64_t g, int64_t i, int64_t hd, int64_t ctx) {
+  return g * ctx * hd + (t / kKvBlock) * hd * kKvBlock + i * kKvBlock + t % kKvBlock;
+}
 void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
-                  float* k_t, float* v_cache);
+                  float* k_cache, float* v_cache);
 
 // Causal grouped-query attention. q (M, n_head*hd); the cache (above) holds positions
 // [0, pos0 + M), the M new ones included. Query row m (position pos0 + m) attends to positions
 // 0..pos0+m. out (M, n_head*hd). Query head h reads KV head h / (n_head / n_kv).
-void attention_f32(const float* q, const float* k_t, const float* v_cache, float* out, int64_t M, int64_t pos0,
+void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M, int64_t pos0,
                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads);
 
 // gate = silu(gate) * up, n values.

@@ -74,8 +74,9 @@ export const MAX_BATCH = 512;
 export class Llama {
   readonly ctx: number;
   readonly threads: number;
-  readonly kCache: Float32Array; // (nLayers, nKv, hd, ctx): keys transposed (see cpp/ops/ops.h)
-  readonly vCache: Float32Array; // (nLayers, ctx, nKv*hd)
+  readonly kCache: Float32Array; // (nLayers, nKv, cacheCtx/16, hd, 16): keys in blocks of 16 positions (cpp/ops/ops.h)
+  readonly vCache: Float32Array; // (nLayers, nKv, cacheCtx, hd)
+  readonly #cacheCtx: number; // ctx rounded up to a multiple of 16
   readonly #one: Scratch;
   readonly #logits1: Tensor; // (1, vocab)
   readonly #logits1Opts: MatmulOptions;
@@ -95,8 +96,10 @@ export class Llama {
     this.ctx = options.ctx ?? Math.min(config.ctx, 2048);
     this.threads = options.threads ?? 1;
     const kvd = config.nKvHeads * config.headDim;
-    this.kCache = new Float32Array(config.nLayers * this.ctx * kvd);
-    this.vCache = new Float32Array(config.nLayers * this.ctx * kvd);
+    // the native cache keeps keys in blocks of 16 positions (cpp/ops/ops.h): room for a whole block
+    this.#cacheCtx = Math.ceil(this.ctx / 16) * 16;
+    this.kCache = new Float32Array(config.nLayers * this.#cacheCtx * kvd);
+    this.vCache = new Float32Array(config.nLayers * this.#cacheCtx * kvd);
     this.#one = new Scratch(1, config, this.threads);
     this.#logits1 = new Tensor(new Float32Array(config.vocab), [1, config.vocab]);
     this.#logits1Opts = { out: this.#logits1, threads: this.threads };
@@ -143,15 +146,15 @@ export class Llama {
     for (let m = 0; m < M; m++) this.#embed(tokens[start + m], s.x.data, m * c.dim);
     for (let l = 0; l < c.nLayers; l++) {
       const w = this.weights.layers[l];
-      const cacheOff = l * this.ctx * kvd;
+      const cacheOff = l * this.#cacheCtx * kvd;
       // attention block
       ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       // Wq (qd,dim), Wk (kvd,dim), Wv (kvd,dim) @ xb -> q (M,qd), k (M,kvd), v (M,kvd)
       this.#linears(this.#qkv[l], s.xb, s.qkv, s.qkvOut, s);
       ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
       ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
-      ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.ctx, this.kCache, this.vCache, cacheOff);
-      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.ctx, this.threads);
+      ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.#cacheCtx, this.kCache, this.vCache, cacheOff);
+      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.#cacheCtx, this.threads);
       this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
       // feed-forward block: down(silu(gate(x)) * up(x))

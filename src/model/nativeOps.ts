@@ -9,7 +9,10 @@ export interface NativeOps {
   rmsnorm(x: Float32Array, w: Float32Array, out: Float32Array, M: number, n: number, eps: number, threads?: number): void;
   /** mode 0: "normal" (interleaved pairs), 2: "neox" (halves). */
   rope(x: Float32Array, M: number, nHeads: number, headDim: number, pos0: number, nRot: number, base: number, mode: 0 | 2): void;
-  /** Writes M rows of k, v (M, nKv*headDim) at pos0 into a layer's cache: keys transposed (nKv, headDim, ctx), values (ctx, nKv*headDim). */
+  /**
+   * Writes M rows of k, v (M, nKv*headDim) at pos0 into a layer's cache (nKv*ctx*headDim floats each, ctx a
+   * multiple of 16): keys (nKv, ctx/16, headDim, 16), in blocks of 16 positions; values (nKv, ctx, headDim).
+   */
   storeKV(k: Float32Array, v: Float32Array, M: number, pos0: number, nKv: number, headDim: number, ctx: number,
           kCache: Float32Array, vCache: Float32Array, cacheOffset: number): void;
   attention(q: Float32Array, kCache: Float32Array, vCache: Float32Array, cacheOffset: number, out: Float32Array,
