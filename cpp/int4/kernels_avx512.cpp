@@ -261,6 +261,15 @@ inline int32_t x_dword(const int8_t* p) {
 // Bytes ahead of the chunk being read. Measured on a 460 MB matrix here: 1 KiB reached 60 % of
 // the read bandwidth; 8 and 16 KiB the whole of it on one thread, and 8 KiB did best on two.
 constexpr int64_t kRows16Prefetch = 8192;
+// The GEMV reads kStreams runs of blocks at once, each prefetched this far ahead of itself.
+#ifndef INT4_STREAMS
+#define INT4_STREAMS 4
+#endif
+#ifndef INT4_LOCKSTEP_PF
+#define INT4_LOCKSTEP_PF 4096
+#endif
+constexpr int kStreams = INT4_STREAMS;
+constexpr int64_t kRows16LockstepPrefetch = INT4_LOCKSTEP_PF;
 
 // The symmetric correction of each chunk of M rows of x: corr[m * nc + c] = -8 * sum of the
 // chunk's int8 values (sum (q - 8) x = sum q x - 8 sum x), 0 when asymmetric.
@@ -329,19 +338,88 @@ inline __mmask16 rows16_store_mask(int64_t b, int64_t r1) {
   return static_cast<__mmask16>((1u << n) - 1);
 }
 
+// S blocks of 16 rows (ps[s]: their bytes) against one row of x, read in lockstep a chunk of
+// each at a time: S streams from S places in memory, which one core's prefetchers serve in
+// parallel (4 streams read 20-25 % faster than one here). Each block gets exactly the operations
+// of rows16_block<1>; the x dwords of a chunk are broadcast once for all S.
+template <int S>
+void rows16_blocks_lockstep(const QMatrixView& W, const uint8_t* const* ps, const block_q8* x, const int32_t* corr,
+                            __m512* acc) {
+  const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
+  const int cpg = W.group_size / QK;
+  const bool sym = W.scheme == Scheme::Symmetric;
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  const uint8_t* p[S];
+  for (int s = 0; s < S; s++) p[s] = ps[s], acc[s] = _mm512_setzero_ps();
+  for (int64_t g = 0; g < G; g++) {
+    __m512 dw[S], ow[S];
+    for (int s = 0; s < S; s++) {
+      dw[s] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[s])));
+      ow[s] = sym ? _mm512_setzero_ps() : _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[s] + 32)));
+      p[s] += hdr;
+    }
+    const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
+    for (int64_t c = g * cpg; c < c1; c++) {
+      const int8_t* xc = x[c].qs;
+      __m512i xb[8];
+      for (int k = 0; k < 8; k++) xb[k] = _mm512_set1_epi32(x_dword(xc + 4 * k));
+      const __m512 xd = _mm512_set1_ps(x[c].d);
+      for (int s = 0; s < S; s++) {
+        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 64, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 128, _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 192, _MM_HINT_T0);
+        __m512i lo[4], hi[4];
+        for (int k = 0; k < 4; k++) {
+          const __m512i v = _mm512_loadu_si512(p[s] + 64 * k);
+          lo[k] = _mm512_and_si512(v, low);
+          hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+        }
+        p[s] += kPackChunkBytes;
+        // as rows16_block: two chains of 4 dot products (x dwords 0,4,1,5 / 2,6,3,7 in its order)
+        __m512i pa = _mm512_set1_epi32(corr[c]), pb = _mm512_setzero_si512();
+        pa = _mm512_dpbusd_epi32(pa, lo[0], xb[0]);
+        pb = _mm512_dpbusd_epi32(pb, lo[1], xb[1]);
+        pa = _mm512_dpbusd_epi32(pa, hi[0], xb[4]);
+        pb = _mm512_dpbusd_epi32(pb, hi[1], xb[5]);
+        pa = _mm512_dpbusd_epi32(pa, lo[2], xb[2]);
+        pb = _mm512_dpbusd_epi32(pb, lo[3], xb[3]);
+        pa = _mm512_dpbusd_epi32(pa, hi[2], xb[6]);
+        pb = _mm512_dpbusd_epi32(pb, hi[3], xb[7]);
+        const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
+        acc[s] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw[s], xd), acc[s]);
+        if (!sym) acc[s] = _mm512_fmadd_ps(ow[s], _mm512_set1_ps(x[c].s), acc[s]);
+      }
+    }
+  }
+}
+
 void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
-  const int64_t nc = W.chunks_per_row();
+  const int64_t nc = W.chunks_per_row(), bb = W.pack_block_bytes();
   int32_t local[256];
   int32_t* corr = chunk_corrections(xq, 1, nc, W.scheme == Scheme::Symmetric, local, 256);
+  // The range's blocks as kStreams runs of q blocks read in lockstep, then the rest one by one.
+  const int64_t b0 = r0 / kPackRows, b1 = (r1 + kPackRows - 1) / kPackRows, q = (b1 - b0) / kStreams;
+  const uint8_t* base = W.packed + b0 * bb;
+  // each run prefetches ahead of itself: request the first lines of each now
+  for (int s = 0; s < (q > 0 ? kStreams : 1); s++)
+    for (int64_t o = 0; o < kRows16LockstepPrefetch && o < (b1 - b0) * bb; o += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(base + s * q * bb) + o, _MM_HINT_T0);
+  for (int64_t i = 0; i < q; i++) {
+    const uint8_t* ps[kStreams];
+    for (int s = 0; s < kStreams; s++) ps[s] = base + (s * q + i) * bb;
+    __m512 acc[kStreams];
+    rows16_blocks_lockstep<kStreams>(W, ps, xq, corr, acc);
+    for (int s = 0; s < kStreams; s++) {
+      const int64_t b = b0 + s * q + i;
+      _mm512_mask_storeu_ps(y + b * kPackRows, rows16_store_mask(b, r1), acc[s]);
+    }
+  }
   const block_q8* xs[1] = {xq};
   const int32_t* cs[1] = {corr};
-  // the blocks prefetch kRows16Prefetch bytes ahead: request the first ones of this range now
-  const char* start = reinterpret_cast<const char*>(W.packed + (r0 / kPackRows) * W.pack_block_bytes());
-  const int64_t bytes = ((r1 - r0 + kPackRows - 1) / kPackRows) * W.pack_block_bytes();
-  for (int64_t o = 0; o < (bytes < kRows16Prefetch ? bytes : kRows16Prefetch); o += 64) _mm_prefetch(start + o, _MM_HINT_T0);
-  for (int64_t b = r0 / kPackRows; b * kPackRows < r1; b++) {
+  for (int64_t b = b0 + kStreams * q; b < b1; b++) {
     __m512 acc[1];
-    rows16_block<1>(W, W.packed + b * W.pack_block_bytes(), xs, cs, true, acc);
+    rows16_block<1>(W, W.packed + b * bb, xs, cs, true, acc);
     _mm512_mask_storeu_ps(y + b * kPackRows, rows16_store_mask(b, r1), acc[0]);
   }
   if (corr != local) std::free(corr);

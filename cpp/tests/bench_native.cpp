@@ -30,21 +30,26 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// Sums words [a, b): 16-byte loads into 8 independent accumulators, two cache lines per step, and
-// a software prefetch 16 KiB ahead, so the memory system and not the adds is the limit. (A scalar
-// sum of 64-bit words is not: it measured 9 GB/s on a machine that streams 16 GB/s per core.)
+// Sums words [a, b) as 4 runs read in lockstep (one core's prefetchers serve several streams in
+// parallel: 4 read 20-30 % faster than one here, as the rows-16 GEMV does): 16-byte loads into 8
+// independent accumulators, two cache lines per run and step, each run prefetched 4 KiB ahead, so
+// the memory system and not the adds is the limit. (A scalar sum of 64-bit words is not: it
+// measured 9 GB/s on a machine that streams 16 GB/s per core.)
 #if defined(__x86_64__)
 uint64_t sum_words(const uint64_t* p, size_t a, size_t b) {
+  constexpr int kRuns = 4;
+  const size_t q = (b - a) / kRuns / 16 * 16;  // words per run
   __m128i acc[8];
   for (auto& v : acc) v = _mm_setzero_si128();
-  size_t i = a;
-  for (; i + 16 <= b; i += 16) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 16384, _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(p + i) + 16384 + 64, _MM_HINT_T0);
-    for (int k = 0; k < 8; k++) acc[k] = _mm_add_epi64(acc[k], _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 2 * k)));
-  }
+  for (size_t i = 0; i < q; i += 16)
+    for (int r = 0; r < kRuns; r++) {
+      const uint64_t* w = p + a + r * q + i;
+      _mm_prefetch(reinterpret_cast<const char*>(w) + 4096, _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(w) + 4096 + 64, _MM_HINT_T0);
+      for (int k = 0; k < 8; k++) acc[k] = _mm_add_epi64(acc[k], _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * k)));
+    }
   uint64_t s = 0;
-  for (; i < b; i++) s += p[i];
+  for (size_t i = a + kRuns * q; i < b; i++) s += p[i];
   for (auto& v : acc) {
     uint64_t w[2];
     _mm_storeu_si128(reinterpret_cast<__m128i*>(w), v);
