@@ -143,13 +143,15 @@ void gemv_q4_f32_neon(const QMatrixView& W, const float* x, int64_t r0, int64_t 
 }
 
 // ---- int8 activations, R weight rows at a time (x loaded once for all R) ----
+// Rows r, r + step, ..., r + (R-1) step: with step > 1, R streams from R places in memory (see
+// gemv_q4_q8_neon).
 
 template <int R>
-void gemv_q8_rows(const QMatrixView& W, const block_q8* xq, int64_t r, float* y) {
+void gemv_q8_rows(const QMatrixView& W, const block_q8* xq, int64_t r, int64_t step, float* y) {
   const int64_t nc = W.chunks_per_row();
   const int64_t cpg = W.group_size / QK;
-  const int64_t rb = W.row_code_bytes();
-  const int64_t G = W.groups_per_row();
+  const int64_t rb = W.row_code_bytes() * step;
+  const int64_t G = W.groups_per_row(), Gs = G * step;
   const uint8_t* rc = W.row_codes(r);
   const uint16_t* sc = W.scales + r * G;
   const uint16_t* of = W.offsets ? W.offsets + r * G : nullptr;
@@ -161,7 +163,7 @@ void gemv_q8_rows(const QMatrixView& W, const block_q8* xq, int64_t r, float* y)
   for (int64_t c0 = 0, g = 0; c0 < nc; c0 += cpg, g++) {
     const int64_t c1 = c0 + cpg < nc ? c0 + cpg : nc;
     float dw[R];
-    for (int i = 0; i < R; i++) dw[i] = half_to_float(sc[i * G + g]);
+    for (int i = 0; i < R; i++) dw[i] = half_to_float(sc[i * Gs + g]);
     float S = 0.0f;  // sum of s over the group's chunks (asymmetric offset term)
     for (int64_t c = c0; c < c1; c++) {
       const int8x16_t xa = vld1q_s8(xq[c].qs), xb = vld1q_s8(xq[c].qs + 16);
@@ -176,15 +178,18 @@ void gemv_q8_rows(const QMatrixView& W, const block_q8* xq, int64_t r, float* y)
       }
     }
     if (!sym)
-      for (int i = 0; i < R; i++) off[i] += half_to_float(of[i * G + g]) * S;
+      for (int i = 0; i < R; i++) off[i] += half_to_float(of[i * Gs + g]) * S;
   }
-  for (int i = 0; i < R; i++) y[r + i] = vaddvq_f32(acc[i]) + off[i];
+  for (int i = 0; i < R; i++) y[r + i * step] = vaddvq_f32(acc[i]) + off[i];
 }
 
+// The range as 4 runs of q rows, row j of each run together: 4 streams, as the x86 GEMVs read
+// (there one stream left a core's read bandwidth half used; not measured on an ARM core), then
+// the rest.
 void gemv_q4_q8_neon(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) gemv_q8_rows<4>(W, xq, r, y);
-  for (; r < r1; r++) gemv_q8_rows<1>(W, xq, r, y);
+  const int64_t q = (r1 - r0) / 4;
+  for (int64_t j = 0; j < q; j++) gemv_q8_rows<4>(W, xq, r0 + j, q, y);
+  for (int64_t r = r0 + 4 * q; r < r1; r++) gemv_q8_rows<1>(W, xq, r, 1, y);
 }
 
 // Blocked GEMM: a block of weight rows (about 16 KiB of codes) stays in L1 while every row of x
