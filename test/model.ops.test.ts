@@ -19,8 +19,9 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => {
 };
 
 describe("native operators", () => {
-  it("sgemm: x (M,K) @ W (N,K)^T, any shape, 1 or 2 threads", () => {
-    for (const [M, N, K] of [[1, 7, 5], [3, 130, 33], [64, 130, 300], [17, 5, 1000]]) {
+  it("sgemm: x (M,K) @ W (N,K)^T, any shape, 1 or 2 threads (the same bits)", () => {
+    // the last shape is big enough (M N K >= 4e6) to be split across threads
+    for (const [M, N, K] of [[1, 7, 5], [3, 130, 33], [64, 130, 300], [17, 5, 1000], [40, 250, 501]]) {
       const x = rand(M * K, 1), w = rand(N * K, 2);
       const want = new Float64Array(M * N);
       for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
@@ -28,11 +29,13 @@ describe("native operators", () => {
         for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
         want[m * N + n] = s;
       }
-      for (const threads of [1, 2]) {
+      const ys = [1, 2].map((threads) => {
         const y = new Float32Array(M * N);
         ops.sgemm(x, M, K, w, N, y, threads);
         close(y, want, 1e-3);
-      }
+        return y;
+      });
+      expect(ys[1]).toEqual(ys[0]);
     }
     expect(() => ops.sgemm(new Float32Array(4), 2, 3, new Float32Array(6), 2, new Float32Array(4), 1)).toThrow(/x: expected at least 6 elements, got 4/);
     expect(() => ops.sgemm(new Float32Array(6), 2, 3, new Float32Array(6), 2, new Float32Array(3), 1)).toThrow(RangeError);

@@ -2,9 +2,8 @@
 // (quant "f32"); not the product int4 is about, but fast enough to evaluate against.
 // The inner loops keep 16 independent partial sums so the compiler can vectorize them without
 // reassociating floats; target_clones builds AVX-512 and AVX2 copies chosen at load (x86-64).
-#include <thread>
-#include <vector>
 
+#include "../int4/thread_pool.h"
 #include "ops.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -90,19 +89,23 @@ void sgemm_rows(const float* x, int64_t M, int64_t K, const float* w, int64_t n0
 }  // namespace
 
 void sgemm_f32(const float* x, int64_t M, int64_t K, const float* w, int64_t N, float* y, int threads) {
-  // Threads cost tens of microseconds to start: only worth it for big products.
+  // Waking the pool costs microseconds: only worth it for big products.
   if (threads <= 1 || static_cast<double>(M) * N * K < 4e6 || N < 8 * threads) {
     sgemm_rows(x, M, K, w, 0, N, N, y);
     return;
   }
-  std::vector<std::thread> pool;
-  const int64_t per = ((N + threads - 1) / threads + 3) / 4 * 4;
-  for (int t = 1; t < threads; t++) {
-    const int64_t n0 = t * per, n1 = n0 + per < N ? n0 + per : N;
-    if (n0 < n1) pool.emplace_back(sgemm_rows, x, M, K, w, n0, n1, N, y);
-  }
-  sgemm_rows(x, M, K, w, 0, per < N ? per : N, N, y);
-  for (auto& th : pool) th.join();
+  // one range of W rows (a multiple of 4) per thread, on the shared pool
+  struct Job {
+    const float *x, *w;
+    float* y;
+    int64_t M, K, N, per;
+  } job{x, w, y, M, K, N, ((N + threads - 1) / threads + 3) / 4 * 4};
+  const int64_t tasks = (N + job.per - 1) / job.per;
+  parallel_for(threads, tasks, [](void* a, int64_t t) {
+    const Job& j = *static_cast<const Job*>(a);
+    const int64_t n0 = t * j.per, n1 = n0 + j.per < j.N ? n0 + j.per : j.N;
+    sgemm_rows(j.x, j.M, j.K, j.w, n0, n1, j.N, j.y);
+  }, &job);
 }
 
 }  // namespace int4
