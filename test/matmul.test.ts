@@ -146,8 +146,9 @@ describe("matmul.async", () => {
 // The binding the forward pass uses for a layer's Q, K, V (and gate, up): several matrices of one
 // K on one x, in one pass of the thread pool.
 describe("native matmulShared", () => {
-  const K = 200, M = 3;
-  const mats = [40, 16, 300].map((N, i) => quantize(new Tensor(randn(N * K, 17 + i, 0.2), [N, K]), { groupSize: 32 }));
+  // big enough (M N K about 2 M multiply-adds) that 2 and 3 threads really split the tasks
+  const K = 512, M = 3;
+  const mats = [40, 16, 1200].map((N, i) => quantize(new Tensor(randn(N * K, 17 + i, 0.2), [N, K]), { groupSize: 32 }));
   const x = new Tensor(randn(M * K, 5, 1), [M, K]);
 
   it("gives each matrix exactly what matmul gives it alone, for any thread count", () => {
@@ -158,22 +159,34 @@ describe("native matmulShared", () => {
     }
   });
 
-  it("rejects what is not a QMatrix, mismatched K, wrong lengths and overlap with x", () => {
+  it("rejects what is not a QMatrix, mismatched K, wrong lengths and overlaps", () => {
     const nm = mats.map((q) => q.nativeMatrix());
     const ys = mats.map((q) => new Float32Array(M * q.dims[0]));
     const other = quantize(new Tensor(randn(16 * 64, 3, 0.2), [16, 64]));
     expect(() => native.matmulShared([nm[0], {} as never], x.data, M, ys.slice(0, 2), 0, 1)).toThrow(TypeError);
-    expect(() => native.matmulShared([nm[0], other.nativeMatrix()], x.data, M, ys.slice(0, 2), 0, 1)).toThrow(/matrix 1: expected K = 200, got 64/);
+    expect(() => native.matmulShared([nm[0], other.nativeMatrix()], x.data, M, ys.slice(0, 2), 0, 1)).toThrow(/matrix 1: expected K = 512, got 64/);
     expect(() => native.matmulShared(nm, x.data, M, ys.slice(0, 2), 0, 1)).toThrow(/as many outputs/);
     expect(() => native.matmulShared([], x.data, M, [], 0, 1)).toThrow(RangeError);
     expect(() => native.matmulShared(nm, x.data, M, [ys[0], new Float32Array(5), ys[2]], 0, 1)).toThrow(/output 1: expected length 48/);
     expect(() => native.matmulShared(nm, x.data, M, [ys[0], new Uint8Array(48) as never, ys[2]], 0, 1)).toThrow(TypeError);
-    expect(() => native.matmulShared(nm, x.data.subarray(1), M, ys, 0, 1)).toThrow(/x: expected length 600/);
+    expect(() => native.matmulShared(nm, x.data.subarray(1), M, ys, 0, 1)).toThrow(/x: expected length 1536/);
     const big = new Float32Array(M * K + M * 40);
-    expect(() => native.matmulShared([nm[0]], big.subarray(M * 40 - 5, M * 40 - 5 + M * K), M, [big.subarray(0, M * 40)], 0, 1)).toThrow(/must not overlap x/);
+    expect(() => native.matmulShared([nm[0]], big.subarray(M * 40 - 5, M * 40 - 5 + M * K), M, [big.subarray(0, M * 40)], 0, 1)).toThrow(/output 0: must not overlap x/);
+    // two outputs on the same memory: threads would write it at once
+    const shared = new Float32Array(M * 40 + 8);
+    expect(() => native.matmulShared([nm[0], nm[0]], x.data, M, [shared.subarray(0, M * 40), shared.subarray(8)], 0, 1)).toThrow(/output 1: must not overlap output 0/);
     const gone = quantize(new Tensor(randn(16 * K, 4, 0.2), [16, K]));
     const gm = gone.nativeMatrix();
     gone.dispose();
     expect(() => native.matmulShared([gm], x.data, M, [new Float32Array(M * 16)], 0, 1)).toThrow(/after dispose/);
+  });
+
+  it("a getter that disposes a matrix while the arrays are read gives an error, not freed memory", () => {
+    const a = quantize(new Tensor(randn(16 * K, 6, 0.2), [16, K]));
+    const b = quantize(new Tensor(randn(16 * K, 7, 0.2), [16, K]));
+    const list: unknown[] = [a.nativeMatrix()];
+    Object.defineProperty(list, 1, { get: () => (a.dispose(), b.nativeMatrix()), enumerable: true });
+    expect(() => native.matmulShared(list as never, x.data, M, [new Float32Array(M * 16), new Float32Array(M * 16)], 0, 2)).toThrow(/after dispose/);
+    b.dispose();
   });
 });

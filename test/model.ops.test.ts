@@ -107,16 +107,21 @@ describe("native operators", () => {
       const z = e.reduce((a, b) => a + b, 0);
       for (let t = 0; t < e.length; t++) for (let i = 0; i < hd; i++) want[m * H * hd + h * hd + i] += (e[t] / z) * v[t * kvd + g * hd + i];
     }
+    const outs: Float32Array[] = [];
     for (const threads of [1, 2]) {
       const out = new Float32Array(M * H * hd);
       ops.attention(q, kc, vc, off, out, M, pos0, H, KV, hd, ctx, threads);
       close(out, want, 1e-5);
+      outs.push(out);
       // the last row alone, as a generated token runs it
       const last = new Float32Array(H * hd);
       ops.attention(q.subarray((M - 1) * H * hd), kc, vc, off, last, 1, T - 1, H, KV, hd, ctx, threads);
       close(last, want.subarray((M - 1) * H * hd), 1e-5);
     }
+    expect(outs[1]).toEqual(outs[0]); // the thread count does not change a bit
     const out = new Float32Array(M * H * hd);
+    const qq = new Float32Array(M * H * hd + 1); // out shifted by one float over q
+    expect(() => ops.attention(qq.subarray(0, M * H * hd), kc, vc, off, qq.subarray(1), M, pos0, H, KV, hd, ctx, 1)).toThrow(/out: must not overlap/);
     expect(() => ops.attention(q, kc.subarray(0, 100), vc, off, out, M, pos0, H, KV, hd, ctx, 1)).toThrow(/kCache: expected at least/);
     if (KV > 1) expect(() => ops.attention(q, kc, vc, off, out, M, pos0, KV + 1, KV, hd, ctx, 1)).toThrow(/nKv|nHead/);
     expect(() => ops.attention(q, kc, vc, off, out, M, 70, H, KV, hd, ctx, 1)).toThrow(/pos0 \+ M: expected at most ctx = 144/);

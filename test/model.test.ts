@@ -303,4 +303,22 @@ describe("demo model weights", () => {
     expect(a.weights.layers[0].wq.kind).toBe("q4");
     expect(DEMO_MODEL).toBe("demo");
   });
+
+  it("at a size the thread pool splits: the shared Q, K, V and gate, up products and 1 or 2 threads give the same logits", () => {
+    // dim 1024: every product is over 2^19 multiply-adds, so 2 threads really split it
+    const cfg: LlamaConfig = { arch: "llama", dim: 1024, nLayers: 2, nHeads: 16, nKvHeads: 4, headDim: 64, hidden: 2816, vocab: 2000, ctx: 64, eps: 1e-5, ropeBase: 10000, nRot: 64, ropeMode: 0 };
+    const { weights } = demoWeights(parseQuant("q4"), 2, cfg);
+    const tokens = [1, 17, 400, 1999, 3, 250, 251, 9];
+    const run = (threads: number, separate: boolean) => {
+      const llama = new Llama(cfg, weights, { ctx: 64, threads });
+      if (separate) llama.onLinearInput = () => {}; // a hook on the linears' inputs makes each product separate
+      return [llama.forwardAll(tokens, 0).slice(), llama.forward([5], tokens.length).slice()];
+    };
+    const base = run(1, true);
+    for (const [threads, separate] of [[1, false], [2, false], [2, true]] as const) {
+      const got = run(threads, separate);
+      expect(got[0], `threads ${threads}, separate ${separate}: prompt`).toEqual(base[0]);
+      expect(got[1], `threads ${threads}, separate ${separate}: token`).toEqual(base[1]);
+    }
+  });
 });

@@ -59,7 +59,7 @@ static_assert(sizeof(block_q8) == 40, "block_q8 is 40 bytes");
 // ---- the rows-16 layout: how a kernel set may keep its own copy (QMatrix in the addon) ----
 //
 // Same codes and scales, regrouped so that one 512-bit vector holds 4 code bytes of each of 16
-// rows: a dot-product lane per row, and one linear stream for the whole matrix. Rows are taken
+// rows: a dot-product lane per row, and one contiguous run of bytes per block. Rows are taken
 // in blocks of 16 (the last block padded with zero-weight rows: code 8 sym / 0 asym, scale 0).
 // A block is, for each group g of the row:
 //   16 scales (fp16, row r at index r), then 16 offsets when asymmetric     (32 or 64 bytes)

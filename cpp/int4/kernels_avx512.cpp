@@ -251,7 +251,8 @@ void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int
 // GEMV on the rows-16 layout (format.h): lane r of every vector is row 16b + r, so a chunk is 4
 // code vectors against broadcast dwords of x (8 vpdpbusd, no shuffles), and its scale is one
 // vector of 16 row scales times the chunk's dx. Each row's sum runs over its chunks in order.
-// The matrix is one linear stream, prefetched a fixed distance ahead.
+// A range of blocks is read as kStreams runs in lockstep, then the blocks left over one by one;
+// each stream is prefetched a fixed distance ahead.
 inline int32_t x_dword(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -401,10 +402,14 @@ void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t 
   // The range's blocks as kStreams runs of q blocks read in lockstep, then the rest one by one.
   const int64_t b0 = r0 / kPackRows, b1 = (r1 + kPackRows - 1) / kPackRows, q = (b1 - b0) / kStreams;
   const uint8_t* base = W.packed + b0 * bb;
-  // each run prefetches ahead of itself: request the first lines of each now
-  for (int s = 0; s < (q > 0 ? kStreams : 1); s++)
-    for (int64_t o = 0; o < kRows16LockstepPrefetch && o < (b1 - b0) * bb; o += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(base + s * q * bb) + o, _MM_HINT_T0);
+  // each run prefetches ahead of itself: request the lines before that distance now
+  const auto warm = [](const uint8_t* p, int64_t n) {
+    for (int64_t o = 0; o < n; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p) + o, _MM_HINT_T0);
+  };
+  for (int s = 0; s < (q > 0 ? kStreams : 0); s++)
+    warm(base + s * q * bb, q * bb < kRows16LockstepPrefetch ? q * bb : kRows16LockstepPrefetch);
+  const int64_t rest = (b1 - b0 - kStreams * q) * bb;  // bytes of the blocks done one by one
+  if (q == 0) warm(base, rest < kRows16Prefetch ? rest : kRows16Prefetch);
   for (int64_t i = 0; i < q; i++) {
     const uint8_t* ps[kStreams];
     for (int s = 0; s < kStreams; s++) ps[s] = base + (s * q + i) * bb;
@@ -415,6 +420,7 @@ void gemv_q4_q8_rows16_avx512(const QMatrixView& W, const block_q8* xq, int64_t 
       _mm512_mask_storeu_ps(y + b * kPackRows, rows16_store_mask(b, r1), acc[s]);
     }
   }
+  if (q > 0) warm(base + kStreams * q * bb, rest < kRows16Prefetch ? rest : kRows16Prefetch);
   const block_q8* xs[1] = {xq};
   const int32_t* cs[1] = {corr};
   for (int64_t b = b0 + kStreams * q; b < b1; b++) {

@@ -101,6 +101,8 @@ void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float
   if (count > kMaxShared) throw std::invalid_argument("matmul_q4_shared: too many matrices");
   const QMatrixView& W0 = *Ws[0];
   const int64_t K = W0.cols;
+  for (int i = 1; i < count; i++)
+    if (Ws[i]->cols != K) throw std::invalid_argument("matmul_q4_shared: matrices of different K");
   std::unique_ptr<block_q8[]> heap;
   block_q8 local[128];  // up to K = 4096 for one row of x: no allocation per token
   block_q8* xq = nullptr;

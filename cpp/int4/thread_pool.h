@@ -1,4 +1,5 @@
-// A persistent pool of worker threads for matmul. One job runs at a time (jobs from several
+// A persistent pool of worker threads for matmul and the model's operators (attention, f32 GEMM,
+// the elementwise ones on big batches). One job runs at a time (jobs from several
 // libuv threads queue on a mutex); the caller works too, so `threads` = workers used + 1.
 #pragma once
 #include <cstdint>

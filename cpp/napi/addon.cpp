@@ -175,10 +175,13 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     data_ = std::move(d);
   }
 
-  // The live QMatrix behind a JS value, or a TypeError naming `what`.
-  static const QMatrixData& From(Napi::Env env, Napi::Value value, const std::string& what) {
+  // The live data of the QMatrix behind a JS value (a reference of the caller's own, which a
+  // dispose() cannot free), or a TypeError naming `what`.
+  static std::shared_ptr<const QMatrixData> From(Napi::Env env, Napi::Value value, const std::string& what) {
     if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kQMatrixTag)) throw_type(env, what + ": expected a QMatrix");
-    return Unwrap(value.As<Napi::Object>())->live(env);
+    QMatrix* q = Unwrap(value.As<Napi::Object>());
+    q->live(env);
+    return q->data_;
   }
 
  private:
@@ -237,31 +240,44 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
 Napi::Value MatmulShared(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray() || !info[3].IsArray()) throw_type(env, "matmulShared: expected arrays of matrices and outputs");
-  auto ws = info[0].As<Napi::Array>(), ys = info[3].As<Napi::Array>();
-  const uint32_t count = ws.Length();
-  if (count < 1 || count > static_cast<uint32_t>(kMaxShared) || ys.Length() != count)
+  auto wa = info[0].As<Napi::Array>(), ya = info[3].As<Napi::Array>();
+  const uint32_t count = wa.Length();
+  if (count < 1 || count > static_cast<uint32_t>(kMaxShared) || ya.Length() != count)
     throw_range(env, "matmulShared: expected 1 to " + std::to_string(kMaxShared) + " matrices and as many outputs, got " +
-                         std::to_string(count) + " and " + std::to_string(ys.Length()));
-  auto x = typed_arg<float>(info, 1, "x", "Float32Array");
+                         std::to_string(count) + " and " + std::to_string(ya.Length()));
+  // Reading an array element can run JavaScript (a getter): read them all before taking any
+  // pointer into a matrix or a buffer, which such code could free or detach.
+  Napi::Value wv[kMaxShared], yv[kMaxShared];
+  for (uint32_t i = 0; i < count; i++) wv[i] = wa.Get(i), yv[i] = ya.Get(i);
+  std::shared_ptr<const QMatrixData> mats[kMaxShared];  // held for the call
   const QMatrixView* views[kMaxShared];
   float* outs[kMaxShared];
-  for (uint32_t i = 0; i < count; i++) views[i] = &QMatrix::From(env, ws.Get(i), "matrix " + std::to_string(i)).view;
+  for (uint32_t i = 0; i < count; i++) {
+    mats[i] = QMatrix::From(env, wv[i], "matrix " + std::to_string(i));
+    views[i] = &mats[i]->view;
+  }
+  auto x = typed_arg<float>(info, 1, "x", "Float32Array");
   const int64_t K = views[0]->cols;
   const int64_t M = int_arg(info, 2, "M", 1, kMaxElements / K);
   check_len(env, "x", x.ElementLength(), M * K);
+  // byte ranges of x and the outputs, which must not overlap (threads write the outputs at once)
+  uintptr_t lo[kMaxShared + 1], hi[kMaxShared + 1];
+  lo[count] = reinterpret_cast<uintptr_t>(x.Data()), hi[count] = lo[count] + static_cast<uintptr_t>(M * K) * sizeof(float);
   for (uint32_t i = 0; i < count; i++) {
+    const std::string name = "output " + std::to_string(i);
     if (views[i]->cols != K)
       throw_range(env, "matrix " + std::to_string(i) + ": expected K = " + std::to_string(K) + ", got " + std::to_string(views[i]->cols));
-    Napi::Value y = ys.Get(i);
-    if (!y.IsTypedArray() || y.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      throw_type(env, "output " + std::to_string(i) + ": expected a Float32Array");
-    auto yf = y.As<Napi::Float32Array>();
+    if (!yv[i].IsTypedArray() || yv[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throw_type(env, name + ": expected a Float32Array");
+    auto yf = yv[i].As<Napi::Float32Array>();
     if (M > kMaxElements / views[i]->rows) throw_range(env, "M*N: too many elements");
-    check_len(env, ("output " + std::to_string(i)).c_str(), yf.ElementLength(), M * views[i]->rows);
-    const float *y0 = yf.Data(), *y1 = y0 + M * views[i]->rows, *x0 = x.Data(), *x1 = x0 + M * K;
-    if (y0 < x1 && x0 < y1)
-      throw_range(env, "output " + std::to_string(i) + ": must not overlap x");
+    check_len(env, name.c_str(), yf.ElementLength(), M * views[i]->rows);
     outs[i] = yf.Data();
+    lo[i] = reinterpret_cast<uintptr_t>(outs[i]), hi[i] = lo[i] + static_cast<uintptr_t>(M * views[i]->rows) * sizeof(float);
+    for (uint32_t j = 0; j <= count; j++) {
+      if ((j < i || j == count) && lo[i] < hi[j] && lo[j] < hi[i])
+        throw_range(env, name + ": must not overlap " + (j == count ? std::string("x") : "output " + std::to_string(j)));
+    }
   }
   const auto act = static_cast<Activations>(int_arg(info, 4, "activations", 0, 1));
   const int threads = static_cast<int>(int_arg(info, 5, "threads", 0, kMaxThreads));

@@ -162,6 +162,12 @@ Napi::Value StoreKV(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Whether n floats at a and m floats at b share memory.
+bool overlaps(const float* a, size_t n, const float* b, size_t m) {
+  const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
+  return a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
+}
+
 // attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, ctx, threads)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -183,7 +189,17 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   need(env, "q", q.ElementLength(), M * H * c.hd);
   need(env, "out", out.ElementLength(), M * H * c.hd);
   check_cache(env, kc, vc, c);
-  attention_f32(q.Data(), kc.Data() + c.off, vc.Data() + c.off, out.Data(), M, pos0, H, c.n_kv, c.hd, c.ctx, threads);
+  // out is written by several threads while the others read q and the cache: it may be q itself
+  // (each task reads its part of q before it writes the same part of out) but overlap nothing else
+  const size_t n = static_cast<size_t>(M * H * c.hd);
+  if (overlaps(out.Data(), n, kc.Data(), kc.ElementLength()) || overlaps(out.Data(), n, vc.Data(), vc.ElementLength()) ||
+      (out.Data() != q.Data() && overlaps(out.Data(), n, q.Data(), n)))
+    throw_range(env, "out: must not overlap the caches, nor q unless it is q");
+  try {
+    attention_f32(q.Data(), kc.Data() + c.off, vc.Data() + c.off, out.Data(), M, pos0, H, c.n_kv, c.hd, c.ctx, threads);
+  } catch (const std::bad_alloc&) {  // the scores' scratch: a JS error, never a terminate()
+    throw_range(env, "attention: out of memory");
+  }
   return env.Undefined();
 }
 

@@ -290,6 +290,46 @@ void test_rows16(const KernelTable& kt, int64_t M, int64_t N, int64_t K, int G, 
   }
 }
 
+// A GEMV over rows [r0, r1) writes exactly those outputs, each equal to the bit to what the same
+// kernel gives over the whole matrix: whatever the range's length (the GEMVs group rows in runs
+// of 4 or of 16-row blocks, then take the rest one by one) and wherever it starts (a multiple of
+// 16 for the rows-16 layout, as matmul cuts tasks).
+void test_gemv_ranges(const KernelTable& kt, int64_t K, int G, Scheme s) {
+  const int64_t N = 300;
+  QMatrix q = quantize(random_vector(N * K), N, K, G, s);
+  const auto x = random_vector(K);
+  std::vector<block_q8> xq(static_cast<size_t>(q.view.chunks_per_row()));
+  kt.quantize_row_q8(x.data(), K, xq.data());
+  std::vector<uint8_t> packed;
+  QMatrixView P = q.view;
+  if (kt.gemv_q4_q8_rows16) {
+    packed.resize(static_cast<size_t>(q.view.packed_bytes()));
+    pack_q4_rows16(q.view, packed.data());
+    P.codes = nullptr, P.scales = nullptr, P.offsets = nullptr;
+    P.packed = packed.data();
+  }
+  const std::string name = std::string(kt.name) + " GEMV ranges " + shape_name(N, K, G, s);
+  const float sentinel = -12345.0f;
+  for (int layout = 0; layout < (kt.gemv_q4_q8_rows16 ? 2 : 1); layout++) {
+    const QMatrixView& W = layout ? P : q.view;
+    auto gemv = [&](int64_t r0, int64_t r1, float* y) {
+      if (layout) kt.gemv_q4_q8_rows16(W, xq.data(), r0, r1, y);
+      else kt.gemv_q4_q8(W, xq.data(), r0, r1, y);
+    };
+    std::vector<float> whole(static_cast<size_t>(N), sentinel);
+    gemv(0, N, whole.data());
+    bool ok = true;
+    for (int64_t r0 : {int64_t(0), int64_t(16), int64_t(48), int64_t(160)})
+      for (int64_t len : {1, 3, 5, 16, 17, 40, 63, 64, 65, 100, 140}) {
+        const int64_t r1 = r0 + len < N ? r0 + len : N;
+        std::vector<float> y(static_cast<size_t>(N), sentinel);
+        gemv(r0, r1, y.data());
+        for (int64_t r = 0; r < N; r++) ok = ok && (r >= r0 && r < r1 ? y[r] == whole[r] : y[r] == sentinel);
+      }
+    check(ok, name + (layout ? " rows16" : " public") + ": only [r0, r1) written, equal to the whole-matrix run");
+  }
+}
+
 // matmul_q4_shared gives every matrix exactly what matmul_q4 gives it alone, for any thread
 // count, with the matrices in either layout (rows-16 when the table has kernels for it).
 void test_shared(const KernelTable& kt, int64_t M, int64_t K, int G, Scheme s) {
@@ -431,6 +471,8 @@ int main(int argc, char** argv) {
     for (Scheme s : schemes)
       for (int64_t M : {1, 6})
         for (int G : {32, 128}) test_shared(kt, M, int64_t(G) * 3 + 7, G, s);
+    for (Scheme s : schemes)
+      for (int G : {32, 128}) test_gemv_ranges(kt, int64_t(G) * 2 + 40, G, s);
     test_quantize_table(kt);
     test_concurrent(kt);
   }

@@ -1,9 +1,11 @@
 // The Llama forward pass, llama2.c-style: embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache,
 // causal GQA attention, output projection, residual; RMSNorm, SwiGLU MLP, residual) -> final
 // RMSNorm -> logits. A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
-// M = 1 while generating). Every linear layer goes through the public matmul (INT4) or the native
-// f32 sgemm (quant "f32"); the other operators are native (cpp/ops). Buffers for M = 1 are
-// allocated once, so a generated token allocates nothing in JavaScript.
+// M = 1 while generating). Every linear layer runs on the native INT4 matmul: the public matmul, or
+// for Q, K, V and gate, up (linears of one input) the binding's matmulShared, one pass of the
+// thread pool per group; the native f32 sgemm with quant "f32". The other operators are native
+// (cpp/ops). Buffers for M = 1 are allocated once, so a generated token allocates nothing in
+// JavaScript.
 import { matmul, type MatmulOptions } from "../matmul";
 import type { NativeQMatrix } from "../native";
 import { Tensor } from "../tensor";
