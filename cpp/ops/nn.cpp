@@ -55,6 +55,14 @@ void rmsnorm_rows(const float* x, const float* w, float* out, int64_t m0, int64_
 
 }  // namespace
 
+bool use_avx512_ops() {
+#if defined(INT4_HAVE_AVX512_OPS)
+  return isa_family(active_kernels()) == "avx512";
+#else
+  return false;
+#endif
+}
+
 void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps, int threads) {
   parallel_ranges(threads, M, n, [&](int64_t a, int64_t b) { rmsnorm_rows(x, w, out, a, b, n, eps); });
 }
@@ -101,16 +109,6 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
 }
 
 namespace {
-
-// Whether the AVX-512 versions of attention and SwiGLU run: when the AVX-512 kernels do (so that
-// INT4_ISA=avx2 or scalar also keeps these operators off AVX-512).
-bool use_avx512_ops() {
-#if defined(INT4_HAVE_AVX512_OPS)
-  return isa_family(active_kernels()) == "avx512";
-#else
-  return false;
-#endif
-}
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))

@@ -167,6 +167,54 @@ void attention_row_group_avx512(const float* q, const float* k_cache, const floa
   }
 }
 
+namespace {
+
+// y[i*N + j] = x_i . w_j for MR rows of x and NR rows of W (rows K apart): MR x NR accumulators of
+// 16 lanes (lane l sums the k = l mod 16), the last K % 16 values masked, then each summed across
+// its lanes. Each (i, j) gets the same operations whatever MR and NR are.
+template <int MR, int NR>
+void sgemm_tile(const float* x, int64_t K, const float* w, int64_t N, float* y) {
+  __m512 acc[MR][NR];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 wv[NR];
+    for (int j = 0; j < NR; j++) wv[j] = _mm512_loadu_ps(w + j * K + k);
+    for (int i = 0; i < MR; i++) {
+      const __m512 xv = _mm512_loadu_ps(x + i * K + k);
+      for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+    }
+  }
+  if (k < K) {
+    const __mmask16 m = tail_mask(K - k);
+    __m512 wv[NR];
+    for (int j = 0; j < NR; j++) wv[j] = _mm512_maskz_loadu_ps(m, w + j * K + k);
+    for (int i = 0; i < MR; i++) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x + i * K + k);
+      for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(xv, wv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) y[i * N + j] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
+template <int NR>
+void sgemm_rows_of_x(const float* x, int64_t m0, int64_t m1, int64_t K, const float* w, int64_t N, float* y) {
+  int64_t m = m0;
+  for (; m + 4 <= m1; m += 4) sgemm_tile<4, NR>(x + m * K, K, w, N, y + m * N);
+  for (; m < m1; m++) sgemm_tile<1, NR>(x + m * K, K, w, N, y + m * N);
+}
+
+}  // namespace
+
+void sgemm_block_avx512(const float* x, int64_t m0, int64_t m1, int64_t K, const float* w, int64_t n0, int64_t n1,
+                        int64_t N, float* y) {
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) sgemm_rows_of_x<4>(x, m0, m1, K, w + n * K, N, y + n);
+  for (; n < n1; n++) sgemm_rows_of_x<1>(x, m0, m1, K, w + n * K, N, y + n);
+}
+
 void silu_mul_avx512(float* gate, const float* up, int64_t n) {
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = tail_mask(n - i);

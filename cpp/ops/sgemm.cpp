@@ -2,8 +2,11 @@
 // (quant "f32"); not the product int4 is about, but fast enough to evaluate against.
 // The inner loops keep 16 independent partial sums so the compiler can vectorize them without
 // reassociating floats; target_clones builds AVX-512 and AVX2 copies chosen at load (x86-64).
+// With the AVX-512 kernels, nn_avx512.cpp's 4 x 4 register tiles do the blocks instead (each x
+// load then serves 4 rows of W and each W load 4 rows of x: about 2x).
 
 #include "../int4/thread_pool.h"
+#include "nn_isa.h"
 #include "ops.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -78,11 +81,22 @@ void sgemm_block(const float* x, int64_t m0, int64_t m1, int64_t K, const float*
 
 // W rows [n0, n1) against all of x, in tiles of W rows that stay in cache while x streams by.
 void sgemm_rows(const float* x, int64_t M, int64_t K, const float* w, int64_t n0, int64_t n1, int64_t N, float* y) {
+  const bool avx512 = use_avx512_ops();
+  (void)avx512;
   const int64_t tile = K > 0 && K < 4096 ? (64 * 1024) / (K * 4) * 4 + 4 : 4;  // about 64 KiB of W
   const int64_t mt = 64;
   for (int64_t nt = n0; nt < n1; nt += tile) {
     const int64_t ne = nt + tile < n1 ? nt + tile : n1;
-    for (int64_t m = 0; m < M; m += mt) sgemm_block(x, m, m + mt < M ? m + mt : M, K, w, nt, ne, N, y);
+    for (int64_t m = 0; m < M; m += mt) {
+      const int64_t m1 = m + mt < M ? m + mt : M;
+#if defined(INT4_HAVE_AVX512_OPS)
+      if (avx512) {
+        sgemm_block_avx512(x, m, m1, K, w, nt, ne, N, y);
+        continue;
+      }
+#endif
+      sgemm_block(x, m, m1, K, w, nt, ne, N, y);
+    }
   }
 }
 
