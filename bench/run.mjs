@@ -157,11 +157,27 @@ function bandwidth() {
   return res;
 }
 
+// Native loops (build/int4_bench), best ISA: one generated token's products of the demo model
+// (the weights' memory bound of generation, without the rest of the forward pass) and the f32
+// GEMM of the reference path.
+function nativeLoops() {
+  const bin = path.join(root, "build", "int4_bench");
+  const res = [];
+  for (const threads of THREADS) {
+    const d = JSON.parse(execFileSync(bin, ["decode", "avx512", String(threads), quick ? "3" : "20"], { encoding: "utf8" }));
+    res.push({ case: "decode", threads, ms: d.median_s * 1e3, gbps: d.gbps_median, weightBytes: d.bytes });
+    const g = JSON.parse(execFileSync(bin, ["sgemm", "512", "2048", "2048", String(threads), quick ? "1" : "5"], { encoding: "utf8" }));
+    res.push({ case: "sgemm", threads, ms: g.median_s * 1e3, gflops: g.gbps_median });
+    console.log(`decode token ${threads}T: ${(d.median_s * 1e3).toFixed(1)} ms (${d.gbps_median.toFixed(1)} GB/s); sgemm 512x2048x2048 ${threads}T: ${g.gbps_median.toFixed(0)} GFLOPS`);
+  }
+  return res;
+}
+
 function fmtUs(us) {
   return us >= 10000 ? `${(us / 1000).toFixed(1)} ms` : `${us.toFixed(us < 10 ? 2 : 0)} us`;
 }
 
-function markdown(meta, bw, rows) {
+function markdown(meta, bw, rows, loops) {
   const bwOf = (bytes, threads) => bw.find((b) => b.bytes === bytes && b.threads === threads).gbps;
   const L = [];
   L.push(`Machine: ${meta.cpu}, ${meta.cores} cores available, Node ${meta.node}, ${meta.date}. Median of repeats. ` +
@@ -198,6 +214,19 @@ function markdown(meta, bw, rows) {
   for (const r of rows.filter((r) => r.case === "call-sync")) {
     const a = rows.find((x) => x.case === "call-async" && x.kernels === r.kernels && x.N === r.N);
     L.push(`| ${r.kernels} | ${r.N} x ${r.K} | ${fmtUs(r.us)} | ${a ? fmtUs(a.us) : "-"} | ${fmtUs(r.usMin)} |`);
+  }
+  if (loops.length) {
+    L.push("");
+    L.push("Native loops (`build/int4_bench`, best kernels): `decode` is one generated token's products of the demo model " +
+      "(TinyLlama-1.1B shape, G=32: Q, K, V and gate, up shared as the model runs them), its weights read once; " +
+      "`sgemm` the f32 GEMM of the reference path, 512 x 2048 x 2048.");
+    L.push("");
+    L.push("| threads | decode, ms per token | decode weight GB/s | / 1 GiB read bandwidth | sgemm GFLOPS |");
+    L.push("|---|---|---|---|---|");
+    for (const t of [...new Set(loops.map((l) => l.threads))]) {
+      const d = loops.find((l) => l.case === "decode" && l.threads === t), g = loops.find((l) => l.case === "sgemm" && l.threads === t);
+      L.push(`| ${t} | ${d.ms.toFixed(1)} | ${d.gbps.toFixed(1)} | ${(d.gbps / bwOf(GiB, t) * 100).toFixed(0)}% | ${g.gflops.toFixed(0)} |`);
+    }
   }
   return L.join("\n") + "\n";
 }
@@ -238,6 +267,7 @@ async function parent() {
     }
     console.log(`  (${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
+  const loops = isas.includes("avx512") ? nativeLoops() : [];
   meta.loadavgEnd = os.loadavg()[0];
   // bandwidth again at the end; fractions use the better of the two (the machine is shared)
   const bwEnd = bandwidth();
@@ -247,11 +277,11 @@ async function parent() {
     b.gbpsEnd = e.gbps;
     b.gbps = Math.max(b.gbps, e.gbps);
   }
-  const md = markdown(meta, bw, rows);
+  const md = markdown(meta, bw, rows, loops);
   const dir = path.join(here, "results");
   fs.mkdirSync(dir, { recursive: true });
   const stamp = meta.date.replace(/[:.]/g, "-").slice(0, 19) + (quick ? "-quick" : "");
-  fs.writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify({ meta, bandwidth: bw, rows }, null, 1) + "\n");
+  fs.writeFileSync(path.join(dir, `${stamp}.json`), JSON.stringify({ meta, bandwidth: bw, rows, nativeLoops: loops }, null, 1) + "\n");
   fs.writeFileSync(path.join(dir, `${stamp}.md`), md);
   if (!quick) {
     const readme = path.join(here, "README.md");

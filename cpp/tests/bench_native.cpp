@@ -5,6 +5,14 @@
 //   int4_bench matmul <isa> <M> <N> <K> <group> <threads> <repeats>
 //       matmul_q4 (int8 activations) on random weights, timed without Node, for checking the JS
 //       numbers and profiling. Weights in the layout the addon uses for these kernels.
+//   int4_bench decode <isa> <threads> <tokens>
+//       the products of one generated token of the demo model (TinyLlama-1.1B shape, G=32 sym:
+//       per layer Q, K, V and gate, up each as one matmul_q4_shared, O and down alone; then the
+//       output), random weights held as the addon holds them: seconds per token and weight GB/s.
+//       The weights' memory bound without the rest of the forward pass.
+//   int4_bench sgemm <M> <N> <K> <threads> <repeats>
+//       the f32 GEMM of the reference path (quant "f32"); "bytes" is its flop count, so
+//       gbps_median reads as GFLOPS.
 #include <algorithm>
 #include <chrono>
 #if defined(__x86_64__)
@@ -22,6 +30,7 @@
 #include "int4/dispatch.h"
 #include "int4/kernels.h"
 #include "int4/thread_pool.h"
+#include "ops/ops.h"
 
 using namespace int4;
 using Clock = std::chrono::steady_clock;
@@ -31,10 +40,11 @@ namespace {
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Sums words [a, b) as 4 runs read in lockstep (one core's prefetchers serve several streams in
-// parallel: 4 read 20-30 % faster than one here, as the rows-16 GEMV does): 16-byte loads into 8
-// independent accumulators, two cache lines per run and step, each run prefetched 4 KiB ahead, so
-// the memory system and not the adds is the limit. (A scalar sum of 64-bit words is not: it
-// measured 9 GB/s on a machine that streams 16 GB/s per core.)
+// parallel, as the rows-16 GEMV reads; one run per thread measured 12-16 GB/s on a core that
+// reads about 20 this way): 16-byte loads into 8 independent accumulators, two cache lines per
+// run and step, each run prefetched 4 KiB ahead, so the memory system and not the adds is the
+// limit. (A scalar sum of 64-bit words is not: it measured 9 GB/s on a machine that streams
+// 16 GB/s per core.)
 #if defined(__x86_64__)
 uint64_t sum_words(const uint64_t* p, size_t a, size_t b) {
   constexpr int kRuns = 4;
@@ -105,6 +115,16 @@ int bandwidth(size_t bytes, int threads, int repeats) {
   return 0;
 }
 
+// As the addon holds matrices: in the rows-16 layout (into `packed`) when the kernels have a GEMV
+// for it, unless INT4_BENCH_LAYOUT=public asks for the public layout.
+void hold_like_addon(QMatrixView& v, std::vector<uint8_t>& packed) {
+  const char* layout = std::getenv("INT4_BENCH_LAYOUT");
+  if (!active_kernels().gemv_q4_q8_rows16 || (layout && std::string(layout) == "public")) return;
+  packed.resize(static_cast<size_t>(v.packed_bytes()));
+  pack_q4_rows16(v, packed.data());
+  v.packed = packed.data(), v.codes = nullptr, v.scales = nullptr;
+}
+
 int matmul(const std::string& isa, int64_t M, int64_t N, int64_t K, int G, int threads, int repeats) {
   const std::string err = select_kernels(isa);
   if (!err.empty()) {
@@ -122,15 +142,8 @@ int matmul(const std::string& isa, int64_t M, int64_t N, int64_t K, int G, int t
   std::vector<uint16_t> scales(static_cast<size_t>(N * v.groups_per_row()));
   quantize_q4_generic(w.data(), N, K, G, v.scheme, codes.data(), scales.data(), nullptr);
   v.codes = codes.data(), v.scales = scales.data();
-  // as the addon holds matrices: in the rows-16 layout when the kernels have a GEMV for it
-  // (INT4_BENCH_LAYOUT=public measures the public layout instead)
   std::vector<uint8_t> packed;
-  const char* layout = std::getenv("INT4_BENCH_LAYOUT");
-  if (active_kernels().gemv_q4_q8_rows16 && !(layout && std::string(layout) == "public")) {
-    packed.resize(static_cast<size_t>(v.packed_bytes()));
-    pack_q4_rows16(v, packed.data());
-    v.packed = packed.data(), v.codes = nullptr, v.scales = nullptr;
-  }
+  hold_like_addon(v, packed);
   std::vector<double> times;
   for (int r = 0; r < repeats + 1; r++) {
     const auto t0 = Clock::now();
@@ -138,6 +151,86 @@ int matmul(const std::string& isa, int64_t M, int64_t N, int64_t K, int G, int t
     if (r > 0) times.push_back(seconds_since(t0));
   }
   report("matmul", times, static_cast<double>(codes.size() + scales.size() * 2));
+  return 0;
+}
+
+// A random G=32 symmetric matrix held as the addon holds it.
+struct HeldMatrix {
+  QMatrixView view;
+  std::vector<uint8_t> codes, packed;
+  std::vector<uint16_t> scales;
+};
+
+HeldMatrix held_matrix(int64_t N, int64_t K, std::mt19937& rng) {
+  HeldMatrix h;
+  QMatrixView& v = h.view;
+  v.rows = N, v.cols = K, v.group_size = 32, v.scheme = Scheme::Symmetric;
+  h.codes.resize(static_cast<size_t>(N * v.row_code_bytes()));
+  h.scales.resize(static_cast<size_t>(N * v.groups_per_row()));
+  for (auto& c : h.codes) c = static_cast<uint8_t>(rng());
+  for (auto& sc : h.scales) sc = static_cast<uint16_t>(0x2000 + (rng() & 0x3ff));  // small positive fp16
+  v.codes = h.codes.data(), v.scales = h.scales.data();
+  hold_like_addon(v, h.packed);
+  if (v.packed) {  // the public arrays are not read any more
+    std::vector<uint8_t>().swap(h.codes);
+    std::vector<uint16_t>().swap(h.scales);
+  }
+  return h;
+}
+
+int decode(const std::string& isa, int threads, int tokens) {
+  const std::string err = select_kernels(isa);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 2;
+  }
+  const int64_t layers = 22, dim = 2048, kvd = 256, hidden = 5632, vocab = 32000;
+  std::mt19937 rng(1);
+  std::vector<HeldMatrix> all;  // per layer: q, k, v, o, gate, up (K = dim), down (K = hidden); then the output
+  for (int64_t l = 0; l < layers; l++) {
+    for (int64_t n : {dim, kvd, kvd, dim, hidden, hidden}) all.push_back(held_matrix(n, dim, rng));
+    all.push_back(held_matrix(dim, hidden, rng));
+  }
+  all.push_back(held_matrix(vocab, dim, rng));
+  double bytes = 0;
+  for (const auto& h : all) bytes += static_cast<double>(h.view.packed ? h.packed.size() : h.codes.size() + 2 * h.scales.size());
+  std::vector<float> x(static_cast<size_t>(hidden), 0.01f), y(static_cast<size_t>(vocab));
+  std::vector<float> yq(dim), yk(kvd), yv(kvd), yg(hidden), yu(hidden);
+  const KernelTable& kt = active_kernels();
+  std::vector<double> times;
+  for (int t = 0; t < tokens + 1; t++) {
+    const auto t0 = Clock::now();
+    for (int64_t l = 0; l < layers; l++) {
+      const HeldMatrix* L = &all[static_cast<size_t>(l * 7)];
+      const QMatrixView* qkv[3] = {&L[0].view, &L[1].view, &L[2].view};
+      float* qkv_y[3] = {yq.data(), yk.data(), yv.data()};
+      matmul_q4_shared(kt, qkv, qkv_y, 3, x.data(), 1, Activations::Int8, threads);
+      matmul_q4(kt, L[3].view, x.data(), 1, y.data(), Activations::Int8, threads);
+      const QMatrixView* gu[2] = {&L[4].view, &L[5].view};
+      float* gu_y[2] = {yg.data(), yu.data()};
+      matmul_q4_shared(kt, gu, gu_y, 2, x.data(), 1, Activations::Int8, threads);
+      matmul_q4(kt, L[6].view, x.data(), 1, y.data(), Activations::Int8, threads);
+    }
+    matmul_q4(kt, all.back().view, x.data(), 1, y.data(), Activations::Int8, threads);
+    if (t > 0) times.push_back(seconds_since(t0));  // the first token faults pages in
+  }
+  report("decode", times, bytes);
+  return 0;
+}
+
+int sgemm(int64_t M, int64_t N, int64_t K, int threads, int repeats) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K)), y(static_cast<size_t>(M * N));
+  for (auto& v : x) v = dist(rng);
+  for (auto& v : w) v = dist(rng);
+  std::vector<double> times;
+  for (int r = 0; r < repeats + 1; r++) {
+    const auto t0 = Clock::now();
+    sgemm_f32(x.data(), M, K, w.data(), N, y.data(), threads);
+    if (r > 0) times.push_back(seconds_since(t0));
+  }
+  report("sgemm", times, 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K));
   return 0;
 }
 
@@ -149,7 +242,12 @@ int main(int argc, char** argv) {
   if (mode == "matmul" && argc == 9)
     return matmul(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]), std::atoi(argv[6]), std::atoi(argv[7]),
                   std::atoi(argv[8]));
+  if (mode == "decode" && argc == 5) return decode(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
+  if (mode == "sgemm" && argc == 7)
+    return sgemm(std::atoll(argv[2]), std::atoll(argv[3]), std::atoll(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
   std::fprintf(stderr, "usage: int4_bench bandwidth <bytes> <threads> <repeats>\n"
-                       "       int4_bench matmul <isa> <M> <N> <K> <group> <threads> <repeats>\n");
+                       "       int4_bench matmul <isa> <M> <N> <K> <group> <threads> <repeats>\n"
+                       "       int4_bench decode <isa> <threads> <tokens>\n"
+                       "       int4_bench sgemm <M> <N> <K> <threads> <repeats>\n");
   return 2;
 }
