@@ -285,6 +285,47 @@ int32_t* chunk_corrections(const block_q8* xq, int64_t M, int64_t nc, bool sym, 
   return corr;
 }
 
+// ---- one chunk of a rows-16 block, shared by its GEMV and GEMM so both do the same operations ----
+
+// The chunk's 4 code vectors (p) split into low and high nibbles.
+inline void split_chunk(const uint8_t* p, __m512i lo[4], __m512i hi[4]) {
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  for (int k = 0; k < 4; k++) {
+    const __m512i v = _mm512_loadu_si512(p + 64 * k);
+    lo[k] = _mm512_and_si512(v, low);
+    hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
+  }
+}
+
+// The dwords of a chunk of x, each broadcast: xb[k] holds bytes 4k..4k+3.
+inline void broadcast_x(const int8_t* x, __m512i xb[8]) {
+  for (int k = 0; k < 8; k++) xb[k] = _mm512_set1_epi32(x_dword(x + 4 * k));
+}
+
+// acc (lane r: row r of the block) += the chunk's 16 row sums against one row of x, scaled: two
+// independent chains of 4 dot products from the symmetric correction, one sum, then times the
+// rows' scales dw and the chunk's dx (plus the rows' offsets ow times its s when asymmetric).
+inline __m512 add_chunk(__m512 acc, const __m512i lo[4], const __m512i hi[4], const __m512i xb[8], int32_t corr,
+                        const block_q8& xc, __m512 dw, __m512 ow, bool sym) {
+  __m512i pa = _mm512_set1_epi32(corr), pb = _mm512_setzero_si512();
+  pa = _mm512_dpbusd_epi32(pa, lo[0], xb[0]);
+  pb = _mm512_dpbusd_epi32(pb, lo[1], xb[1]);
+  pa = _mm512_dpbusd_epi32(pa, hi[0], xb[4]);
+  pb = _mm512_dpbusd_epi32(pb, hi[1], xb[5]);
+  pa = _mm512_dpbusd_epi32(pa, lo[2], xb[2]);
+  pb = _mm512_dpbusd_epi32(pb, lo[3], xb[3]);
+  pa = _mm512_dpbusd_epi32(pa, hi[2], xb[6]);
+  pb = _mm512_dpbusd_epi32(pb, hi[3], xb[7]);
+  const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
+  acc = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(xc.d)), acc);
+  return sym ? acc : _mm512_fmadd_ps(ow, _mm512_set1_ps(xc.s), acc);
+}
+
+// Requests the chunk `dist` bytes ahead of p (its 4 lines).
+inline void prefetch_chunk(const uint8_t* p, int64_t dist) {
+  for (int k = 0; k < 4; k++) _mm_prefetch(reinterpret_cast<const char*>(p) + dist + 64 * k, _MM_HINT_T0);
+}
+
 // One 16-row block (p: its bytes) against MX rows of x -> acc[m], lane r = row 16b + r. The code
 // vectors are split into nibbles once for all MX rows; each (row, x row) pair gets the same
 // operations whatever MX is, so GEMV and GEMM agree to the bit.
@@ -294,7 +335,6 @@ void rows16_block(const QMatrixView& W, const uint8_t* p, const block_q8* const*
   const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
   const int cpg = W.group_size / QK;
   const bool sym = W.scheme == Scheme::Symmetric;
-  const __m512i low = _mm512_set1_epi8(0x0F);
   for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
   for (int64_t g = 0; g < G; g++) {
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -302,33 +342,13 @@ void rows16_block(const QMatrixView& W, const uint8_t* p, const block_q8* const*
     p += hdr;
     const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
     for (int64_t c = g * cpg; c < c1; c++, p += kPackChunkBytes) {
-      if (prefetch) {
-        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 64, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 128, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p) + kRows16Prefetch + 192, _MM_HINT_T0);
-      }
+      if (prefetch) prefetch_chunk(p, kRows16Prefetch);
       __m512i lo[4], hi[4];
-      for (int k = 0; k < 4; k++) {
-        const __m512i v = _mm512_loadu_si512(p + 64 * k);
-        lo[k] = _mm512_and_si512(v, low);
-        hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-      }
+      split_chunk(p, lo, hi);
       for (int m = 0; m < MX; m++) {
-        const int8_t* x = xs[m][c].qs;
-        // two independent chains of 4 dot products, then one sum
-        __m512i pa = _mm512_set1_epi32(corr[m][c]), pb = _mm512_setzero_si512();
-        pa = _mm512_dpbusd_epi32(pa, lo[0], _mm512_set1_epi32(x_dword(x)));
-        pb = _mm512_dpbusd_epi32(pb, lo[1], _mm512_set1_epi32(x_dword(x + 4)));
-        pa = _mm512_dpbusd_epi32(pa, hi[0], _mm512_set1_epi32(x_dword(x + 16)));
-        pb = _mm512_dpbusd_epi32(pb, hi[1], _mm512_set1_epi32(x_dword(x + 20)));
-        pa = _mm512_dpbusd_epi32(pa, lo[2], _mm512_set1_epi32(x_dword(x + 8)));
-        pb = _mm512_dpbusd_epi32(pb, lo[3], _mm512_set1_epi32(x_dword(x + 12)));
-        pa = _mm512_dpbusd_epi32(pa, hi[2], _mm512_set1_epi32(x_dword(x + 24)));
-        pb = _mm512_dpbusd_epi32(pb, hi[3], _mm512_set1_epi32(x_dword(x + 28)));
-        const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
-        acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw, _mm512_set1_ps(xs[m][c].d)), acc[m]);
-        if (!sym) acc[m] = _mm512_fmadd_ps(ow, _mm512_set1_ps(xs[m][c].s), acc[m]);
+        __m512i xb[8];
+        broadcast_x(xs[m][c].qs, xb);
+        acc[m] = add_chunk(acc[m], lo, hi, xb, corr[m][c], xs[m][c], dw, ow, sym);
       }
     }
   }
@@ -341,15 +361,15 @@ inline __mmask16 rows16_store_mask(int64_t b, int64_t r1) {
 
 // S blocks of 16 rows (ps[s]: their bytes) against one row of x, read in lockstep a chunk of
 // each at a time: S streams from S places in memory, which one core's prefetchers serve in
-// parallel (4 streams read 20-25 % faster than one here). Each block gets exactly the operations
-// of rows16_block<1>; the x dwords of a chunk are broadcast once for all S.
+// parallel (a token's products 1.2-1.5x faster with 4 than with one stream here:
+// bench/results/2026-11-27-gemv-streams.txt). Each block gets the operations rows16_block<1>
+// gives it (add_chunk); the x dwords of a chunk are broadcast once for all S.
 template <int S>
 void rows16_blocks_lockstep(const QMatrixView& W, const uint8_t* const* ps, const block_q8* x, const int32_t* corr,
                             __m512* acc) {
   const int64_t nc = W.chunks_per_row(), G = W.groups_per_row(), hdr = W.pack_header_bytes();
   const int cpg = W.group_size / QK;
   const bool sym = W.scheme == Scheme::Symmetric;
-  const __m512i low = _mm512_set1_epi8(0x0F);
   const uint8_t* p[S];
   for (int s = 0; s < S; s++) p[s] = ps[s], acc[s] = _mm512_setzero_ps();
   for (int64_t g = 0; g < G; g++) {
@@ -361,35 +381,14 @@ void rows16_blocks_lockstep(const QMatrixView& W, const uint8_t* const* ps, cons
     }
     const int64_t c1 = (g + 1) * cpg < nc ? (g + 1) * cpg : nc;
     for (int64_t c = g * cpg; c < c1; c++) {
-      const int8_t* xc = x[c].qs;
       __m512i xb[8];
-      for (int k = 0; k < 8; k++) xb[k] = _mm512_set1_epi32(x_dword(xc + 4 * k));
-      const __m512 xd = _mm512_set1_ps(x[c].d);
+      broadcast_x(x[c].qs, xb);
       for (int s = 0; s < S; s++) {
-        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 64, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 128, _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p[s]) + kRows16LockstepPrefetch + 192, _MM_HINT_T0);
+        prefetch_chunk(p[s], kRows16LockstepPrefetch);
         __m512i lo[4], hi[4];
-        for (int k = 0; k < 4; k++) {
-          const __m512i v = _mm512_loadu_si512(p[s] + 64 * k);
-          lo[k] = _mm512_and_si512(v, low);
-          hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low);
-        }
+        split_chunk(p[s], lo, hi);
         p[s] += kPackChunkBytes;
-        // as rows16_block: two chains of 4 dot products (x dwords 0,4,1,5 / 2,6,3,7 in its order)
-        __m512i pa = _mm512_set1_epi32(corr[c]), pb = _mm512_setzero_si512();
-        pa = _mm512_dpbusd_epi32(pa, lo[0], xb[0]);
-        pb = _mm512_dpbusd_epi32(pb, lo[1], xb[1]);
-        pa = _mm512_dpbusd_epi32(pa, hi[0], xb[4]);
-        pb = _mm512_dpbusd_epi32(pb, hi[1], xb[5]);
-        pa = _mm512_dpbusd_epi32(pa, lo[2], xb[2]);
-        pb = _mm512_dpbusd_epi32(pb, lo[3], xb[3]);
-        pa = _mm512_dpbusd_epi32(pa, hi[2], xb[6]);
-        pb = _mm512_dpbusd_epi32(pb, hi[3], xb[7]);
-        const __m512 sum = _mm512_cvtepi32_ps(_mm512_add_epi32(pa, pb));
-        acc[s] = _mm512_fmadd_ps(sum, _mm512_mul_ps(dw[s], xd), acc[s]);
-        if (!sym) acc[s] = _mm512_fmadd_ps(ow[s], _mm512_set1_ps(x[c].s), acc[s]);
+        acc[s] = add_chunk(acc[s], lo, hi, xb, corr[c], x[c], dw[s], ow[s], sym);
       }
     }
   }

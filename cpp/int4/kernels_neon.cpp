@@ -184,7 +184,7 @@ void gemv_q8_rows(const QMatrixView& W, const block_q8* xq, int64_t r, int64_t s
 }
 
 // The range as 4 runs of q rows, row j of each run together: 4 streams, as the x86 GEMVs read
-// (there one stream left a core's read bandwidth half used; not measured on an ARM core), then
+// (faster there, see bench/README.md; not measured on an ARM core), then
 // the rest.
 void gemv_q4_q8_neon(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
   const int64_t q = (r1 - r0) / 4;

@@ -260,9 +260,8 @@ Napi::Value MatmulShared(const Napi::CallbackInfo& info) {
   const int64_t K = views[0]->cols;
   const int64_t M = int_arg(info, 2, "M", 1, kMaxElements / K);
   check_len(env, "x", x.ElementLength(), M * K);
-  // byte ranges of x and the outputs, which must not overlap (threads write the outputs at once)
-  uintptr_t lo[kMaxShared + 1], hi[kMaxShared + 1];
-  lo[count] = reinterpret_cast<uintptr_t>(x.Data()), hi[count] = lo[count] + static_cast<uintptr_t>(M * K) * sizeof(float);
+  // x and the outputs must not overlap: threads write the outputs at once
+  size_t lens[kMaxShared];
   for (uint32_t i = 0; i < count; i++) {
     const std::string name = "output " + std::to_string(i);
     if (views[i]->cols != K)
@@ -272,12 +271,10 @@ Napi::Value MatmulShared(const Napi::CallbackInfo& info) {
     auto yf = yv[i].As<Napi::Float32Array>();
     if (M > kMaxElements / views[i]->rows) throw_range(env, "M*N: too many elements");
     check_len(env, name.c_str(), yf.ElementLength(), M * views[i]->rows);
-    outs[i] = yf.Data();
-    lo[i] = reinterpret_cast<uintptr_t>(outs[i]), hi[i] = lo[i] + static_cast<uintptr_t>(M * views[i]->rows) * sizeof(float);
-    for (uint32_t j = 0; j <= count; j++) {
-      if ((j < i || j == count) && lo[i] < hi[j] && lo[j] < hi[i])
-        throw_range(env, name + ": must not overlap " + (j == count ? std::string("x") : "output " + std::to_string(j)));
-    }
+    outs[i] = yf.Data(), lens[i] = static_cast<size_t>(M * views[i]->rows);
+    if (overlaps(outs[i], lens[i], x.Data(), static_cast<size_t>(M * K))) throw_range(env, name + ": must not overlap x");
+    for (uint32_t j = 0; j < i; j++)
+      if (overlaps(outs[i], lens[i], outs[j], lens[j])) throw_range(env, name + ": must not overlap output " + std::to_string(j));
   }
   const auto act = static_cast<Activations>(int_arg(info, 4, "activations", 0, 1));
   const int threads = static_cast<int>(int_arg(info, 5, "threads", 0, kMaxThreads));

@@ -40,6 +40,13 @@ inline int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* nam
 inline constexpr int64_t kMaxThreads = 256;
 inline constexpr int64_t kMaxElements = int64_t(1) << 46;  // keeps every byte count far from overflow
 
+// Whether n floats at a and m floats at b share memory (compared as addresses: the arrays may
+// belong to different buffers).
+inline bool overlaps(const float* a, size_t n, const float* b, size_t m) {
+  const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
+  return a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
+}
+
 inline void check_len(Napi::Env env, const char* name, size_t got, int64_t want) {
   if (static_cast<int64_t>(got) != want)
     throw_range(env, std::string(name) + ": expected length " + std::to_string(want) + ", got " + std::to_string(got));

@@ -162,12 +162,6 @@ Napi::Value StoreKV(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Whether n floats at a and m floats at b share memory.
-bool overlaps(const float* a, size_t n, const float* b, size_t m) {
-  const auto a0 = reinterpret_cast<uintptr_t>(a), b0 = reinterpret_cast<uintptr_t>(b);
-  return a0 < b0 + m * sizeof(float) && b0 < a0 + n * sizeof(float);
-}
-
 // attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, ctx, threads)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -3,7 +3,7 @@
 // The inner loops keep 16 independent partial sums so the compiler can vectorize them without
 // reassociating floats; target_clones builds AVX-512 and AVX2 copies chosen at load (x86-64).
 // With the AVX-512 kernels, nn_avx512.cpp's 4 x 4 register tiles do the blocks instead (each x
-// load then serves 4 rows of W and each W load 4 rows of x: about 2x).
+// load then serves 4 rows of W and each W load 4 rows of x).
 
 #include "../int4/thread_pool.h"
 #include "nn_isa.h"
