@@ -33,6 +33,11 @@ const NO_OPTIONS: Record<string, unknown> = Object.freeze({});
 // without Object.keys, and output dims compared in place.
 const prepared: Prepared = { M: 0, act: 0, threads: 0, out: undefined };
 
+/** Whether two typed arrays share any byte (views of one buffer whose ranges intersect). */
+export function sharesMemory(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
 function outDims(x: Tensor, N: number): number[] {
   return x.dims.length === 2 ? [x.dims[0], N] : [N];
 }
@@ -56,7 +61,8 @@ function prepare(x: unknown, w: unknown, options: unknown, allowOut: boolean): P
   const xK = xd[xd.length - 1];
   if (xK !== K) throw rangeError("matmul x", `last dimension K = ${K} to match w [${N}, ${K}]`, `dims [${xd.join(", ")}]`);
   const M = xd.length === 2 ? xd[0] : 1;
-  const threads = opts.threads === undefined ? 0 : checkPositiveInt("threads", opts.threads, 256);
+  // threads 0 (or absent): the default, backend().threads
+  const threads = opts.threads === undefined || opts.threads === 0 ? 0 : checkPositiveInt("threads", opts.threads, 256);
   let out: Tensor | undefined;
   if (opts.out !== undefined) {
     const o = opts.out;
@@ -65,7 +71,8 @@ function prepare(x: unknown, w: unknown, options: unknown, allowOut: boolean): P
     if (od.length !== xd.length || od[od.length - 1] !== N || (xd.length === 2 && od[0] !== M)) {
       throw rangeError("matmul out", `dims [${outDims(x, N).join(", ")}]`, `dims [${od.join(", ")}]`);
     }
-    if (o.data === x.data) throw rangeError("matmul out", "a Tensor other than x", "x itself");
+    // threads write y while others still read x: any shared byte gives wrong values
+    if (sharesMemory(o.data, x.data)) throw rangeError("matmul out", "memory that does not overlap x", o.data === x.data ? "x itself" : "a view overlapping x");
     out = o;
   }
   prepared.M = M;

@@ -1,7 +1,7 @@
 // Next-token sampling: repetition penalty, then top-k, top-p, min-p, temperature (llama.cpp's
 // order), and a seeded generator: the same seed gives the same tokens. Temperature 0 is greedy.
 // All buffers are allocated once per sampler: sampling a token allocates nothing.
-import { checkOptions, rangeError, typeError } from "./errors";
+import { checkOptions, checkPositiveInt, rangeError, typeError } from "./errors";
 
 export interface SamplerOptions {
   /** 0: greedy (argmax). Default 0.8. */
@@ -84,6 +84,7 @@ export class Sampler {
   #logits: Float32Array = new Float32Array(0);
 
   constructor(readonly vocab: number, options?: SamplerOptions) {
+    checkPositiveInt("Sampler vocab", vocab, 2 ** 31 - 1);
     this.options = resolveSamplerOptions(options);
     this.#rng = new Rng(this.options.seed);
     this.#idx = new Int32Array(vocab);
@@ -103,6 +104,7 @@ export class Sampler {
   /** Picks the next token from logits (vocab,). The logits may be modified (penalties). */
   sample(logits: Float32Array): number {
     const o = this.options, V = this.vocab;
+    if (!(logits instanceof Float32Array)) throw typeError("logits", "a Float32Array", logits);
     if (logits.length < V) throw rangeError("logits", `at least ${V} values`, logits.length);
     this.#logits = logits;
     if (o.repeatPenalty !== 1) {
@@ -117,9 +119,14 @@ export class Sampler {
         if (t >= 0 && t < V) this.#seen[t] = 0;
       }
     }
-    let best = 0;
-    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
-    if (o.temperature === 0) return best;
+    // NaN logits are never chosen (every comparison with NaN is false); a +Infinity is the
+    // certain token; without one finite or infinite logit there is nothing to sample from
+    let best = -1;
+    for (let i = 0; i < V; i++) if (logits[i] === logits[i] && (best < 0 || logits[i] > logits[best])) best = i;
+    if (best < 0 || logits[best] === -Infinity) {
+      throw rangeError("logits", "at least one value that is not NaN or -Infinity", best < 0 ? "only NaN" : "only -Infinity and NaN");
+    }
+    if (o.temperature === 0 || logits[best] === Infinity) return best;
 
     const idx = this.#idx, p = this.#p, max = logits[best];
     // candidates: tokens with a probability above e^-40 of the best one (the rest cannot matter)

@@ -65,7 +65,8 @@ describe("matmul", () => {
     expect(() => matmul(new Tensor(new Float32Array(128), [1, 2, 64]), qw)).toThrow(/shape \[K\] or \[M, K\]/);
     expect(() => matmul(new Tensor(new Float32Array(64)), qw, { activations: "int4" as "int8" })).toThrow(/activations: expected one of "int8", "float32", got string "int4"/);
     expect(() => matmul(new Tensor(new Float32Array(64)), qw, { thread: 2 } as never)).toThrow(/option "thread"/);
-    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { threads: 0 })).toThrow(/threads: expected a positive integer no larger than 256, got number 0/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qw, { threads: -1 })).toThrow(/threads: expected a positive integer no larger than 256, got number -1/);
+    expect(matmul(new Tensor(new Float32Array(64)), qw, { threads: 0 }).dims).toEqual([4]); // 0: all cores, as documented
     expect(() => matmul(new Tensor(new Float32Array(64)), qw, { out: new Tensor(new Float32Array(5)) })).toThrow(/matmul out: expected dims \[4\], got dims \[5\]/);
     expect(() => matmul(new Tensor(new Float32Array(64)), qw, { out: new Float32Array(4) as never })).toThrow(TypeError);
   });

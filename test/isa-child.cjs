@@ -53,9 +53,40 @@ async function main() {
     pending.push(int4.matmul.async(xt, qw, { threads: 2 }).then((y) => Array.from(y.data).every((v, i) => Object.is(v, yInt8[i]))));
     out.cases.push({ ...c, yInt8: Array.from(yInt8), yF32: Array.from(yF32), absSum, sameThreads: same2 });
   }
+  out.nonFinite = nonFinite();
   const asyncSame = await Promise.all(pending);
   out.cases.forEach((c, i) => (c.sameAsync = asyncSame[i]));
   process.stdout.write(JSON.stringify(out) + "\n");
+}
+
+// The model's operators on non-finite input: NaN and infinities in the scores, gates and
+// activations. Printed as the class of each value (NaN, +inf, -inf, finite) so that every ISA can
+// be compared with the scalar reference: they must agree wherever the reference is not finite.
+function nonFinite() {
+  const ops = require(path.join(process.argv[2], "dist", "model", "nativeOps.js")).ops;
+  const cls = (a) => Array.from(a, (v) => (Number.isNaN(v) ? "nan" : v === Infinity ? "+inf" : v === -Infinity ? "-inf" : "f"));
+  const r = rng(99);
+  const H = 4, KV = 2, hd = 32, ctx = 32, M = 3, pos0 = 5, T = pos0 + M;
+  const res = {};
+  for (const [name, bad] of [["nan", NaN], ["inf", Infinity], ["-inf", -Infinity]]) {
+    const kc = new Float32Array(KV * ctx * hd), vc = new Float32Array(KV * ctx * hd);
+    const k = new Float32Array(T * KV * hd).map(() => r()), v = new Float32Array(T * KV * hd).map(() => r());
+    k[2 * KV * hd + 3] = bad; // one key of position 2, head 0
+    v[4 * KV * hd + KV * hd - 1] = bad; // one value of position 4, the last head
+    ops.storeKV(k, v, T, 0, KV, hd, ctx, kc, vc, 0);
+    const q = new Float32Array(M * H * hd).map(() => r());
+    q[hd + 1] = bad; // query row 0, head 1
+    const out = new Float32Array(M * H * hd);
+    ops.attention(q, kc, vc, 0, out, M, pos0, H, KV, hd, ctx, 1);
+    const gate = new Float32Array(40).map(() => r()), up = new Float32Array(40).map(() => r());
+    gate[3] = bad; up[20] = bad; gate[35] = -bad;
+    ops.siluMul(gate, up, 40, 1);
+    const x = new Float32Array(2 * 48).map(() => r()), nw = new Float32Array(48).fill(1), nout = new Float32Array(2 * 48);
+    x[7] = bad;
+    ops.rmsnorm(x, nw, nout, 2, 48, 1e-5, 1);
+    res[name] = { attention: cls(out), silu: cls(gate), rmsnorm: cls(nout) };
+  }
+  return res;
 }
 
 main().catch((e) => {

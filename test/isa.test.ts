@@ -56,6 +56,20 @@ describe("INT4_ISA: every ISA this host runs matches the scalar reference", () =
       expect(bad).toBe(0);
     });
 
+    it(`${isa}: the model's operators treat NaN and infinities as the scalar reference does`, () => {
+      const got = runChild(isa).nonFinite as Record<string, Record<string, string[]>>;
+      const ref = (scalar as unknown as { nonFinite: Record<string, Record<string, string[]>> }).nonFinite;
+      for (const bad of Object.keys(ref)) {
+        for (const op of Object.keys(ref[bad])) {
+          const r = ref[bad][op], g = got[bad][op];
+          expect(r.some((c) => c !== "f"), `${op} ${bad}: the case must reach the output`).toBe(true);
+          // finite vs finite may differ in rounding; every non-finite class must match exactly
+          const diff = r.map((c, i) => (c === g[i] ? null : `${i}: ${c} vs ${g[i]}`)).filter(Boolean);
+          expect(diff, `${op} with ${bad}`).toEqual([]);
+        }
+      }
+    });
+
     it(`${isa}: C++ kernel tests of its tables`, () => {
       const r = spawnSync(kernelTests, [isa], { encoding: "utf8" });
       expect(r.stderr).toBe("");

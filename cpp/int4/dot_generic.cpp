@@ -3,23 +3,23 @@
 
 namespace int4 {
 
-// W row r (K,) . x (K,) -> scalar, f32 activations. Sums each group, then scales it once.
+// W row r (K,) . x (K,) -> scalar, f32 activations: each weight dequantized exactly as
+// dequantize_row_q4 does ((q - 8) d, or q d + m), times x. Summing q x and x per group and
+// scaling after, d (qx - 8 xs), would save the multiply but loses digits to cancellation.
 float dot_q4_f32_generic(const QMatrixView& W, int64_t r, const float* x) {
   const uint8_t* rc = W.row_codes(r);
   const uint16_t* sc = W.row_scales(r);
   const uint16_t* of = W.row_offsets(r);
+  const bool sym = W.scheme == Scheme::Symmetric;
   float sum = 0.0f;
   for (int64_t g = 0, k0 = 0; k0 < W.cols; g++, k0 += W.group_size) {
     const int64_t k1 = k0 + W.group_size < W.cols ? k0 + W.group_size : W.cols;
-    float qx = 0.0f, xs = 0.0f;  // sum q*x, sum x
+    const float d = fp16_to_fp32(sc[g]), m = sym ? 0.0f : fp16_to_fp32(of[g]);
     for (int64_t k = k0; k < k1; k++) {
       const int q = chunk_code(rc + (k / QK) * (QK / 2), static_cast<int>(k % QK));
-      qx += static_cast<float>(q) * x[k];
-      xs += x[k];
+      const float w = sym ? static_cast<float>(q - 8) * d : static_cast<float>(q) * d + m;
+      sum += w * x[k];
     }
-    // symmetric: sum (q-8) d x = d (qx - 8 xs); asymmetric: sum (q d + m) x = d qx + m xs
-    const float d = fp16_to_fp32(sc[g]);
-    sum += W.scheme == Scheme::Symmetric ? d * (qx - 8.0f * xs) : d * qx + fp16_to_fp32(of[g]) * xs;
   }
   return sum;
 }

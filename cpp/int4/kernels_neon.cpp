@@ -100,11 +100,11 @@ void dequantize_row_q4_neon(const QMatrixView& W, int64_t r, float* out) {
   }
 }
 
-// ---- f32 activations: per group sum q*x and sum x, then d (qx - 8 xs) or d qx + m xs ----
+// ---- f32 activations: each weight dequantized as dequantize_row_q4_neon does, times x ----
+// (scaling per-group sums, d (qx - 8 xs), cancels: see dot_q4_f32_generic)
 
 void gemv_q4_f32_neon(const QMatrixView& W, const float* x, int64_t r0, int64_t r1, float* y) {
   const int64_t nc = W.chunks_per_row();
-  const int64_t cpg = W.group_size / QK;
   const bool sym = W.scheme == Scheme::Symmetric;
   float tail[QK] = {};  // the partial last chunk of x, zero-padded: no read past x
   const int64_t full = W.cols / QK;
@@ -113,32 +113,24 @@ void gemv_q4_f32_neon(const QMatrixView& W, const float* x, int64_t r0, int64_t 
     const uint8_t* rc = W.row_codes(r);
     const uint16_t* sc = W.row_scales(r);
     const uint16_t* of = W.row_offsets(r);
-    float32x4_t acc = vdupq_n_f32(0.0f);
-    for (int64_t c0 = 0, g = 0; c0 < nc; c0 += cpg, g++) {
-      const int64_t c1 = c0 + cpg < nc ? c0 + cpg : nc;
-      float32x4_t qx0 = vdupq_n_f32(0.0f), qx1 = vdupq_n_f32(0.0f), xs = vdupq_n_f32(0.0f);
-      for (int64_t c = c0; c < c1; c++) {
-        const float* xp = c < full ? x + c * QK : tail;
-        const uint8x16_t b = vld1q_u8(rc + c * (QK / 2));
-        float32x4_t f[8];
-        codes_to_f32(vandq_u8(b, vdupq_n_u8(0x0F)), f);
-        codes_to_f32(vshrq_n_u8(b, 4), f + 4);
-        for (int i = 0; i < 8; i += 2) {
-          const float32x4_t xa = vld1q_f32(xp + 4 * i), xb = vld1q_f32(xp + 4 * i + 4);
-          qx0 = vfmaq_f32(qx0, f[i], xa);
-          qx1 = vfmaq_f32(qx1, f[i + 1], xb);
-          xs = vaddq_f32(xs, vaddq_f32(xa, xb));
-        }
-      }
-      const float32x4_t qx = vaddq_f32(qx0, qx1);
+    float32x4_t acc0 = vdupq_n_f32(0.0f), acc1 = vdupq_n_f32(0.0f);
+    for (int64_t c = 0; c < nc; c++) {
+      const int64_t g = c * QK / W.group_size;
       const float d = half_to_float(sc[g]);
-      if (sym) {
-        acc = vfmaq_n_f32(acc, vfmsq_n_f32(qx, xs, 8.0f), d);
-      } else {
-        acc = vfmaq_n_f32(vfmaq_n_f32(acc, xs, half_to_float(of[g])), qx, d);
+      const float m = sym ? 0.0f : half_to_float(of[g]);
+      const float* xp = c < full ? x + c * QK : tail;
+      const uint8x16_t b = vld1q_u8(rc + c * (QK / 2));
+      float32x4_t f[8];
+      codes_to_f32(vandq_u8(b, vdupq_n_u8(0x0F)), f);
+      codes_to_f32(vshrq_n_u8(b, 4), f + 4);
+      for (int i = 0; i < 8; i += 2) {
+        const float32x4_t wa = sym ? vmulq_n_f32(vsubq_f32(f[i], vdupq_n_f32(8.0f)), d) : vaddq_f32(vmulq_n_f32(f[i], d), vdupq_n_f32(m));
+        const float32x4_t wb = sym ? vmulq_n_f32(vsubq_f32(f[i + 1], vdupq_n_f32(8.0f)), d) : vaddq_f32(vmulq_n_f32(f[i + 1], d), vdupq_n_f32(m));
+        acc0 = vfmaq_f32(acc0, wa, vld1q_f32(xp + 4 * i));
+        acc1 = vfmaq_f32(acc1, wb, vld1q_f32(xp + 4 * i + 4));
       }
     }
-    y[r] = vaddvq_f32(acc);
+    y[r] = vaddvq_f32(vaddq_f32(acc0, acc1));
   }
 }
 

@@ -201,6 +201,8 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     check_len(info.Env(), "x", x.ElementLength(), M * d.view.cols);
     if (M > kMaxElements / d.view.rows) throw_range(info.Env(), "M*N: too many elements");
     check_len(info.Env(), "y", y.ElementLength(), M * d.view.rows);
+    // threads write y while others still read x
+    if (overlaps(y.Data(), y.ElementLength(), x.Data(), x.ElementLength())) throw_range(info.Env(), "y: must not overlap x");
     try {
       matmul_q4(active_kernels(), d.view, x.Data(), M, y.Data(), act, threads);
     } catch (const std::bad_alloc&) {  // scratch for x: a JS error, never a terminate()

@@ -20,9 +20,12 @@ namespace {
 
 // e^x, 16 lanes: x = n ln2 + r with |r| <= ln2/2, e^r by Cephes' expf polynomial, times 2^n by
 // scalef (which also underflows to 0 for very negative x). Relative error about 2 ulp.
-__m512 exp16(__m512 x) {
-  x = _mm512_min_ps(x, _mm512_set1_ps(88.3762626647949f));
-  x = _mm512_max_ps(x, _mm512_set1_ps(-103.972077083991f));
+// Non-finite input as std::exp: NaN stays NaN (min/max return their second operand when one is
+// NaN, so x goes second), +inf gives +inf, -inf 0.
+__m512 exp16(__m512 x0) {
+  const __mmask16 overflow = _mm512_cmp_ps_mask(x0, _mm512_set1_ps(88.72283935546875f), _CMP_GT_OQ);
+  __m512 x = _mm512_min_ps(_mm512_set1_ps(88.3762626647949f), x0);
+  x = _mm512_max_ps(_mm512_set1_ps(-103.972077083991f), x);
   const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
@@ -33,7 +36,7 @@ __m512 exp16(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
   p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
+  return _mm512_mask_blend_ps(overflow, _mm512_scalef_ps(p, n), _mm512_set1_ps(INFINITY));
 }
 
 __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1); }

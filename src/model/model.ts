@@ -52,6 +52,7 @@ export class Model {
   /** Statistics of the last finished generate(). */
   lastStats: GenerateStats | null = null;
   #worker: Worker | null;
+  #disposed = false;
   #busy = false;
   /** The control words of the generation in flight (to wake its reader if the worker dies). */
   #activeCtrl: Int32Array | null = null;
@@ -145,7 +146,12 @@ export class Model {
         }
       }
       const tail = dec.flush();
-      this.lastStats = await done;
+      try {
+        this.lastStats = await done;
+      } catch (e) {
+        if (this.#disposed) return; // dispose() ended the generation: the tokens so far were the output
+        throw e;
+      }
       finished = true;
       if (tail) yield tail;
     } finally {
@@ -165,11 +171,19 @@ export class Model {
     }
   }
 
-  /** Stops the worker and frees the weights. */
+  /**
+   * Stops the worker and frees the weights. A generate() in flight ends: its iterator finishes
+   * after the pieces already produced, with `lastStats` null.
+   */
   dispose(): void {
     const w = this.#worker;
     this.#worker = null;
-    if (w) void w.terminate();
+    if (!w) return;
+    this.#disposed = true;
+    if (this.#activeCtrl) Atomics.store(this.#activeCtrl, ABORT, 1);
+    this.lastStats = null;
+    this.#failAll(new Error("Model: disposed"));
+    void w.terminate();
   }
 }
 
