@@ -4,12 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { backend } from "./index";
-import { openGGUF } from "./gguf/reader";
+import { escapeControls, openGGUF, valueText, type GGUFValue } from "./gguf/reader";
+import { weightBytesOf } from "./model/weights";
 import { configFromGGUF, DEMO_CONFIG, type LlamaConfig } from "./model/config";
 import { loadEngine } from "./model/engine";
 import { evaluate, selfSample } from "./model/eval";
 import { DEMO_MODEL, loadModel } from "./model/model";
-import { matrixBytes, parseQuant, QUANT_NAMES, type QuantName } from "./model/quant";
+import { parseQuant, QUANT_NAMES, type QuantName } from "./model/quant";
 import { Tokenizer } from "./tokenizer";
 // ---- int4 quantize, int4 eval --base / --methods (issue 5): begin ----
 import { quantizeCmd } from "./quantizeModel";
@@ -114,6 +115,8 @@ function modelArg(v: string | undefined, required: boolean): string | undefined 
   return v;
 }
 
+/** A metadata value for the terminal: strings as they are but with control characters escaped and cut. */
+const shown = (v: GGUFValue | undefined) => (v === undefined ? "-" : typeof v === "string" ? escapeControls(v.length > 200 ? v.slice(0, 200) + "…" : v) : valueText(v));
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 const log = (s: string) => process.stderr.write(s + "\n");
 const peakRss = () => process.resourceUsage().maxRSS * 1024;
@@ -254,16 +257,7 @@ function infoCmd(args: string[]): number {
     const c = configFromGGUF(f);
     const tensors = f.tensors.map((t) => ({ name: t.name, type: t.type.name, shape: t.ne, bytes: t.byteLength }));
     const kvBytes = (ctx: number) => 2 * c.nLayers * Math.ceil(ctx / 16) * 16 * c.nKvHeads * c.headDim * 4; // as Llama allocates it
-    const memory = QUANT_NAMES.map((qn) => {
-      const spec = parseQuant(qn);
-      let bytes = 0;
-      for (const t of f.tensors) {
-        bytes += t.ne.length === 2 ? matrixBytes(spec, t.ne[1], t.ne[0]) : t.elements * 4;
-        // "q4" keeps Q4_1 blocks as they are: 20 bytes per 32
-        if (qn === "q4" && t.type.name === "Q4_1") bytes += t.byteLength - matrixBytes(spec, t.ne[1], t.ne[0]);
-      }
-      return { quant: qn, weightBytes: bytes };
-    });
+    const memory = QUANT_NAMES.map((qn) => ({ quant: qn, weightBytes: weightBytesOf(f, parseQuant(qn)) }));
     const ctxs = [...new Set([512, 2048, c.ctx].filter((x) => x <= c.ctx))].sort((a, b) => a - b);
     if (v.json) {
       process.stdout.write(JSON.stringify({ file: model, version: f.version, config: c, tensors, memory, kvCache: ctxs.map((x) => ({ ctx: x, bytes: kvBytes(x) })) }, null, 2) + "\n");
@@ -271,15 +265,15 @@ function infoCmd(args: string[]): number {
     }
     const lines = [
       `file:          ${model} (GGUF v${f.version}, ${mib(f.fileSize)}, ${f.tensors.length} tensors, alignment ${f.alignment})`,
-      `name:          ${String(f.get("general.name") ?? "-")}`,
+      `name:          ${shown(f.get("general.name"))}`,
       `architecture:  ${c.arch}`,
       `dim ${c.dim}, layers ${c.nLayers}, heads ${c.nHeads} (KV ${c.nKvHeads}, head size ${c.headDim}), FFN ${c.hidden}, vocabulary ${c.vocab}`,
       `context ${c.ctx}, RMSNorm eps ${c.eps}, RoPE base ${c.ropeBase} over ${c.nRot} dims (normal), output ${f.tensor("output.weight") ? "separate" : "tied to token_embd"}`,
-      `tokenizer:     ${String(f.get("tokenizer.ggml.model") ?? "-")}`,
+      `tokenizer:     ${shown(f.get("tokenizer.ggml.model"))}`,
       "",
       "tensor                                  type     shape (ne)            bytes",
     ];
-    for (const t of tensors) lines.push(`${t.name.padEnd(40)}${t.type.padEnd(9)}${("[" + t.shape.join(", ") + "]").padEnd(22)}${t.bytes}`);
+    for (const t of tensors) lines.push(`${escapeControls(t.name).padEnd(40)}${t.type.padEnd(9)}${("[" + t.shape.join(", ") + "]").padEnd(22)}${t.bytes}`);
     lines.push("", "memory by quant (weights; + KV cache at each context length):");
     lines.push("quant          weights     " + ctxs.map((x) => `ctx ${x}`.padStart(14)).join(""));
     for (const m of memory) lines.push(`${m.quant.padEnd(15)}${mib(m.weightBytes).padStart(11)} ` + ctxs.map((x) => mib(m.weightBytes + kvBytes(x)).padStart(14)).join(""));

@@ -54,6 +54,15 @@ function schemeCode(s: Scheme): NativeScheme {
   return s === "symmetric" ? 0 : 1;
 }
 
+function checkFiniteHalves(name: string, h: Uint16Array, perRow: number): void {
+  for (let i = 0; i < h.length; i++) {
+    if ((h[i] & 0x7c00) === 0x7c00) {
+      const what = h[i] & 0x3ff ? "NaN" : h[i] & 0x8000 ? "-Infinity" : "Infinity";
+      throw rangeError(name, "finite fp16 values", `${what} (0x${h[i].toString(16).padStart(4, "0")}) at row ${Math.floor(i / perRow)}, group ${i % perRow}`);
+    }
+  }
+}
+
 export class QTensor {
   readonly type = "int4" as const;
   readonly dims: readonly [number, number];
@@ -65,6 +74,11 @@ export class QTensor {
   #native: NativeQMatrix | null = null;
   #byteLength: number;
   #hostReleased = false;
+
+  /** `x instanceof QTensor` only for objects this class constructed (not Object.create(QTensor.prototype)). */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === "object" && v !== null && #byteLength in v;
+  }
 
   /** Wraps existing parts (checked, not copied). Most users get a QTensor from quantize() or fromGGML(). */
   constructor(parts: QTensorParts) {
@@ -85,6 +99,9 @@ export class QTensor {
     } else if (parts.offsets != null) {
       throw typeError("offsets", "null or undefined for the symmetric scheme", parts.offsets);
     }
+    // a NaN or infinite scale (fp16 exponent bits all ones) would turn every product of its row into NaN
+    checkFiniteHalves("scales", parts.scales, lay.groupsPerRow);
+    if (parts.offsets) checkFiniteHalves("offsets", parts.offsets, lay.groupsPerRow);
     this.dims = Object.freeze([N, K]) as readonly [number, number];
     this.#codes = parts.codes;
     this.#scales = parts.scales;

@@ -7,6 +7,11 @@ export class Tensor {
   readonly size: number;
   #data: Float32Array | null;
 
+  /** `x instanceof Tensor` only for objects this class constructed (not Object.create(Tensor.prototype)). */
+  static [Symbol.hasInstance](v: unknown): boolean {
+    return typeof v === "object" && v !== null && #data in v;
+  }
+
   /**
    * @param data row-major values; its length must equal the product of `dims`
    * @param dims the shape, e.g. [N, K]; defaults to [data.length]

@@ -4,7 +4,8 @@
 // merged piece is in the vocabulary. A piece that is not a token falls back to its bytes as
 // <0xNN> tokens. Decoding streams: bytes of a character split across tokens wait for the rest.
 import type { GGUFFile } from "./gguf/reader";
-import { GGUFError } from "./gguf/reader";
+import { rangeError, typeError } from "./errors";
+import { GGUFError, q, valueText } from "./gguf/reader";
 
 /** tokenizer.ggml.token_type values. */
 export const enum TokenType { Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 }
@@ -22,6 +23,33 @@ export interface Vocabulary {
 
 const SPACE = "\u2581";
 
+function isNumbers(a: unknown): a is ArrayLike<number> {
+  return ArrayBuffer.isView(a) ? !(a instanceof DataView) && !(a instanceof BigInt64Array) && !(a instanceof BigUint64Array)
+    : Array.isArray(a) && a.every((x) => typeof x === "number");
+}
+
+/** The checks of `new Tokenizer(v)`: each field of the right kind, lengths and ids consistent. */
+function checkVocabulary(v: Vocabulary): void {
+  if (v === null || typeof v !== "object") throw typeError("Tokenizer vocabulary", "an object { tokens, scores, types, bos, eos, unk, addBos, addSpacePrefix }", v);
+  if (!Array.isArray(v.tokens)) throw typeError("Tokenizer vocabulary.tokens", "an array of strings", v.tokens);
+  const n = v.tokens.length;
+  if (n < 1 || n > 2 ** 31 - 1) throw rangeError("Tokenizer vocabulary.tokens", "at least one token", `${n} tokens`);
+  const bad = v.tokens.findIndex((t) => typeof t !== "string");
+  if (bad >= 0) throw typeError(`Tokenizer vocabulary.tokens[${bad}]`, "a string", v.tokens[bad]);
+  for (const k of ["scores", "types"] as const) {
+    if (!isNumbers(v[k])) throw typeError(`Tokenizer vocabulary.${k}`, "an array or typed array of numbers", v[k]);
+    if (v[k].length !== n) throw rangeError(`Tokenizer vocabulary.${k}`, `${n} values (one per token)`, `${v[k].length}`);
+  }
+  for (const k of ["bos", "eos", "unk"] as const) {
+    const id = v[k];
+    if (typeof id !== "number") throw typeError(`Tokenizer vocabulary.${k}`, "a token id", id);
+    if (!Number.isInteger(id) || id < -1 || id >= n) throw rangeError(`Tokenizer vocabulary.${k}`, `a token id in [0, ${n}) or -1 (none)`, id);
+  }
+  for (const k of ["addBos", "addSpacePrefix"] as const) {
+    if (typeof v[k] !== "boolean") throw typeError(`Tokenizer vocabulary.${k}`, "a boolean", v[k]);
+  }
+}
+
 export class Tokenizer {
   readonly vocabSize: number;
   readonly bos: number;
@@ -31,8 +59,10 @@ export class Tokenizer {
   readonly #ids = new Map<string, number>();
   readonly #byteIds = new Int32Array(256).fill(-1);
   readonly #pieceBytes: Uint8Array[];
+  #maxPieceBytes = 1;
 
   constructor(v: Vocabulary) {
+    checkVocabulary(v);
     this.#v = v;
     this.vocabSize = v.tokens.length;
     this.bos = v.bos;
@@ -51,6 +81,7 @@ export class Tokenizer {
       } else {
         this.#pieceBytes[id] = enc.encode(t.replaceAll(SPACE, " "));
       }
+      this.#maxPieceBytes = Math.max(this.#maxPieceBytes, Buffer.byteLength(t, "utf8"));
       // only text pieces match text (control and byte tokens never do); first id wins for duplicates
       if ((type === TokenType.Normal || type === TokenType.UserDefined) && !this.#ids.has(t)) this.#ids.set(t, id);
     });
@@ -58,33 +89,32 @@ export class Tokenizer {
 
   /** The tokenizer of a GGUF file; "unsupported tokenizer" unless tokenizer.ggml.model is "llama". */
   static fromGGUF(f: GGUFFile): Tokenizer {
-    const model = f.get("tokenizer.ggml.model");
+    const model = f.string("tokenizer.ggml.model");
     if (model !== "llama") {
-      throw new GGUFError(`GGUF ${f.path}: unsupported tokenizer ${JSON.stringify(model ?? null)} (tokenizer.ggml.model; supported: "llama", SentencePiece-style)`);
+      throw new GGUFError(`GGUF ${f.path}: unsupported tokenizer ${model === undefined ? "null" : q(model)} (tokenizer.ggml.model; supported: "llama", SentencePiece-style)`);
     }
-    const tokens = f.get("tokenizer.ggml.tokens");
-    if (typeof tokens !== "object" || !Array.isArray(tokens.values) || tokens.values.some((t) => typeof t !== "string")) {
-      throw new GGUFError(`GGUF ${f.path}: tokenizer.ggml.tokens should be an array of strings`);
+    const tokens = f.array("tokenizer.ggml.tokens");
+    if (!tokens || !Array.isArray(tokens.values) || tokens.values.some((t) => typeof t !== "string")) {
+      throw new GGUFError(`GGUF ${f.path}: tokenizer.ggml.tokens should be an array of strings, got ${valueText(tokens)}`);
     }
     const n = tokens.values.length;
     if (n < 1) throw new GGUFError(`GGUF ${f.path}: tokenizer.ggml.tokens is empty`);
     const arr = (key: string): ArrayLike<number> | null => {
-      const v = f.get(key);
+      const v = f.array(key);
       if (v === undefined) return null;
-      if (typeof v !== "object" || Array.isArray(v.values) || v.values.length !== n) {
-        throw new GGUFError(`GGUF ${f.path}: ${key} should be a numeric array of ${n} elements`);
+      if (Array.isArray(v.values) || v.values.length !== n || v.values instanceof BigInt64Array || v.values instanceof BigUint64Array) {
+        throw new GGUFError(`GGUF ${f.path}: metadata "${key}" should be a numeric array of ${n} elements, got ${valueText(v)}`);
       }
       return v.values as ArrayLike<number>;
     };
     const id = (key: string, fallback: number): number => {
-      const v = f.get(key);
+      const v = f.number(key);
       if (v === undefined) return fallback;
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v >= n) throw new GGUFError(`GGUF ${f.path}: ${key} = ${String(v)} is not a token id in [0, ${n})`);
+      if (!Number.isInteger(v) || v < 0 || v >= n) throw new GGUFError(`GGUF ${f.path}: ${key} = ${v} is not a token id in [0, ${n})`);
       return v;
     };
     const flag = (key: string, fallback: boolean): boolean => {
-      const v = f.get(key);
-      return typeof v === "boolean" ? v : fallback;
+      return f.bool(key) ?? fallback;
     };
     return new Tokenizer({
       tokens: tokens.values as string[],
@@ -96,6 +126,16 @@ export class Tokenizer {
       addBos: flag("tokenizer.ggml.add_bos_token", true),
       addSpacePrefix: flag("tokenizer.ggml.add_space_prefix", true),
     });
+  }
+
+  /**
+   * A lower bound of encode(text).length without tokenizing: no token covers more of the text's
+   * UTF-8 bytes than the longest piece of the vocabulary. O(1) in the work of encode().
+   */
+  minTokens(text: string, options: { bos?: boolean } = {}): number {
+    if (typeof text !== "string") throw new TypeError(`minTokens text: expected a string, got ${typeof text}`);
+    const bos = (options.bos ?? this.addBos) ? 1 : 0;
+    return bos + Math.ceil(Buffer.byteLength(text, "utf8") / this.#maxPieceBytes);
   }
 
   /** The piece of a token as stored in the vocabulary. */

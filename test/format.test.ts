@@ -62,9 +62,15 @@ describe("llama.cpp Q4_0 / Q4_1 compatibility (group size 32)", () => {
       const bytes = new Uint8Array(N * (K / 32) * bs);
       const r = rng(42);
       for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(r() * 256);
+      // a non-finite half (exponent bits all ones) as a scale or offset is refused, naming its place
+      bytes[1] |= 0x7c;
+      expect(() => QTensor.fromGGML(type, bytes, [N, K])).toThrow(/scales: expected finite fp16 values, got (NaN|-?Infinity) \(0x[0-9a-f]{4}\) at row 0, group 0/);
+      // every other bit pattern: halves with an exponent below all ones
+      for (let b = 0; b < bytes.length; b += bs) {
+        for (const o of type === "q4_0" ? [1] : [1, 3]) if ((bytes[b + o] & 0x7c) === 0x7c) bytes[b + o] &= ~0x04;
+      }
       const q = QTensor.fromGGML(type, bytes, [N, K]);
       expect(Buffer.from(q.toGGML()).equals(Buffer.from(bytes))).toBe(true);
-      // dequantized values: compare where the scales are finite (random bits include NaN/inf halves)
       const ours = q.dequantize().data;
       const theirs = dequantizeBlocks(type, bytes);
       for (let i = 0; i < ours.length; i++) {

@@ -41,6 +41,8 @@ export interface TinyOptions {
   only?: (name: string) => boolean;
   tied?: boolean;
   eos?: number;
+  /** llama.context_length (default 128). */
+  ctx?: number;
   zeroOutputNorm?: boolean;
   arch?: string;
   tokenizer?: string;
@@ -108,7 +110,7 @@ export function tinyModel(o: TinyOptions = {}): Tiny {
   const arch = o.arch ?? "llama";
   const kv: KV[] = [
     ["general.architecture", T.STRING, arch], ["general.name", T.STRING, "tiny"],
-    [`${arch}.context_length`, T.UINT32, 128], [`${arch}.embedding_length`, T.UINT32, c.dim], [`${arch}.block_count`, T.UINT32, c.layers],
+    [`${arch}.context_length`, T.UINT32, o.ctx ?? 128], [`${arch}.embedding_length`, T.UINT32, c.dim], [`${arch}.block_count`, T.UINT32, c.layers],
     [`${arch}.feed_forward_length`, T.UINT32, c.hidden], [`${arch}.rope.dimension_count`, T.UINT32, hd],
     [`${arch}.attention.head_count`, T.UINT32, c.heads], [`${arch}.attention.head_count_kv`, T.UINT32, c.kv],
     [`${arch}.attention.layer_norm_rms_epsilon`, T.FLOAT32, 1e-5], [`${arch}.rope.freq_base`, T.FLOAT32, 10000],

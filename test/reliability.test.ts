@@ -2,9 +2,19 @@
 // terminated Worker or disposed model must not abort the process, outputs may not overlap
 // inputs, the sampler refuses what it cannot sample, float32 activations add no error.
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { Sampler, Tensor, matmul, quantize } from "../src/index";
+import { GGUFError, QTensor, Sampler, Tensor, loadModel, matmul, openGGUF, quantize } from "../src/index";
+import { valueText } from "../src/gguf/reader";
+import { GGUFValueType as T } from "../src/gguf/types";
+import { writeGGUF } from "../src/gguf/writer";
+import { configFromGGUF } from "../src/model/config";
+import { parseQuant } from "../src/model/quant";
+import { checkLoadFits, loadLinear, weightBytesOf } from "../src/model/weights";
+import { Tokenizer, demoVocabulary } from "../src/tokenizer";
+import { buildGGUF, type KV } from "./ggufBuilder";
 import { cleanupTemp, tinyModel, writeTemp } from "./modelFixture";
 
 const root = path.resolve(__dirname, "..");
@@ -120,5 +130,185 @@ describe("Sampler", () => {
     expect(() => new Sampler(-1)).toThrow(RangeError);
     expect(() => new Sampler(2.5)).toThrow(RangeError);
     expect(() => new Sampler("8" as unknown as number)).toThrow(TypeError);
+  });
+});
+
+describe("GGUF files that cost more than they hold", () => {
+  const kvBase: KV[] = [["general.architecture", T.STRING, "llama"]];
+  it("refuses tensors that share bytes (before: 1,024 layers on the same bytes took 759 MiB)", () => {
+    const data = new Uint8Array(64 * 4);
+    const tensors = [0, 1, 2].map((i) => ({ name: `t${i}`, ne: [64], type: 0, data, offset: i === 2 ? 128n : 0n }));
+    const bytes = buildGGUF({ kv: kvBase, tensors });
+    expect(() => openGGUF(bytes)).toThrow(GGUFError);
+    expect(() => openGGUF(bytes)).toThrow(/tensor "t1": data \[\d+, \d+\) overlaps tensor "t0"/);
+  });
+
+  it("refuses a load whose weights would not fit in memory, before allocating them", () => {
+    const f = openGGUF(tinyModel().bytes);
+    const need = weightBytesOf(f, parseQuant("f32"));
+    expect(need).toBeGreaterThan(0);
+    expect(() => checkLoadFits(f, parseQuant("f32"), need - 1)).toThrow(/its weights take .* GiB in memory with quant "f32", more than this machine's/);
+    expect(() => checkLoadFits(f, parseQuant("f32"), need)).not.toThrow();
+  });
+
+  it("bounds what metadata objects cost, not only their bytes (before: 2 million empty arrays took 495 MiB)", () => {
+    // 3 million empty arrays of arrays: 36 MB on disk, well over the budget as JavaScript objects
+    const n = 3_000_000;
+    const head = buildGGUF({ kv: [], tensors: [] });
+    const body = new Uint8Array(8 + 4 + 4 + 8 + n * 12);
+    const dv = new DataView(body.buffer);
+    let o = 0;
+    dv.setBigUint64(o, 1n, true); o += 8; body[o] = 0x78; o += 1; // key "x" (length 1)
+    const key = body.subarray(0, 9);
+    const rest = new Uint8Array(4 + 4 + 8 + n * 12);
+    const rv = new DataView(rest.buffer);
+    rv.setUint32(0, T.ARRAY, true); rv.setUint32(4, T.ARRAY, true); rv.setBigUint64(8, BigInt(n), true);
+    for (let i = 0, p = 16; i < n; i++, p += 12) rv.setUint32(p, T.UINT8, true); // each: u8 array of length 0
+    const file = new Uint8Array(head.length + key.length + rest.length);
+    file.set(head); file.set(key, head.length); file.set(rest, head.length + key.length);
+    new DataView(file.buffer).setBigUint64(16, 1n, true); // kv count 1
+    const before = process.memoryUsage().heapUsed;
+    expect(() => openGGUF(file)).toThrow(/the metadata would take more than 512 MiB of memory as JavaScript values/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(700 * 2 ** 20);
+  });
+});
+
+describe("GGUF metadata and tensors of the wrong kind", () => {
+  it("a u64 tokenizer.ggml.model is a GGUFError naming the key (before: a BigInt serialization TypeError)", () => {
+    const bytes = tinyModel().bytes;
+    const f = openGGUF(bytes);
+    const kv: KV[] = [...f.metadata.entries()].map(([k, v]) => [k, f.metadataTypes.get(k)!, typeof v === "object" ? (v as { values: unknown }).values : v, typeof v === "object" ? (v as { type: number }).type : undefined] as KV);
+    const i = kv.findIndex((e) => e[0] === "tokenizer.ggml.model");
+    kv[i] = ["tokenizer.ggml.model", T.UINT64, 2n ** 63n];
+    const g = openGGUF(buildGGUF({ kv, tensors: [] }));
+    expect(() => Tokenizer.fromGGUF(g)).toThrow(GGUFError);
+    expect(() => Tokenizer.fromGGUF(g)).toThrow(/metadata "tokenizer.ggml.model" should be a string, got integer 9223372036854775808/);
+    kv[i] = ["tokenizer.ggml.model", T.STRING, "llama"];
+    kv.push(["llama.block_count", T.STRING, "2"]);
+    const h = openGGUF(buildGGUF({ kv: kv.filter((e, j) => e[0] !== "llama.block_count" || j === kv.length - 1), tensors: [] }));
+    expect(() => h.number("llama.block_count")).toThrow(/metadata "llama.block_count" should be a finite number, got string "2"/);
+  });
+
+  it("metadata copied into a message is cut and escaped (before: a 1 MiB string with an ESC reached the terminal)", () => {
+    const evil = "\u001b[31m" + "x".repeat(1 << 20);
+    const g = openGGUF(buildGGUF({ kv: [["general.architecture", T.STRING, evil]], tensors: [] }));
+    let msg = "";
+    try {
+      configFromGGUF(g);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/unsupported architecture "\\u001b\[31mx+" \(1048581 characters, cut\)/);
+    expect(msg.length).toBeLessThan(400);
+    expect(/[\u0000-\u001f\u007f-\u009f]/.test(msg)).toBe(false);
+    expect(valueText("a\u0085b\u2028")).toBe('string "a\\u0085b\\u2028"');
+  });
+
+  it("NaN or infinite scales in 4-bit blocks are refused at load, naming the tensor (before: loaded silently)", () => {
+    const t = tinyModel({ type: "Q4_0" });
+    const f = openGGUF(t.bytes);
+    const info = f.tensor("blk.1.attn_k.weight")!;
+    const bytes = t.bytes.slice();
+    bytes[info.fileOffset + 18 * 3] = 0x00;
+    bytes[info.fileOffset + 18 * 3 + 1] = 0x7e; // block 3's fp16 scale: NaN
+    const g = openGGUF(bytes);
+    expect(() => loadLinear(g, g.tensor("blk.1.attn_k.weight")!, parseQuant("q4"))).toThrow(GGUFError);
+    expect(() => loadLinear(g, g.tensor("blk.1.attn_k.weight")!, parseQuant("q4"))).toThrow(/tensor "blk.1.attn_k.weight" \(Q4_0\): scales: expected finite fp16 values, got NaN \(0x7e00\) at row 1, group 1/);
+    expect(() => loadLinear(g, g.tensor("blk.1.attn_k.weight")!, parseQuant("f32"))).toThrow(/tensor "blk.1.attn_k.weight" \(Q4_0\)/);
+    // F32 weights too
+    const u = tinyModel({ type: "F32" });
+    const h = openGGUF(u.bytes);
+    const off = h.tensor("blk.0.ffn_up.weight")!.fileOffset;
+    const b2 = u.bytes.slice();
+    new DataView(b2.buffer).setFloat32(off + 4 * 70, Infinity, true);
+    const h2 = openGGUF(b2);
+    expect(() => loadLinear(h2, h2.tensor("blk.0.ffn_up.weight")!, parseQuant("f32"))).toThrow(/tensor "blk.0.ffn_up.weight" \(F32\) holds Infinity at element 70 \(row 1, column 6\)/);
+  });
+});
+
+describe("objects that only look right", () => {
+  it("Object.create(Tensor.prototype) and Object.create(QTensor.prototype) are not Tensors (before: deep failures)", () => {
+    const fake = Object.create(Tensor.prototype);
+    const qfake = Object.create(QTensor.prototype);
+    expect(fake instanceof Tensor).toBe(false);
+    expect(qfake instanceof QTensor).toBe(false);
+    const w = quantize(new Tensor(new Float32Array(64), [1, 64]));
+    expect(() => matmul(fake, w)).toThrow(/matmul x: expected a Tensor/);
+    expect(() => matmul(new Tensor(new Float32Array(64)), qfake)).toThrow(/matmul w: expected a QTensor/);
+    expect(() => quantize(fake)).toThrow(TypeError);
+    expect(new Tensor(new Float32Array(2)) instanceof Tensor).toBe(true);
+  });
+
+  it("new Tokenizer(v) checks v (before: accepted anything)", () => {
+    const good = demoVocabulary(400);
+    expect(new Tokenizer(good).vocabSize).toBe(400);
+    expect(() => new Tokenizer(null as never)).toThrow(/Tokenizer vocabulary: expected an object/);
+    expect(() => new Tokenizer({ ...good, tokens: "abc" } as never)).toThrow(/vocabulary.tokens: expected an array of strings/);
+    expect(() => new Tokenizer({ ...good, tokens: [...good.tokens.slice(0, 5), 7] } as never)).toThrow(/tokens\[5\]: expected a string, got number 7/);
+    expect(() => new Tokenizer({ ...good, scores: new Float32Array(3) })).toThrow(/vocabulary.scores: expected 400 values/);
+    expect(() => new Tokenizer({ ...good, bos: 400 })).toThrow(/vocabulary.bos: expected a token id in \[0, 400\)/);
+    expect(() => new Tokenizer({ ...good, addBos: "yes" } as never)).toThrow(/vocabulary.addBos: expected a boolean/);
+  });
+
+  it('openGGUF("/tmp") is a GGUFError saying it is a directory (before: a bare EISDIR)', () => {
+    expect(() => openGGUF(os.tmpdir())).toThrow(GGUFError);
+    expect(() => openGGUF(os.tmpdir())).toThrow(/cannot open: it is a directory, not a file/);
+  });
+});
+
+describe("int4 quantize killed mid-write", () => {
+  it("the next write of the same target removes the dead process's temporary file, and only that", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-stale-"));
+    try {
+      const target = path.join(dir, "out.gguf");
+      // a process that has exited: its pid is free (reuse within this test is vanishingly unlikely)
+      const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+      const stale = path.join(dir, `.out.gguf.${dead.stdout}.0123abcd.tmp`);
+      const live = path.join(dir, `.out.gguf.${process.ppid}.89abcdef.tmp`); // a running process's
+      const other = path.join(dir, `.other.gguf.${dead.stdout}.0123abcd.tmp`); // another target's
+      for (const p of [stale, live, other]) fs.writeFileSync(p, "partial");
+      await writeGGUF(target, { metadata: { "general.architecture": { type: "string", value: "llama" } }, tensors: [] });
+      expect(fs.existsSync(target)).toBe(true);
+      expect(fs.existsSync(stale)).toBe(false);
+      expect(fs.existsSync(live)).toBe(true);
+      expect(fs.existsSync(other)).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("long prompts", () => {
+  it("a prompt that cannot fit the context is refused before it is tokenized (before: 0.7-2 s on the event loop)", async () => {
+    const m = await loadModel(writeTemp("long.gguf", tinyModel().bytes), { threads: 1 });
+    try {
+      let calls = 0;
+      const orig = m.tokenizer.encode.bind(m.tokenizer);
+      (m.tokenizer as unknown as { encode: typeof orig }).encode = (...a) => (calls++, orig(...a));
+      const huge = "once upon a time ".repeat(1 << 16); // 1.1 MB
+      await expect(m.generate(huge).next()).rejects.toThrow(/prompt: expected fewer than 128 tokens \(the context\), got at least \d+ tokens \(1114112 characters\)/);
+      expect(calls).toBe(0);
+    } finally {
+      m.dispose();
+    }
+  });
+
+  it("a long prompt that may fit is tokenized on the model's worker, off the event loop", async () => {
+    const m = await loadModel(writeTemp("long-ctx.gguf", tinyModel({ ctx: 8192 }).bytes), { threads: 1, ctx: 8192 });
+    try {
+      let calls = 0;
+      const orig = m.tokenizer.encode.bind(m.tokenizer);
+      (m.tokenizer as unknown as { encode: typeof orig }).encode = (...a) => (calls++, orig(...a));
+      const text = "the ".repeat(4200); // 16800 characters, about 4200 tokens
+      const pieces: string[] = [];
+      for await (const p of m.generate(text, { maxTokens: 2, temperature: 0 })) pieces.push(p);
+      expect(calls).toBe(0);
+      expect(m.lastStats!.promptTokens).toBe(orig(text).length);
+      // the worker's count refuses what the cheap bound let through
+      await expect(m.generate(" ".repeat(20000)).next()).rejects.toThrow(/fewer than 8192 tokens \(the context\), got \d+ tokens$/);
+      expect(calls).toBe(0);
+    } finally {
+      m.dispose();
+    }
   });
 });

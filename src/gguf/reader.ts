@@ -35,6 +35,40 @@ export interface GGUFTensorInfo {
   elements: number;
 }
 
+/**
+ * A metadata value as it may appear in a message: strings cut to 80 characters and escaped
+ * (control characters never reach a terminal), arrays by their element count, big integers as
+ * such. Any value a file holds goes into an error message through this.
+ */
+export function valueText(v: GGUFValue | undefined): string {
+  if (v === undefined) return "nothing";
+  if (typeof v === "string") {
+    const cut = v.length > 80 ? v.slice(0, 80) : v;
+    // JSON escapes C0 controls, quotes and backslashes; escape DEL, C1 controls and line separators too
+    const esc = JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    return `string ${esc}${v.length > 80 ? ` (${v.length} characters, cut)` : ""}`;
+  }
+  if (typeof v === "bigint") return `integer ${v}`;
+  if (typeof v === "number") return `number ${v}`;
+  if (typeof v === "boolean") return `bool ${v}`;
+  return `array of ${v.values.length} ${VALUE_TYPE_NAMES[v.type] ?? "values"}`;
+}
+
+/** Text with its control characters (C0, DEL, C1, line separators) written as \\uXXXX escapes. */
+export function escapeControls(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** A key or tensor name in a message: quoted, escaped, cut to 80 characters. */
+export function q(name: string): string {
+  return valueText(name).slice("string ".length);
+}
+
+const VALUE_TYPE_NAMES: Record<number, string> = {
+  0: "uint8", 1: "int8", 2: "uint16", 3: "int16", 4: "uint32", 5: "int32", 6: "float32", 7: "bool", 8: "strings",
+  9: "arrays", 10: "uint64", 11: "int64", 12: "float64",
+};
+
 /** Thrown for any malformed or unsupported GGUF content. */
 export class GGUFError extends Error {
   constructor(message: string) {
@@ -55,7 +89,12 @@ function bufferSource(buf: Uint8Array): Source {
 
 function fileSource(path: string): Source {
   let fd: number | null = fs.openSync(path, "r");
-  const size = fs.fstatSync(fd).size;
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new Error(st.isDirectory() ? "it is a directory, not a file" : "it is not a regular file");
+  }
+  const size = st.size;
   return {
     size,
     read(pos, len) {
@@ -86,10 +125,17 @@ const TYPED: Record<number, TypedCtor> = {
 };
 const MAX_DIMS = 4; // GGML_MAX_DIMS
 const MAX_ARRAY_DEPTH = 8;
+// What the metadata's JavaScript objects may take, estimated as they are made: a string its
+// characters plus 32 bytes, an array (an object and its element list) 256 bytes plus 8 per element,
+// a typed array 256 plus its bytes (measured: 2 million empty arrays took 495 MiB). A 152k-token vocabulary with its merges takes about 20 MiB; a
+// file of millions of empty arrays would take gigabytes from a few tens of MiB on disk.
+const METADATA_BUDGET = 512 * 2 ** 20;
 
 /** A forward reader over a Source through a window of bytes; every read is bounds-checked first. */
 class Cursor {
   pos = 0;
+  /** Estimated bytes of the JavaScript values made so far (see METADATA_BUDGET). */
+  cost = 0;
   #win: Uint8Array = new Uint8Array(0);
   #winPos = 0;
   #view: DataView = new DataView(new ArrayBuffer(0));
@@ -97,6 +143,13 @@ class Cursor {
 
   fail(what: string): never {
     throw new GGUFError(`GGUF ${this.label}: ${what}`);
+  }
+
+  charge(bytes: number, what: string): void {
+    this.cost += bytes;
+    if (this.cost > METADATA_BUDGET) {
+      this.fail(`${what}: the metadata would take more than ${METADATA_BUDGET / 2 ** 20} MiB of memory as JavaScript values (at offset ${this.pos} of ${this.src.size} bytes)`);
+    }
   }
 
   /** Makes [pos, pos+n) available in the window and returns its offset in the window. */
@@ -167,6 +220,7 @@ class Cursor {
   string(what: string): string {
     const len = this.u64n(`${what} length`);
     if (len > this.src.size - this.pos) this.fail(`${what}: string length ${len} runs past the end of the file (${this.src.size - this.pos} bytes left at offset ${this.pos})`);
+    this.charge(32 + len, what);
     const o = this.#need(len, what);
     this.pos += len;
     return Buffer.from(this.#win.buffer, this.#win.byteOffset + o, len).toString("utf8");
@@ -184,6 +238,7 @@ class Cursor {
       this.fail(`${what}: array of ${count} elements cannot fit in the ${this.src.size - this.pos} bytes left at offset ${this.pos}`);
     }
     const Typed = TYPED[elemType];
+    this.charge(256 + count * (Typed ? minBytes : 8), what);
     if (Typed) {
       const arr = new Typed(count);
       for (let i = 0; i < count; i++) {
@@ -209,8 +264,13 @@ export interface GGUFFile {
   readonly metadataTypes: ReadonlyMap<string, number>;
   readonly tensors: readonly GGUFTensorInfo[];
   tensor(name: string): GGUFTensorInfo | undefined;
-  /** A metadata value, or `fallback` when absent; the wrong kind of value is an error. */
+  /** A metadata value as stored, or undefined. */
   get(key: string): GGUFValue | undefined;
+  /** The metadata value of `key` when it has that kind, undefined when absent; any other kind is a GGUFError naming the key. */
+  string(key: string): string | undefined;
+  number(key: string): number | undefined;
+  bool(key: string): boolean | undefined;
+  array(key: string): GGUFArray | undefined;
   /** The tensor's bytes (a fresh copy read from the file, or a view of the source buffer). */
   readTensorBytes(t: GGUFTensorInfo): Uint8Array;
   close(): void;
@@ -262,9 +322,9 @@ function parse(src: Source, label: string): GGUFFile {
   const metadataTypes = new Map<string, number>();
   for (let i = 0; i < kvCount; i++) {
     const key = c.string(`metadata key #${i}`);
-    if (metadata.has(key)) c.fail(`duplicate metadata key "${key}"`);
-    const type = c.u32(`metadata "${key}" type`);
-    metadata.set(key, c.value(type, `metadata "${key}"`));
+    if (metadata.has(key)) c.fail(`duplicate metadata key ${q(key)}`);
+    const type = c.u32(`metadata ${q(key)} type`);
+    metadata.set(key, c.value(type, `metadata ${q(key)}`));
     metadataTypes.set(key, type);
   }
 
@@ -272,7 +332,7 @@ function parse(src: Source, label: string): GGUFFile {
   const al = metadata.get("general.alignment");
   if (al !== undefined) {
     if (typeof al !== "number" || !Number.isInteger(al) || al < 1 || al > 1 << 20 || (al & (al - 1)) !== 0) {
-      c.fail(`general.alignment: expected a power of two, got ${String(al)}`);
+      c.fail(`general.alignment: expected a power of two, got ${typeof al === "number" ? al : valueText(al)}`);
     }
     alignment = al as number;
   }
@@ -282,20 +342,21 @@ function parse(src: Source, label: string): GGUFFile {
   const names = new Set<string>();
   for (let i = 0; i < tensorCount; i++) {
     const name = c.string(`tensor #${i} name`);
-    if (names.has(name)) c.fail(`duplicate tensor name "${name}"`);
+    if (Buffer.byteLength(name) >= 64) c.fail(`tensor #${i} name ${q(name)}: longer than 63 bytes (ggml's GGML_MAX_NAME)`);
+    if (names.has(name)) c.fail(`duplicate tensor name ${q(name)}`);
     names.add(name);
-    const nDims = c.u32(`tensor "${name}" dimension count`);
-    if (nDims < 1 || nDims > MAX_DIMS) c.fail(`tensor "${name}": ${nDims} dimensions (expected 1 to ${MAX_DIMS})`);
+    const nDims = c.u32(`tensor ${q(name)} dimension count`);
+    if (nDims < 1 || nDims > MAX_DIMS) c.fail(`tensor ${q(name)}: ${nDims} dimensions (expected 1 to ${MAX_DIMS})`);
     const ne: number[] = [];
     for (let d = 0; d < nDims; d++) {
-      const n = c.u64n(`tensor "${name}" dimension ${d}`);
-      if (n < 1) c.fail(`tensor "${name}": dimension ${d} is ${n}`);
+      const n = c.u64n(`tensor ${q(name)} dimension ${d}`);
+      if (n < 1) c.fail(`tensor ${q(name)}: dimension ${d} is ${n}`);
       ne.push(n);
     }
-    const typeId = c.u32(`tensor "${name}" type`);
+    const typeId = c.u32(`tensor ${q(name)} type`);
     const type = GGML_TYPES.get(typeId);
-    if (!type) c.fail(`tensor "${name}": unknown ggml type id ${typeId}`);
-    const offset = c.u64n(`tensor "${name}" offset`);
+    if (!type) c.fail(`tensor ${q(name)}: unknown ggml type id ${typeId}`);
+    const offset = c.u64n(`tensor ${q(name)} offset`);
     raws.push({ name, ne, type, offset });
   }
   const dataOffset = Math.ceil(c.pos / alignment) * alignment;
@@ -305,19 +366,34 @@ function parse(src: Source, label: string): GGUFFile {
     let elements = 1;
     for (const n of ne) {
       elements *= n;
-      if (elements > 2 ** 50) c.fail(`tensor "${name}": shape [${ne.join(", ")}] is too large`);
+      if (elements > 2 ** 50) c.fail(`tensor ${q(name)}: shape [${ne.join(", ")}] is too large`);
     }
-    if (ne[0] % type.blockSize !== 0) c.fail(`tensor "${name}": row length ${ne[0]} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
+    if (ne[0] % type.blockSize !== 0) c.fail(`tensor ${q(name)}: row length ${ne[0]} is not a multiple of ${type.name}'s block size ${type.blockSize}`);
     // int4 extension types are laid out per row (src/gguf/types.ts)
     const byteLength = type.rowBytes ? (elements / ne[0]) * type.rowBytes(ne[0]) : (elements / type.blockSize) * type.blockBytes;
-    if (offset % alignment !== 0) c.fail(`tensor "${name}": data offset ${offset} is not a multiple of the alignment ${alignment}`);
+    if (offset % alignment !== 0) c.fail(`tensor ${q(name)}: data offset ${offset} is not a multiple of the alignment ${alignment}`);
     const fileOffset = dataOffset + offset;
     if (fileOffset + byteLength > src.size) {
-      c.fail(`tensor "${name}": data [${fileOffset}, ${fileOffset + byteLength}) runs past the end of the file (${src.size} bytes)`);
+      c.fail(`tensor ${q(name)}: data [${fileOffset}, ${fileOffset + byteLength}) runs past the end of the file (${src.size} bytes)`);
     }
     return { name, ne, type, fileOffset, byteLength, elements };
   });
+  // Each tensor's bytes belong to it alone (llama.cpp even requires them in order, one after the
+  // other): tensors sharing bytes would let a small file stand for any amount of memory.
+  const byStart = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.fileOffset - b.fileOffset);
+  for (let i = 1; i < byStart.length; i++) {
+    const a = byStart[i - 1], b = byStart[i];
+    if (b.fileOffset < a.fileOffset + a.byteLength) {
+      c.fail(`tensor ${q(b.name)}: data [${b.fileOffset}, ${b.fileOffset + b.byteLength}) overlaps tensor ${q(a.name)} [${a.fileOffset}, ${a.fileOffset + a.byteLength})`);
+    }
+  }
   const byName = new Map(tensors.map((t) => [t.name, t]));
+  const typed = <T>(key: string, want: string, ok: (v: GGUFValue) => boolean): T | undefined => {
+    const v = metadata.get(key);
+    if (v === undefined) return undefined;
+    if (!ok(v)) throw new GGUFError(`GGUF ${label}: metadata ${q(key)} should be ${want}, got ${valueText(v)}`);
+    return v as T;
+  };
 
   return {
     path: label,
@@ -330,6 +406,10 @@ function parse(src: Source, label: string): GGUFFile {
     tensors,
     tensor: (name) => byName.get(name),
     get: (key) => metadata.get(key),
+    string: (key) => typed<string>(key, "a string", (v) => typeof v === "string"),
+    number: (key) => typed<number>(key, "a finite number", (v) => typeof v === "number" && Number.isFinite(v)),
+    bool: (key) => typed<boolean>(key, "a bool", (v) => typeof v === "boolean"),
+    array: (key) => typed<GGUFArray>(key, "an array", (v) => typeof v === "object"),
     readTensorBytes: (t) => src.read(t.fileOffset, t.byteLength),
     close: () => src.close(),
   };

@@ -462,6 +462,39 @@ function align(n: number, a: number): number {
   return Math.ceil(n / a) * a;
 }
 
+/** Whether a process with this id runs (on this machine). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // exists, but is another user's
+  }
+}
+
+/**
+ * Removes what an earlier writeGGUF of the same target left when its process was killed: its
+ * temporary files `.<name>.<pid>.<hex>.tmp`, whose process no longer runs. Another live writer's
+ * temporary file is left alone.
+ */
+async function removeStaleTemporaries(dir: string, name: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await fsp.readdir(dir);
+  } catch {
+    return; // the open below reports a missing or unreadable directory
+  }
+  const prefix = `.${name}.`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix) || !e.endsWith(".tmp")) continue;
+    const m = /^(\d+)\.[0-9a-f]{8}\.tmp$/.exec(e.slice(prefix.length));
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await fsp.unlink(path.join(dir, e)).catch(() => undefined);
+  }
+}
+
 /**
  * Writes a GGUF v3 file atomically: everything is checked first, then written to a temporary file
  * in the target's directory, fsynced, and renamed over the target (then the directory is fsynced).
@@ -473,6 +506,7 @@ export async function writeGGUF(file: string, content: GGUFContent): Promise<num
   const plan = planGGUF(content);
   const target = path.resolve(file);
   const dir = path.dirname(target);
+  await removeStaleTemporaries(dir, path.basename(target));
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const zeros = new Uint8Array(plan.alignment);
   let fh: FileHandle | null = null;

@@ -1,7 +1,7 @@
 // Llama hyperparameters from GGUF metadata (`llama.*`; the same layout under `mistral.*`), checked
 // against each other and against the tensor shapes before anything big is allocated.
-import type { GGUFFile, GGUFValue } from "../gguf/reader";
-import { GGUFError } from "../gguf/reader";
+import type { GGUFFile } from "../gguf/reader";
+import { GGUFError, q } from "../gguf/reader";
 
 export interface LlamaConfig {
   arch: string;
@@ -27,12 +27,11 @@ export interface LlamaConfig {
 export const ARCHITECTURES = ["llama", "mistral"] as const;
 
 function num(f: GGUFFile, key: string, fallback?: number): number {
-  const v: GGUFValue | undefined = f.get(key);
+  const v = f.number(key);
   if (v === undefined) {
     if (fallback !== undefined) return fallback;
     throw new GGUFError(`GGUF ${f.path}: missing metadata "${key}"`);
   }
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new GGUFError(`GGUF ${f.path}: metadata "${key}" should be a number, got ${typeof v}`);
   return v;
 }
 
@@ -42,10 +41,10 @@ function posInt(f: GGUFFile, key: string, v: number, max: number): number {
 }
 
 export function configFromGGUF(f: GGUFFile): LlamaConfig {
-  const arch = f.get("general.architecture");
-  if (typeof arch !== "string") throw new GGUFError(`GGUF ${f.path}: missing metadata "general.architecture"`);
+  const arch = f.string("general.architecture");
+  if (arch === undefined) throw new GGUFError(`GGUF ${f.path}: missing metadata "general.architecture"`);
   if (!(ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new GGUFError(`GGUF ${f.path}: unsupported architecture "${arch}" (supported: ${ARCHITECTURES.join(", ")})`);
+    throw new GGUFError(`GGUF ${f.path}: unsupported architecture ${q(arch)} (supported: ${ARCHITECTURES.join(", ")})`);
   }
   const k = (s: string) => `${arch}.${s}`;
   const dim = posInt(f, k("embedding_length"), num(f, k("embedding_length")), 1 << 16);
@@ -57,8 +56,8 @@ export function configFromGGUF(f: GGUFFile): LlamaConfig {
   const hidden = posInt(f, k("feed_forward_length"), num(f, k("feed_forward_length")), 1 << 20);
   const emb = f.tensor("token_embd.weight");
   if (!emb) throw new GGUFError(`GGUF ${f.path}: missing tensor "token_embd.weight"`);
-  const tokens = f.get("tokenizer.ggml.tokens");
-  const vocabGuess = emb.ne.length === 2 ? emb.ne[1] : typeof tokens === "object" ? tokens.values.length : 0;
+  const tokens = f.array("tokenizer.ggml.tokens");
+  const vocabGuess = emb.ne.length === 2 ? emb.ne[1] : tokens ? tokens.values.length : 0;
   const vocab = posInt(f, k("vocab_size"), num(f, k("vocab_size"), vocabGuess), 1 << 22);
   const ctx = posInt(f, k("context_length"), num(f, k("context_length"), 2048), 1 << 22);
   const eps = num(f, k("attention.layer_norm_rms_epsilon"), 1e-5);

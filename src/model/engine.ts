@@ -1,10 +1,12 @@
 // Loading a model into the current thread (the worker of loadModel, or the CLI's eval): the GGUF
 // file or the demo weights, in the chosen quantization, and a Llama forward pass over them.
+import * as os from "node:os";
 import { openGGUF } from "../gguf/reader";
 import { DEMO_CONFIG, configFromGGUF, type LlamaConfig } from "./config";
+import { Tokenizer, demoVocabulary } from "../tokenizer";
 import { Llama } from "./llama";
 import { parseQuant, type QuantName } from "./quant";
-import { demoWeights, loadWeights, weightStats, type DemoError, type ModelWeights } from "./weights";
+import { checkLoadFits, demoWeights, loadWeights, weightStats, type DemoError, type ModelWeights } from "./weights";
 
 export type ModelSource = { kind: "gguf"; path: string } | { kind: "demo" };
 
@@ -35,6 +37,8 @@ export interface ModelInfo {
 
 export interface Engine {
   llama: Llama;
+  /** The model's tokenizer (the worker's copy, for long prompts). */
+  tokenizer: Tokenizer;
   weights: ModelWeights;
   info: ModelInfo;
 }
@@ -42,14 +46,17 @@ export interface Engine {
 export function loadEngine(spec: LoadSpec): Engine {
   const t0 = performance.now();
   const quant = parseQuant(spec.quant);
-  let config: LlamaConfig, weights: ModelWeights, demo: DemoError | undefined;
+  let config: LlamaConfig, weights: ModelWeights, demo: DemoError | undefined, tokenizer: Tokenizer;
   if (spec.source.kind === "demo") {
     config = DEMO_CONFIG;
+    tokenizer = new Tokenizer(demoVocabulary());
     ({ weights, error: demo } = demoWeights(quant, spec.threads));
   } else {
     const f = openGGUF(spec.source.path);
     try {
       config = configFromGGUF(f);
+      checkLoadFits(f, quant, os.totalmem());
+      tokenizer = Tokenizer.fromGGUF(f);
       weights = loadWeights(f, config, quant);
     } finally {
       f.close();
@@ -68,5 +75,5 @@ export function loadEngine(spec: LoadSpec): Engine {
     weightBytes: st.bytes, linearWeights: st.linearWeights, bitsPerWeight: st.bitsPerWeight,
     kvCacheBytes: llama.kvCacheBytes, tiedOutput: weights.tied, loadMs: performance.now() - t0, demo,
   };
-  return { llama, weights, info };
+  return { llama, tokenizer, weights, info };
 }

@@ -18,6 +18,7 @@ import { configFromGGUF } from "./config";
 import type { LoadSpec, ModelInfo, ModelSource } from "./engine";
 import { ABORT, COUNT, DONE, HEADER, SEQ, publish, type FromWorker, type GenerateStats, type ToWorker } from "./protocol";
 import { parseQuant, type QuantName } from "./quant";
+import { checkLoadFits } from "./weights";
 
 export interface LoadModelOptions {
   /** "q4" (default), "q4_g{32,64,128}_{sym,asym}" or "f32". */
@@ -39,6 +40,8 @@ export interface GenerateOptions extends SamplerOptions {
 export const DEMO_MODEL = "demo";
 
 const LOAD_OPTIONS = ["quant", "threads", "ctx"];
+/** Prompts longer than this (characters) are tokenized on the worker thread. */
+const LONG_PROMPT = 16384;
 const GENERATE_OPTIONS = ["maxTokens", "signal", ...SAMPLER_OPTION_NAMES];
 
 /** The worker script (compiled; tests running from src/ use the build in dist/). */
@@ -57,7 +60,7 @@ export class Model {
   /** The control words of the generation in flight (to wake its reader if the worker dies). */
   #activeCtrl: Int32Array | null = null;
   #nextId = 1;
-  #pending = new Map<number, { resolve: (s: GenerateStats) => void; reject: (e: Error) => void }>();
+  #pending = new Map<number, { resolve: (s: never) => void; reject: (e: Error) => void }>();
 
   /** @internal use loadModel() */
   constructor(worker: Worker, info: ModelInfo, tokenizer: Tokenizer) {
@@ -66,18 +69,24 @@ export class Model {
     this.tokenizer = tokenizer;
     worker.on("message", (m: FromWorker) => {
       if (m.type === "done") this.#settle(m.id, null, m.stats);
+      else if (m.type === "tokens") this.#settle(m.id, null, m.tokens);
       else if (m.type === "error" && m.id !== null) this.#settle(m.id, makeError(m.name, m.message));
     });
     worker.on("error", (e) => this.#failAll(e));
     worker.on("exit", () => this.#failAll(new Error("model worker exited")));
   }
 
-  #settle(id: number, err: Error | null, stats?: GenerateStats): void {
+  #settle(id: number, err: Error | null, value?: GenerateStats | Int32Array): void {
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
     if (err) p.reject(err);
-    else p.resolve(stats!);
+    else p.resolve(value as never);
+  }
+
+  /** Sends a request to the worker; its answer (or error) settles the promise. */
+  #request<T>(id: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.#pending.set(id, { resolve: resolve as (v: never) => void, reject }));
   }
 
   #failAll(e: Error): void {
@@ -106,17 +115,45 @@ export class Model {
     const worker = this.#worker;
     if (!worker) throw new Error("Model: used after dispose()");
     if (this.#busy) throw new Error("Model: generate() is already running; one at a time");
-    const tokens = Int32Array.from(this.tokenizer.encode(prompt));
-    if (tokens.length === 0) throw rangeError("prompt", "text that encodes to at least one token (this tokenizer adds no BOS)", "an empty prompt");
-    if (tokens.length >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
-
+    // a prompt that cannot fit is refused before the work of tokenizing it
+    const least = this.tokenizer.minTokens(prompt);
+    if (least >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `at least ${least} tokens (${prompt.length} characters)`);
     this.#busy = true;
+    let tokens: Int32Array;
+    try {
+      if (prompt.length > LONG_PROMPT) {
+        // long text is tokenized on the worker: the caller's event loop stays free
+        const id = this.#nextId++;
+        const req = this.#request<Int32Array>(id);
+        const msg: ToWorker = { type: "tokenize", id, text: prompt };
+        worker.ref(); // the answer keeps the process alive
+        worker.postMessage(msg);
+        try {
+          tokens = await req;
+        } finally {
+          worker.unref();
+        }
+      } else {
+        tokens = Int32Array.from(this.tokenizer.encode(prompt));
+      }
+    } catch (e) {
+      this.#busy = false;
+      if (this.#disposed) return;
+      throw e;
+    }
+    if (this.#disposed || tokens.length === 0 || tokens.length >= this.info.ctx) {
+      this.#busy = false;
+      if (this.#disposed) return; // disposed while the worker tokenized
+      if (tokens.length === 0) throw rangeError("prompt", "text that encodes to at least one token (this tokenizer adds no BOS)", "an empty prompt");
+      throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
+    }
+
     const shared = new SharedArrayBuffer((HEADER + maxTokens) * 4);
     const ctrl = new Int32Array(shared, 0, HEADER);
     const ids = new Int32Array(shared, HEADER * 4);
     const id = this.#nextId++;
     this.#activeCtrl = ctrl;
-    const done = new Promise<GenerateStats>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    const done = this.#request<GenerateStats>(id);
     done.catch(() => {}); // observed below
     const onAbort = () => {
       Atomics.store(ctrl, ABORT, 1);
@@ -213,6 +250,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
     const f = openGGUF(file);
     try {
       const config = configFromGGUF(f); // architecture and shapes: fail here, before starting a worker
+      checkLoadFits(f, parseQuant(quant), os.totalmem());
       tokenizer = Tokenizer.fromGGUF(f);
       if (tokenizer.vocabSize !== config.vocab) {
         throw new GGUFError(`GGUF ${file}: the tokenizer has ${tokenizer.vocabSize} tokens, the model's vocabulary ${config.vocab}`);

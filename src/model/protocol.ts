@@ -35,9 +35,12 @@ export interface GenerateStats {
 
 export type ToWorker =
   | { type: "load"; spec: LoadSpec }
-  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer };
+  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer }
+  /** Long prompts are tokenized here, off the caller's event loop. */
+  | { type: "tokenize"; id: number; text: string };
 
 export type FromWorker =
   | { type: "loaded"; info: ModelInfo }
   | { type: "done"; id: number; stats: GenerateStats }
+  | { type: "tokens"; id: number; tokens: Int32Array }
   | { type: "error"; id: number | null; name: string; message: string };

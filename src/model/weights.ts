@@ -1,14 +1,14 @@
 // Model weights in memory: every linear layer is a Linear (an INT4 QTensor, or f32 for the
 // reference path); norms stay f32. Loading converts one GGUF tensor at a time, so the f32 copy of
 // at most one tensor exists at once.
-import { GGUFError, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
+import { GGUFError, q, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
 import { SUPPORTED_TYPES, isLoadableType } from "../gguf/types";
 import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
 import { DEMO_CONFIG, type LlamaConfig } from "./config";
 import { ops } from "./nativeOps";
-import type { QuantSpec } from "./quant";
+import { matrixBytes, type QuantSpec } from "./quant";
 
 /** W [N, K]: N outputs, K inputs. */
 export type Linear =
@@ -60,12 +60,57 @@ export function disposeWeights(w: ModelWeights): void {
 
 // ---- from GGUF ----
 
+/**
+ * The bytes the weights of `f` take in memory under `spec` (what int4 info prints), from the
+ * tensor table alone: known before anything is allocated.
+ */
+export function weightBytesOf(f: GGUFFile, spec: QuantSpec): number {
+  let bytes = 0;
+  for (const t of f.tensors) {
+    if (t.ne.length !== 2) {
+      bytes += t.elements * 4;
+      continue;
+    }
+    const N = t.ne[1], K = t.ne[0];
+    const keeps4bit = spec.kind === "q4" && (t.type.name === "Q4_0" || t.type.name === "Q4_1" || int4ExtensionOf(t.type.id) !== null);
+    if (spec.stored && !keeps4bit) bytes += N * K * 4;
+    else if (spec.keepAnyQ4 && t.type.name === "Q4_1") bytes += matrixBytes({ ...spec, scheme: "asymmetric" }, N, K);
+    else bytes += matrixBytes(spec, N, K);
+  }
+  return bytes;
+}
+
+/** Refuses a load whose weights would not fit in this machine's memory, before allocating them. */
+export function checkLoadFits(f: GGUFFile, spec: QuantSpec, totalMemory: number): void {
+  const need = weightBytesOf(f, spec);
+  if (need > totalMemory) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    throw new RangeError(`GGUF ${f.path}: its weights take ${gib(need)} in memory with quant "${spec.name}", more than this machine's ${gib(totalMemory)}`);
+  }
+}
+
 function unsupported(t: GGUFTensorInfo): GGUFError {
   return new GGUFError(`tensor "${t.name}" has type ${t.type.name}, which int4 cannot load (supported: ${SUPPORTED_TYPES.join(", ")})`);
 }
 
-/** A GGUF tensor's values as f32 (any supported type). */
+/** A GGUF tensor's values as f32 (any supported type); a NaN or infinity is a GGUFError naming the tensor. */
 export function tensorToF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
+  let out: Float32Array;
+  try {
+    out = decodeF32(f, t);
+  } catch (e) {
+    if (e instanceof GGUFError) throw e;
+    throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}): ${(e as Error).message}`);
+  }
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) {
+      throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}) holds ${out[i]} at element ${i} (row ${Math.floor(i / t.ne[0])}, column ${i % t.ne[0]}); weights must be finite`);
+    }
+  }
+  return out;
+}
+
+function decodeF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
   const bytes = f.readTensorBytes(t);
   const out = new Float32Array(t.elements);
   switch (t.type.name) {
@@ -104,6 +149,15 @@ export function tensorToF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
 
 /** Converts one matrix tensor (ggml ne [K, N]) to a Linear under the quant spec. */
 export function loadLinear(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Linear {
+  try {
+    return loadLinearUnnamed(f, t, spec);
+  } catch (e) {
+    if (e instanceof GGUFError) throw e;
+    throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}): ${(e as Error).message}`);
+  }
+}
+
+function loadLinearUnnamed(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Linear {
   if (!isLoadableType(t.type.name)) throw unsupported(t);
   const K = t.ne[0], N = t.elements / K;
   if (spec.kind === "q4" && (t.type.name === "Q4_0" || t.type.name === "Q4_1")) {
@@ -128,7 +182,7 @@ export function fromF32(w: Float32Array, N: number, K: number, spec: QuantSpec, 
   try {
     return { kind: "q4", N, K, q: quantize(new Tensor(w, [N, K]), { groupSize: spec.groupSize, scheme: spec.scheme }) };
   } catch (e) {
-    throw new GGUFError(`tensor "${name}": ${(e as Error).message}`);
+    throw new GGUFError(`tensor ${q(name)}: ${(e as Error).message}`);
   }
 }
 

@@ -51,6 +51,14 @@ parentPort!.on("message", (m: ToWorker & { eos?: number }) => {
       const err = e as Error;
       post({ type: "error", id: null, name: err.name, message: err.message });
     }
+  } else if (m.type === "tokenize") {
+    try {
+      const tokens = Int32Array.from(engine!.tokenizer.encode(m.text));
+      parentPort!.postMessage({ type: "tokens", id: m.id, tokens } satisfies FromWorker, [tokens.buffer]);
+    } catch (e) {
+      const err = e as Error;
+      post({ type: "error", id: m.id, name: err.name, message: err.message });
+    }
   } else if (m.type === "generate") {
     eos = m.eos ?? -1;
     const ctrl = new Int32Array(m.shared, 0, HEADER);
