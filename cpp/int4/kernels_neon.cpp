@@ -15,7 +15,8 @@ namespace int4 {
 namespace {
 
 // fcvtl (ARMv8 baseline), exact like fp16_to_fp32; a local copy keeps format.h's inline
-// functions out of this file's code (see the ODR note in notes/common.md).
+// functions out of this file's code (the linker may keep any one copy of an inline function for
+// every caller; a copy compiled with dotprod flags must not be it).
 inline float half_to_float(uint16_t h) { return vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(h))), 0); }
 
 // acc + the 16 products of a (s8) and b (s8), summed into 4 i32 lanes

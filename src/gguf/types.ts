@@ -48,7 +48,6 @@ export const SUPPORTED_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1"] as
 export function isLoadableType(name: string): boolean {
   return (SUPPORTED_TYPES as readonly string[]).includes(name) || INT4_EXT_TYPES.includes(name);
 }
-export type SupportedType = (typeof SUPPORTED_TYPES)[number];
 
 /** GGUF metadata value types. */
 export const enum GGUFValueType {

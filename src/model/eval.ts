@@ -16,7 +16,7 @@ export interface EvalResult {
   klP99: number;
   klMax: number;
   top1Agreement: number;
-  // ---- uncertainty and more statistics (issue 5, `int4 eval --base`): begin ----
+  // uncertainty and more statistics (what `int4 eval --base` prints)
   /** Standard error of klMean (sample standard deviation / sqrt(n)). */
   klStdErr: number;
   klMedian: number;
@@ -28,7 +28,6 @@ export interface EvalResult {
   /** PPL(quant) / PPL(ref) and its standard error (from the per-token differences of the log-likelihoods). */
   pplRatio: number;
   pplRatioErr: number;
-  // ---- end ----
 }
 
 /** log-softmax of logits[off .. off+n) into out (f64). */

@@ -86,13 +86,11 @@ export class Llama {
   readonly #qkv: LinearGroup[];
   readonly #gateUp: LinearGroup[];
   #batch: Scratch | null = null;
-  // ---- calibration capture (issue 5, src/quant/calibrate.ts): begin ----
   /**
    * When set, called before every linear layer with the Linear and its input rows x (M, K) (a
    * scratch buffer: copy or reduce it before returning). Null (the default) costs one check.
    */
-  onLinearInput: ((l: Linear, x: Tensor) => void) | null = null;
-  // ---- calibration capture: end ----
+  onLinearInput: ((l: Linear, x: Tensor) => void) | null = null; // calibration (src/quant/calibrate.ts)
 
   constructor(readonly config: LlamaConfig, readonly weights: ModelWeights, options: LlamaOptions = {}) {
     this.ctx = options.ctx ?? Math.min(config.ctx, 2048);

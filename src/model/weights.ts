@@ -53,11 +53,6 @@ export function weightStats(w: ModelWeights): { bytes: number; linearBytes: numb
   return { bytes: lb + norms, linearBytes: lb, linearWeights: n, bitsPerWeight: (lb * 8) / n };
 }
 
-export function disposeWeights(w: ModelWeights): void {
-  const all = [w.embed, w.output, ...w.layers.flatMap((l) => [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down])];
-  for (const l of all) if (l.kind === "q4" && !l.q.disposed) l.q.dispose();
-}
-
 // ---- from GGUF ----
 
 /**
@@ -167,13 +162,12 @@ function loadLinearUnnamed(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Lin
       return { kind: "q4", N, K, q: QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", f.readTensorBytes(t), [N, K]) };
     }
   }
-  // ---- int4 extension types and quant "stored" (issue 5): begin ----
+  // int4's extension types as they are when the quant matches; "stored" keeps other matrices at f32
   const ext = int4ExtensionOf(t.type.id);
   if (spec.kind === "q4" && ext && (spec.keepAnyQ4 || (spec.groupSize === ext.groupSize && spec.scheme === ext.scheme))) {
     return { kind: "q4", N, K, q: decodeInt4(t.type.id, f.readTensorBytes(t), [N, K]) };
   }
   if (spec.stored) return { kind: "f32", N, K, w: tensorToF32(f, t) };
-  // ---- end ----
   return fromF32(tensorToF32(f, t), N, K, spec, t.name);
 }
 

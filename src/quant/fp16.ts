@@ -49,8 +49,3 @@ function decode(h: number): number {
   if (e === 31) return m ? NaN : sign * Infinity;
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
-
-/** v rounded to the nearest fp16 value (through float32 first, as the native code sees it). */
-export function roundF16(v: number): number {
-  return f16ToF32(f32ToF16(v));
-}
