@@ -1,7 +1,6 @@
 // ggml tensor types as GGUF numbers them: name, elements per block, bytes per block. The table
 // covers the types of ggml's ggml.h so that any file can be described (int4 info); which ones a
 // model can load is decided by SUPPORTED_TYPES.
-import { int4RowBytes } from "./writer";
 
 export interface GGMLTypeInfo {
   id: number;
@@ -26,10 +25,14 @@ const TABLE: [number, string, number, number][] = [
 // ---- int4 extension types (src/gguf/writer.ts, README "Quantization methods"): begin ----
 // INT4 [N, K] with group size G, symmetric (id 1000 + G) or asymmetric (2000 + G); a row is
 // ceil(K/G) groups, each its fp16 scale (and offset) followed by its codes in 32-weight chunks,
-// a partial last chunk packed (int4RowBytes in writer.ts is the one definition of the row size).
+// a partial last chunk packed (int4RowBytes below is the one definition of the row size).
 const EXT: [number, string, number, number][] = [];
 for (const g of [32, 64, 128, 256]) {
   EXT.push([1000 + g, `INT4_G${g}_SYM`, g, 2], [2000 + g, `INT4_G${g}_ASYM`, g, 4]);
+}
+/** Bytes of one row of K weights of an int4 extension type (see above). */
+export function int4RowBytes(K: number, groupSize: number, scheme: "symmetric" | "asymmetric"): number {
+  return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
 }
 export const INT4_EXT_TYPES = EXT.map(([, name]) => name);
 // ---- int4 extension types: end ----

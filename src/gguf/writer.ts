@@ -33,6 +33,7 @@ import { checkDims, rangeError, typeError } from "../errors";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { Tensor } from "../tensor";
 import { f32ToF16 } from "../quant/fp16";
+import { int4RowBytes } from "./types";
 
 // ---- value and tensor types ----
 
@@ -102,9 +103,7 @@ export function ggufTensorBytes(type: GGUFTensorType, dims: readonly number[], n
 }
 
 /** Bytes of one row of K weights in an int4 extension type: the file packs a partial last chunk (no padding). */
-export function int4RowBytes(K: number, groupSize: number, scheme: Scheme): number {
-  return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
-}
+export { int4RowBytes };
 
 /**
  * Copies the codes of chunks [c0, c1) of a row from int4's layout (every chunk 16 bytes, a partial
