@@ -6,7 +6,8 @@ import { SUPPORTED_TYPES, isLoadableType } from "../gguf/types";
 import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
-import { DEMO_CONFIG, type LlamaConfig } from "./config";
+import { LAYER_NORMS, LAYER_TENSORS, MODEL_TENSORS, layerTensor } from "./arch";
+import { DEMO_CONFIG, expectedTensors, type LlamaConfig } from "./config";
 import { ops } from "./nativeOps";
 import { matrixBytes, type QuantSpec } from "./quant";
 
@@ -202,32 +203,28 @@ function multiplyOnly(l: Linear): Linear {
   return l;
 }
 
+/** A layer's weights, each field from `get` (a norm's vector or a matrix's Linear), in the architecture's order. */
+export function layerFrom(get: (field: keyof LayerWeights) => Float32Array | Linear): LayerWeights {
+  const l: Record<string, Float32Array | Linear> = {};
+  for (const field of Object.keys(LAYER_TENSORS) as (keyof LayerWeights)[]) l[field] = get(field);
+  return l as unknown as LayerWeights;
+}
+
 /** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
 export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): ModelWeights {
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
+  const expected = new Set(expectedTensors(c).map(([name]) => name));
   for (const t of f.tensors) {
-    if ((t.name.startsWith("blk.") || t.name.startsWith("token_embd") || t.name.startsWith("output")) &&
-        !isLoadableType(t.type.name)) throw unsupported(t);
+    if (expected.has(t.name) && !isLoadableType(t.type.name)) throw unsupported(t);
   }
-  const embed = matrix(f, "token_embd.weight", spec);
+  const embed = matrix(f, MODEL_TENSORS.embed, spec);
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.nLayers; l++) {
-    const p = `blk.${l}.`;
-    layers.push({
-      attnNorm: vector(f, p + "attn_norm.weight"),
-      wq: multiplyOnly(matrix(f, p + "attn_q.weight", spec)),
-      wk: multiplyOnly(matrix(f, p + "attn_k.weight", spec)),
-      wv: multiplyOnly(matrix(f, p + "attn_v.weight", spec)),
-      wo: multiplyOnly(matrix(f, p + "attn_output.weight", spec)),
-      ffnNorm: vector(f, p + "ffn_norm.weight"),
-      gate: multiplyOnly(matrix(f, p + "ffn_gate.weight", spec)),
-      up: multiplyOnly(matrix(f, p + "ffn_up.weight", spec)),
-      down: multiplyOnly(matrix(f, p + "ffn_down.weight", spec)),
-    });
-  }
-  const outputNorm = vector(f, "output_norm.weight");
-  const hasOutput = f.tensor("output.weight") !== undefined;
-  const output = hasOutput ? multiplyOnly(matrix(f, "output.weight", spec)) : embed;
+  for (let l = 0; l < c.nLayers; l++) layers.push(layerFrom((field) => LAYER_NORMS.includes(field)
+    ? vector(f, layerTensor(l, field))
+    : multiplyOnly(matrix(f, layerTensor(l, field), spec))));
+  const outputNorm = vector(f, MODEL_TENSORS.outputNorm);
+  const hasOutput = f.tensor(MODEL_TENSORS.output) !== undefined;
+  const output = hasOutput ? multiplyOnly(matrix(f, MODEL_TENSORS.output, spec)) : embed;
   return { embed, layers, outputNorm, output, tied: !hasOutput };
 }
 

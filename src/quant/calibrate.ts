@@ -8,7 +8,8 @@
 // length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input. With
 // rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH).
 import type { Llama } from "../model/llama";
-import type { Linear, ModelWeights } from "../model/weights";
+import type { LayerWeights, Linear, ModelWeights } from "../model/weights";
+import { MODEL_TENSORS, layerTensor } from "../model/arch";
 import type { Tensor } from "../tensor";
 import { ops } from "../model/nativeOps";
 
@@ -146,13 +147,13 @@ function finish(s: InputStats): void {
 function inputGroups(w: ModelWeights): Map<Linear, string[]> {
   const m = new Map<Linear, string[]>();
   w.layers.forEach((l, i) => {
-    const p = `blk.${i}.`;
-    m.set(l.wq, [p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"]);
-    m.set(l.wo, [p + "attn_output.weight"]);
-    m.set(l.gate, [p + "ffn_gate.weight", p + "ffn_up.weight"]);
-    m.set(l.down, [p + "ffn_down.weight"]);
+    const name = (field: keyof LayerWeights) => layerTensor(i, field);
+    m.set(l.wq, [name("wq"), name("wk"), name("wv")]);
+    m.set(l.wo, [name("wo")]);
+    m.set(l.gate, [name("gate"), name("up")]);
+    m.set(l.down, [name("down")]);
   });
-  m.set(w.output, ["output.weight"]);
+  m.set(w.output, [MODEL_TENSORS.output]);
   return m;
 }
 
@@ -179,14 +180,13 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
   if (rowHessians) {
     llama.weights.layers.forEach((L, i) => {
       if (L.gate.kind !== "f32" || L.up.kind !== "f32") return;
-      const p = `blk.${i}.`;
       const shared = byLinear.get(L.gate)!;
       const g: InputStats = { ...shared }, u: InputStats = { ...shared };
       g.rowH = new Float64Array(L.gate.N * L.gate.K * L.gate.K);
       u.rowH = new Float64Array(L.up.N * L.up.K * L.up.K);
       ffn.set(L.gate, { up: L.up, g, u });
-      inputs.set(p + "ffn_gate.weight", g);
-      inputs.set(p + "ffn_up.weight", u);
+      inputs.set(layerTensor(i, "gate"), g);
+      inputs.set(layerTensor(i, "up"), u);
     });
     const out = llama.weights.output;
     if (out.kind === "f32") {

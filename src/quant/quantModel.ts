@@ -9,7 +9,8 @@
 // formats q4_g{32,64,128}_{sym,asym} hold any row length, so only output.weight differs there.
 import { configFromGGUF, type LlamaConfig } from "../model/config";
 import type { GGUFFile } from "../gguf/reader";
-import { tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
+import { LAYER_NORMS, MODEL_TENSORS, layerTensor } from "../model/arch";
+import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
 import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
@@ -289,7 +290,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     if (!seq) return;
     const w = seq.llama.weights;
     if (l < 0) {
-      const e = done.get("token_embd.weight");
+      const e = done.get(MODEL_TENSORS.embed);
       if (e) {
         const lin = linearOf(e);
         if (w.tied) w.output = lin;
@@ -297,40 +298,37 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       }
       return;
     }
-    const p = `blk.${l}.`;
-    const L = w.layers[l];
-    const get = (n: string) => linearOf(done.get(p + n)!);
-    Object.assign(L, {
-      attnNorm: storedValues(done.get(p + "attn_norm.weight")!), ffnNorm: storedValues(done.get(p + "ffn_norm.weight")!),
-      wq: get("attn_q.weight"), wk: get("attn_k.weight"), wv: get("attn_v.weight"), wo: get("attn_output.weight"),
-      gate: get("ffn_gate.weight"), up: get("ffn_up.weight"), down: get("ffn_down.weight"),
-    });
+    Object.assign(w.layers[l], layerFrom((field) => {
+      const t = done.get(layerTensor(l, field))!;
+      return LAYER_NORMS.includes(field) ? storedValues(t) : linearOf(t);
+    }));
   };
   const recalibrate = () => {
     if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
   };
 
-  quantizeTensor("token_embd.weight");
+  quantizeTensor(MODEL_TENSORS.embed);
   install(-1);
   for (let l = 0; l < config.nLayers; l++) {
     const p = `blk.${l}.`;
+    const name = (field: keyof LayerWeights) => layerTensor(l, field);
     recalibrate();
     if (useAwq) {
       // ffn_down first: its scales go into ffn_up's rows, before ffn_up itself is searched
-      search(p + "ffn_down", [p + "ffn_down.weight"], (s) => {
-        const up = values.get(p + "ffn_up.weight")!;
-        const K = dims.get(p + "ffn_up.weight")![1];
+      search(p + "ffn_down", [name("down")], (s) => {
+        const up = values.get(name("up"))!;
+        const K = dims.get(name("up"))![1];
         for (let n = 0; n < s.length; n++) for (let k = 0; k < K; k++) up[n * K + k] /= s[n];
       });
-      search(p + "attn", [p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"], (s) => divide(p + "attn_norm.weight", s));
-      search(p + "ffn", [p + "ffn_gate.weight", p + "ffn_up.weight"], (s) => divide(p + "ffn_norm.weight", s));
+      search(p + "attn", [name("wq"), name("wk"), name("wv")], (s) => divide(name("attnNorm"), s));
+      search(p + "ffn", [name("gate"), name("up")], (s) => divide(name("ffnNorm"), s));
     }
     for (const t of f.tensors) if (t.name.startsWith(p)) quantizeTensor(t.name);
     install(l);
   }
-  if (f.tensor("output.weight") && typeOf("output.weight") === "q4") {
+  if (f.tensor(MODEL_TENSORS.output) && typeOf(MODEL_TENSORS.output) === "q4") {
     recalibrate();
-    if (useAwq) search("output", ["output.weight"], (s) => divide("output_norm.weight", s));
+    if (useAwq) search("output", [MODEL_TENSORS.output], (s) => divide(MODEL_TENSORS.outputNorm, s));
   }
   for (const t of f.tensors) quantizeTensor(t.name);
   const tensors = f.tensors.map((t) => done.get(t.name)!);
@@ -365,18 +363,13 @@ export function toModelWeights(qm: QuantizedModel): ModelWeights {
     return t.type === "q4" ? { kind: "q4", N, K, q: t.q! } : { kind: "f32", N, K, w: storedValues(t) };
   };
   const vec = (n: string) => storedValues(get(n));
-  const embed = lin("token_embd.weight");
+  const embed = lin(MODEL_TENSORS.embed);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < qm.config.nLayers; l++) {
-    const p = `blk.${l}.`;
-    layers.push({
-      attnNorm: vec(p + "attn_norm.weight"), wq: lin(p + "attn_q.weight"), wk: lin(p + "attn_k.weight"), wv: lin(p + "attn_v.weight"),
-      wo: lin(p + "attn_output.weight"), ffnNorm: vec(p + "ffn_norm.weight"), gate: lin(p + "ffn_gate.weight"),
-      up: lin(p + "ffn_up.weight"), down: lin(p + "ffn_down.weight"),
-    });
+    layers.push(layerFrom((field) => (LAYER_NORMS.includes(field) ? vec : lin)(layerTensor(l, field))));
   }
-  const tied = !byName.has("output.weight");
-  return { embed, layers, outputNorm: vec("output_norm.weight"), output: tied ? embed : lin("output.weight"), tied };
+  const tied = !byName.has(MODEL_TENSORS.output);
+  return { embed, layers, outputNorm: vec(MODEL_TENSORS.outputNorm), output: tied ? embed : lin(MODEL_TENSORS.output), tied };
 }
 
 /**
