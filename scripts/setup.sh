@@ -42,6 +42,7 @@ for target in linux-x64 win-x64; do
 done
 run_root=build-chroot/bullseye-run
 if [ ! -f "$run_root/.int4-ready" ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $run_root needs root" >&2; exit 1; }
   rm -rf "$run_root" && mkdir -p build-chroot
   debootstrap --variant=minbase bullseye "$run_root" http://deb.debian.org/debian >/dev/null
   touch "$run_root/.int4-ready"

@@ -15,10 +15,11 @@ async function main() {
   data.set([1, 2, 3, 4], 0);
   data.set([-1, -2, -3, -4], 32);
   const exact = Array.from(matmul(new Tensor(new Float32Array(32).fill(1), [1, 32]), quantize(new Tensor(data, [2, 32])), { activations: "float32" }).data);
-  // a bigger case through the SIMD kernels (M rows large enough for the GEMM paths, K with a tail)
+  // a bigger case through the SIMD kernels: M rows enough for the GEMM paths (AMX from 16), K
+  // with a partial chunk, and 2.7 M multiply-adds, enough to be split across the thread pool
   let s = 12345;
   const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 4294967296) * 2 - 1;
-  const M = 20, N = 48, K = 300;
+  const M = 20, N = 256, K = 520;
   const w = new Tensor(Float32Array.from({ length: N * K }, rnd), [N, K]);
   const x = new Tensor(Float32Array.from({ length: M * K }, rnd), [M, K]);
   const errors = {};
@@ -40,11 +41,14 @@ async function main() {
       errors[`${scheme}/${activations}`] = worst;
     }
   }
+  const bigAsync = await matmul.async(x, quantize(w), { activations: "float32" });
+  const bigSync = matmul(x, quantize(w), { activations: "float32" });
+  const asyncSame = bigAsync.data.every((v, i) => v === bigSync.data[i]);
   const asyncY = Array.from((await matmul.async(new Tensor(new Float32Array(32).fill(1), [1, 32]), quantize(new Tensor(data, [2, 32])), { activations: "float32" })).data);
   const esm = await import("int4");
   const header = process.report.getReport().header;
   write({
-    ok: true, exact, asyncY, errors, backend: int4.backend(), hash: int4.nativeSourceHash(),
+    ok: true, exact, asyncY, asyncSame, errors, backend: int4.backend(), hash: int4.nativeSourceHash(),
     esm: typeof esm.matmul === "function" && esm.default === int4, platform: process.platform,
     glibc: header.glibcVersionRuntime ?? null, node: process.version,
   });
