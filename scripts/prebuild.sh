@@ -79,7 +79,8 @@ linux_build arm64 -DCMAKE_TOOLCHAIN_FILE=/int4/src/cmake/aarch64-linux-gnu.cmake
 mkdir -p prebuilds/linux-arm64
 aarch64-linux-gnu-strip --strip-unneeded -o prebuilds/linux-arm64/int4.napi.node "$chroot_dir/int4/build-arm64/Release/int4.node"
 
-# ---- win32-x64: MinGW-w64 on this machine ----
+# ---- win32-x64: MinGW-w64 on this machine (no link or strip time in the PE header: the same
+# sources give the same bytes) ----
 step "win32-x64 (MinGW-w64)"
 out=build-prebuild/win32-x64
 rm -rf "$out"
@@ -88,7 +89,7 @@ cmake -S . -B "$out" -DCMAKE_BUILD_TYPE=Release -DCMAKE_TOOLCHAIN_FILE="$root/cm
   -DNODE_ADDON_API_DIR="$root/node_modules/node-addon-api" >/dev/null
 cmake --build "$out" --target int4 -j"$(nproc)" >/dev/null
 mkdir -p prebuilds/win32-x64
-x86_64-w64-mingw32-strip --strip-unneeded -o prebuilds/win32-x64/int4.napi.node "$out/Release/int4.node"
+SOURCE_DATE_EPOCH=0 x86_64-w64-mingw32-strip --strip-unneeded -o prebuilds/win32-x64/int4.napi.node "$out/Release/int4.node"
 step_done
 
 rm -rf "$chroot_dir/int4"
