@@ -33,6 +33,7 @@ fi
 # The cross-platform install tests (test/platforms.test.ts): the official Node 20 for linux-x64
 # and win32-x64, unpacked into build-node/ (npm pack fetches without installing), and a minimal
 # Debian 11 root (glibc 2.31, no compiler) in build-chroot/bullseye-run, made once by debootstrap.
+# About a minute and a half the first time, nothing after.
 for target in linux-x64 win-x64; do
   dir=build-node/$target
   if ! grep -qs "\"version\": \"$arm_node_version\"" "$dir/package/package.json"; then
@@ -46,4 +47,12 @@ if [ ! -f "$run_root/.int4-ready" ]; then
   rm -rf "$run_root" && mkdir -p build-chroot
   debootstrap --variant=minbase bullseye "$run_root" http://deb.debian.org/debian >/dev/null
   touch "$run_root/.int4-ready"
+fi
+# and its arm64 libraries (first stage only: unpacked, nothing run), for qemu-aarch64 -L
+arm_root=build-chroot/bullseye-arm64
+if [ ! -f "$arm_root/.int4-ready" ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $arm_root needs root" >&2; exit 1; }
+  rm -rf "$arm_root" && mkdir -p build-chroot
+  debootstrap --foreign --arch=arm64 --variant=minbase bullseye "$arm_root" http://deb.debian.org/debian >/dev/null
+  touch "$arm_root/.int4-ready"
 fi

@@ -1,6 +1,6 @@
 // The packed tarball, installed the way users install it (install scripts off, nothing built),
-// on the platforms it promises: Debian 11 (glibc 2.31) with the official Node 20 in a chroot,
-// Windows x64 under wine with the official node.exe, and the from-source path (`npx int4 build`)
+// on the platforms it promises: Debian 11 (glibc 2.31) with the official Node 20 in a chroot
+// (x64) and under qemu-aarch64 with Debian 11's arm64 libraries (arm64), Windows x64 under wine with the official node.exe, and the from-source path (`npx int4 build`)
 // plus the error a platform without a prebuild gets. Needs root (chroot) and what
 // scripts/setup.sh installs: debootstrap's build-chroot/bullseye-run, wine64, build-node/.
 import { execFileSync, spawnSync } from "node:child_process";
@@ -110,6 +110,33 @@ describe("Debian 11 (glibc 2.31), the official Node 20, no compiler", () => {
       fs.rmSync(inside, { recursive: true, force: true });
     }
   });
+});
+
+describe("Debian 11 arm64 (glibc 2.31) under qemu-aarch64, the official Node 20", () => {
+  const armRoot = path.join(root, "build-chroot", "bullseye-arm64");
+  const armNode = path.join(root, "build-arm64", "node", "package", "bin", "node");
+  const runArm = (env: Record<string, string>): CheckResult => {
+    const out = path.join(project, `arm-${Math.random().toString(36).slice(2)}.json`);
+    // -L: the dynamic loader and every library come from the Debian 11 arm64 root
+    const r = spawnSync("qemu-aarch64", ["-L", armRoot, armNode, path.join(project, "install-check.cjs"), out],
+      { cwd: project, env: { PATH: "/usr/bin:/bin", HOME: process.env.HOME, ...env }, encoding: "utf8", timeout: 300_000 });
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe("");
+    return readResult(out);
+  };
+
+  it("the arm64 prebuild loads and multiplies, with every kernel set it offers", () => {
+    expect(fs.existsSync(path.join(armRoot, ".int4-ready")), `${armRoot} is missing: ${setupHint}`).toBe(true);
+    expect(fs.existsSync(armNode), `${armNode} is missing: ${setupHint}`).toBe(true);
+    const res = runArm({});
+    expectGood(res, "node_modules/int4/prebuilds/linux-arm64/int4.napi.node");
+    expect(res.glibc).toBe("2.31");
+    for (const isa of res.backend.available) {
+      const r = runArm({ INT4_ISA: isa });
+      expect(r.backend.isa, isa).toBe(isa);
+      expectGood(r, "node_modules/int4/prebuilds/linux-arm64/int4.napi.node");
+    }
+  }, 600_000);
 });
 
 describe("Windows x64 under wine, the official node.exe", () => {
