@@ -76,14 +76,17 @@ export function currentPlatform(env: NodeJS.ProcessEnv = process.env): PlatformI
  * The error for a binding that did not load: what was found, which platforms have prebuilds,
  * and the command that builds one from the shipped sources.
  */
-export function loadError(p: PlatformInfo, cause: unknown): Error {
+export function loadError(p: PlatformInfo, cause: unknown, file?: string): Error {
   const where = `${p.platform}-${p.arch}${p.libc ? ` (${p.libc})` : ""}`;
   const prebuilt = PREBUILT_PLATFORMS.find((t) => t.platform === p.platform && t.arch === p.arch);
   const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
+  const local = file !== undefined && !/[\\/]prebuilds[\\/]/.test(file);
   const lines = [
-    prebuilt
-      ? `int4: the prebuilt binary for ${where} did not load (it needs ${prebuilt.note}): ${reason}`
-      : `int4: no prebuilt binary for ${where}.`,
+    local
+      ? `int4: the local build ${file} did not load on ${where}: ${reason}. Rebuild it (below) or delete the build/ directory to use a prebuilt binary.`
+      : prebuilt
+        ? `int4: the prebuilt binary for ${where} did not load (it needs ${prebuilt.note}): ${reason}`
+        : `int4: no prebuilt binary for ${where}.`,
     `Prebuilt binaries ship for: ${PREBUILT_PLATFORMS.map((t) => `${t.platform}-${t.arch} (${t.note})`).join(", ")}.`,
     "To build one from the shipped sources (needs a C++17 compiler and CMake >= 3.18), run in your project:",
     "  npx int4 build",
@@ -94,12 +97,12 @@ export function loadError(p: PlatformInfo, cause: unknown): Error {
 }
 
 function load(): { binding: NativeBinding; file: string } {
-  let file: string;
+  let file: string | undefined;
   try {
     file = nodeGypBuild.resolve(packageRoot);
     return { binding: require(file) as NativeBinding, file };
   } catch (e) {
-    throw loadError(currentPlatform(), e);
+    throw loadError(currentPlatform(), e, file);
   }
 }
 

@@ -30,6 +30,13 @@ describe("loadError", () => {
     expect(e.message.split("\n")[0]).toBe("int4: the prebuilt binary for linux-arm64 (glibc 2.27) did not load (it needs glibc >= 2.28): /lib/libc.so.6: version `GLIBC_2.28' not found");
   });
 
+  it("a local build that does not load is named as such, with the way back to the prebuilds", () => {
+    const e = loadError({ platform: "linux", arch: "x64", libc: "glibc 2.36" }, new Error("invalid ELF header"), "/p/node_modules/int4/build/Release/int4.node");
+    expect(e.message.split("\n")[0]).toBe("int4: the local build /p/node_modules/int4/build/Release/int4.node did not load on linux-x64 (glibc 2.36): invalid ELF header. Rebuild it (below) or delete the build/ directory to use a prebuilt binary.");
+    const p = loadError({ platform: "linux", arch: "x64", libc: "glibc 2.17" }, new Error("x"), "/p/node_modules/int4/prebuilds/linux-x64/int4.napi.node");
+    expect(p.message).toMatch(/^int4: the prebuilt binary for linux-x64 \(glibc 2\.17\) did not load/);
+  });
+
   it("currentPlatform: this host, and node-gyp-build's overrides", () => {
     const here = currentPlatform({});
     expect(here.platform).toBe(process.platform);
