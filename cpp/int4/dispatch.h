@@ -1,5 +1,5 @@
-// Runtime choice of kernels: made once, at load, from the CPU's features (cpuid/xgetbv on x86,
-// getauxval(AT_HWCAP) on arm64). INT4_ISA overrides it.
+// Runtime choice of kernels: made once, at load, from the CPU's features (platform::detect_cpu:
+// cpuid/xgetbv on x86, the OS's feature bits on arm64). INT4_ISA overrides it.
 #pragma once
 #include <string>
 

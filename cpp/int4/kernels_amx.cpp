@@ -17,6 +17,19 @@
 
 #include <immintrin.h>
 
+#if defined(_WIN32) && defined(__GNUC__) && !defined(__clang__)
+// GCC's amxtileintrin.h passes the stride as a long: 32 bits on Windows, not an address register.
+// The same instructions with a 64-bit stride.
+#undef _tile_loadd_internal
+#define _tile_loadd_internal(dst, base, stride) \
+  __asm__ volatile("tileloadd\t(%0,%1,1), %%tmm" #dst ::"r"((const void*)(base)), "r"((long long)(stride)))
+#undef _tile_stored_internal
+#define _tile_stored_internal(src, base, stride) \
+  __asm__ volatile("tilestored\t%%tmm" #src ", (%0,%1,1)" ::"r"((void*)(base)), "r"((long long)(stride)) : "memory")
+#endif
+
+#include "platform/platform.h"
+
 namespace int4 {
 namespace {
 
@@ -155,14 +168,14 @@ constexpr int64_t kAmxMinRows = 16;
 void gemm_q4_q8_amx_any(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
                         int64_t ldy) {
   const int64_t nb = W.chunks_per_row();
-  int8_t* B = static_cast<int8_t*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 512));
-  float* dw = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 64));
-  float* ow = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(nb) * 64));
+  int8_t* B = static_cast<int8_t*>(platform::aligned_malloc(64, static_cast<size_t>(nb) * 512));
+  float* dw = static_cast<float*>(platform::aligned_malloc(64, static_cast<size_t>(nb) * 64));
+  float* ow = static_cast<float*>(platform::aligned_malloc(64, static_cast<size_t>(nb) * 64));
   // the last rows of x when M is not a multiple of 16: a zero-padded copy (tiles read 16 rows)
   const int64_t mtail = M % 16;
   block_q8* xt = mtail ? static_cast<block_q8*>(std::malloc(static_cast<size_t>(16 * nb) * sizeof(block_q8))) : nullptr;
   if (!B || !dw || !ow || (mtail && !xt)) {
-    std::free(B), std::free(dw), std::free(ow), std::free(xt);
+    platform::aligned_free(B), platform::aligned_free(dw), platform::aligned_free(ow), std::free(xt);
     throw std::bad_alloc();
   }
   if (mtail) {
@@ -182,7 +195,7 @@ void gemm_q4_q8_amx_any(const QMatrixView& W, const block_q8* xq, int64_t M, int
     if (mtail) amx_tile_16x16(xt, nb, static_cast<int>(mtail), B, dw, ow, sym, y + (M - mtail) * ldy + n0, ldy, n);
   }
   _tile_release();
-  std::free(B), std::free(dw), std::free(ow), std::free(xt);
+  platform::aligned_free(B), platform::aligned_free(dw), platform::aligned_free(ow), std::free(xt);
 }
 
 void gemm_q4_q8_amx(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,

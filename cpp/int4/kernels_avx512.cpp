@@ -18,6 +18,7 @@
 #include <new>
 
 #include "kernels_x86.inc"
+#include "platform/platform.h"
 
 namespace int4 {
 namespace {
@@ -228,7 +229,7 @@ void tile_rows(const QMatrixView& W, const StepShape& sh, const XStep* const* xs
 }
 
 XStep* alloc_steps(int64_t n) {
-  return static_cast<XStep*>(std::aligned_alloc(64, static_cast<size_t>(n) * sizeof(XStep)));
+  return static_cast<XStep*>(platform::aligned_malloc(64, static_cast<size_t>(n) * sizeof(XStep)));
 }
 
 void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int64_t r1, float* y) {
@@ -245,7 +246,7 @@ void gemv_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t r0, int
     const XStep* rows[1] = {xs};
     tile_rows<1>(W, sh, rows, r0, r1, y, 0);
   }
-  if (xs != local) std::free(xs);
+  if (xs != local) platform::aligned_free(xs);
 }
 
 // GEMV on the rows-16 layout (format.h): lane r of every vector is row 16b + r, so a chunk is 4
@@ -581,7 +582,7 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
       }
     }
   }
-  std::free(xs);
+  platform::aligned_free(xs);
 }
 
 }  // namespace

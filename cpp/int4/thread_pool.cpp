@@ -7,8 +7,6 @@
 // waiting for them) first spin for a short while (spin_time) and only then park.
 #include "thread_pool.h"
 
-#include <sched.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -18,19 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "platform/platform.h"
+
 namespace int4 {
 
 int default_threads() {
-  static const int n = [] {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-      const int c = CPU_COUNT(&set);
-      if (c > 0) return c;
-    }
-    const unsigned h = std::thread::hardware_concurrency();
-    return h > 0 ? static_cast<int>(h) : 1;
-  }();
+  static const int n = platform::available_cores();
   return n;
 }
 
@@ -46,9 +37,10 @@ std::chrono::microseconds spin_time() {
   return t;
 }
 
-// sched_yield, not a pause instruction: on a machine with more runnable threads than cores a
-// spinning worker must hand its core to the thread whose work it is waiting for.
-inline void cpu_relax() { sched_yield(); }
+// A yield (sched_yield on Linux, SwitchToThread on Windows), not a pause instruction: on a machine
+// with more runnable threads than cores a spinning worker must hand its core to the thread whose
+// work it is waiting for.
+inline void cpu_relax() { std::this_thread::yield(); }
 
 // Spins until done() or kSpin passed; returns done().
 template <class F>

@@ -6,7 +6,7 @@
 
 namespace int4 {
 
-// Cores this process may run on (sched_getaffinity), at least 1: the default thread count.
+// Cores this process may run on (platform::available_cores), at least 1: the default thread count.
 int default_threads();
 
 // Runs fn(arg, task) for task in [0, ntasks) on up to `threads` threads (0: default_threads()).

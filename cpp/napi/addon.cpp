@@ -13,6 +13,7 @@
 #include "../int4/dispatch.h"
 #include "../int4/kernels.h"
 #include "../int4/thread_pool.h"
+#include "../platform/platform.h"
 #include "int4_source_hash.h"
 #include "napi_util.h"
 
@@ -92,7 +93,7 @@ Napi::Value Backend(const Napi::CallbackInfo& info) {
 // ---- QMatrix: native copy of a quantized matrix, the operand of matmul ----
 
 struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
+  void operator()(void* p) const { platform::aligned_free(p); }
 };
 
 struct QMatrixData {
@@ -156,7 +157,7 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
     if (active_kernels().gemv_q4_q8_rows16) {
       // these kernels read their own layout (format.h, rows-16): the same bytes, regrouped once
       const size_t bytes = static_cast<size_t>(v.packed_bytes());
-      d->packed.reset(static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+      d->packed.reset(static_cast<uint8_t*>(platform::aligned_malloc(64, (bytes + 63) / 64 * 64)));
       if (!d->packed) throw_range(info.Env(), "QMatrix: out of memory");
       pack_q4_rows16(v, d->packed.get());
       d->view = v;
@@ -289,6 +290,7 @@ Napi::Value MatmulShared(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  platform::pin_this_library();
   if (const char* isa = std::getenv("INT4_ISA")) {
     if (*isa) {
       const std::string err = select_kernels(isa);

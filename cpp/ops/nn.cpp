@@ -9,6 +9,7 @@
 #include "../int4/thread_pool.h"
 #include "nn_isa.h"
 #include "ops.h"
+#include "../platform/platform.h"
 
 namespace int4 {
 
@@ -110,7 +111,7 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
 
 namespace {
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if INT4_HAVE_TARGET_CLONES
 #define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define INT4_CLONES

@@ -4,8 +4,9 @@
 #include <vector>
 
 #include "ops.h"
+#include "../platform/platform.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if INT4_HAVE_TARGET_CLONES
 // x86-64-v4 has AVX-512DQ's 64-bit multiply, which the hash needs to vectorize. Integer ops and
 // two rounded float multiplies: every version gives the same values.
 #define INT4_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))

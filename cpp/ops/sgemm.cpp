@@ -8,8 +8,9 @@
 #include "../int4/thread_pool.h"
 #include "nn_isa.h"
 #include "ops.h"
+#include "../platform/platform.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if INT4_HAVE_TARGET_CLONES
 #define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define INT4_CLONES
