@@ -45,7 +45,8 @@ describe("int4 CLI", () => {
       [["run", "--model", "/nonexistent.gguf"], /--model: no such file/],
       [["run", "stray"], /positional/i],
       [["eval"], /--model FILE is required/],
-      [["eval", "--model", stories, "--quant", "f32"], /--quant: expected one of q4, q4_g32_sym/],
+      // any existing file: --quant is refused before the model is read
+      [["eval", "--model", cli, "--quant", "f32"], /--quant: expected one of q4, q4_g32_sym/],
       [["info"], /--model FILE is required/],
       [["info", "--model", "/nonexistent.gguf"], /no such file/],
     ];
