@@ -21,7 +21,8 @@ export interface NativeQMatrix {
 
 export interface NativeBinding {
   sourceHash(): string;
-  backend(): { isa: string; kernels: string; available: string; threads: number };
+  /** liveMatrices: native matrices alive in the process, over all its threads (tests read it to find leaks). */
+  backend(): { isa: string; kernels: string; available: string; threads: number; liveMatrices: number };
   quantize(w: Float32Array, N: number, K: number, groupSize: number, scheme: NativeScheme,
            codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null): number;
   dequantize(codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,

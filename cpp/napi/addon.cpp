@@ -4,6 +4,7 @@
 // main thread.
 #include <napi.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -20,6 +21,10 @@
 namespace {
 
 using namespace int4;
+
+// Native matrices alive in the process, over all its environments (main thread and Workers): what
+// a test reads to tell a leak of them from the allocator keeping pages.
+std::atomic<int64_t> g_live_matrices{0};
 
 // ---- free functions ----
 
@@ -87,6 +92,7 @@ Napi::Value Backend(const Napi::CallbackInfo& info) {
   o.Set("kernels", active_kernels().name);
   o.Set("available", available_kernels());
   o.Set("threads", default_threads());
+  o.Set("liveMatrices", static_cast<double>(g_live_matrices.load(std::memory_order_relaxed)));
   return o;
 }
 
@@ -97,6 +103,10 @@ struct FreeDeleter {
 };
 
 struct QMatrixData {
+  QMatrixData() { g_live_matrices.fetch_add(1, std::memory_order_relaxed); }
+  ~QMatrixData() { g_live_matrices.fetch_sub(1, std::memory_order_relaxed); }
+  QMatrixData(const QMatrixData&) = delete;
+  QMatrixData& operator=(const QMatrixData&) = delete;
   QMatrixView view;
   std::vector<uint8_t> codes;  // the public layout's codes
   std::vector<uint16_t> scales, offsets;
