@@ -16,7 +16,7 @@
 #
 # Times on the 2-core development machine (each step prints its own): the chroot with its
 # toolchain, first time only, ~2 min (debootstrap 40 s, clang/g++/cmake/cross compiler 1.5 min,
-# needs deb.debian.org); then linux-x64 ~10 s, linux-arm64 ~10 s, win32-x64 ~13 s.
+# needs Debian's package mirror); then linux-x64 ~10 s, linux-arm64 ~10 s, win32-x64 ~13 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -47,7 +47,7 @@ if [ ! -f "$marker" ] || [ "$(cat "$marker")" != "${chroot_packages[*]}" ]; then
   if [ ! -x "$chroot_dir/usr/bin/apt-get" ]; then
     rm -rf "$chroot_dir"
     mkdir -p "$(dirname "$chroot_dir")"
-    debootstrap --variant=minbase bullseye "$chroot_dir" http://deb.debian.org/debian >/dev/null
+    debootstrap --variant=minbase bullseye "$chroot_dir" >/dev/null
   fi
   chroot "$chroot_dir" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive chroot "$chroot_dir" apt-get install -y -qq --no-install-recommends "${chroot_packages[@]}" >/dev/null

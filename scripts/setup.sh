@@ -45,7 +45,7 @@ run_root=build-chroot/bullseye-run
 if [ ! -f "$run_root/.int4-ready" ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $run_root needs root" >&2; exit 1; }
   rm -rf "$run_root" && mkdir -p build-chroot
-  debootstrap --variant=minbase bullseye "$run_root" http://deb.debian.org/debian >/dev/null
+  debootstrap --variant=minbase bullseye "$run_root" >/dev/null
   touch "$run_root/.int4-ready"
 fi
 # and its arm64 libraries (first stage only: unpacked, nothing run), for qemu-aarch64 -L
@@ -53,6 +53,6 @@ arm_root=build-chroot/bullseye-arm64
 if [ ! -f "$arm_root/.int4-ready" ]; then
   [ "$(id -u)" = 0 ] || { echo "setup: debootstrap of $arm_root needs root" >&2; exit 1; }
   rm -rf "$arm_root" && mkdir -p build-chroot
-  debootstrap --foreign --arch=arm64 --variant=minbase bullseye "$arm_root" http://deb.debian.org/debian >/dev/null
+  debootstrap --foreign --arch=arm64 --variant=minbase bullseye "$arm_root" >/dev/null
   touch "$arm_root/.int4-ready"
 fi
