@@ -8,19 +8,10 @@ import { configFromGGUF } from "../../src/model/config";
 import { parseQuant } from "../../src/model/quant";
 import { checkLoadFits, loadWeights } from "../../src/model/weights";
 import { Tokenizer } from "../../src/tokenizer";
+import { rng } from "../helpers/ggmlRef";
 import { tinyModel, type StoredType } from "../modelFixture";
 
-/** mulberry32: a small seeded generator, the same everywhere. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x20];
 const INTERESTING_U64 = [0n, 1n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0xffffffffffffffffn, 1n << 53n, 31n, 64n];
