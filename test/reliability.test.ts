@@ -226,6 +226,18 @@ describe("GGUF metadata and tensors of the wrong kind", () => {
   });
 });
 
+describe("errors from the model's worker", () => {
+  it("keep their class: a bad tensor found while loading is a GGUFError", async () => {
+    const t = tinyModel({ type: "Q4_0" });
+    const off = openGGUF(t.bytes).tensor("blk.1.attn_k.weight")!.fileOffset;
+    const bytes = t.bytes.slice();
+    bytes[off + 1] = 0x7e; // block 0's scale: NaN
+    const err = await loadModel(writeTemp("nan.gguf", bytes), { threads: 1 }).catch((e) => e);
+    expect(err).toBeInstanceOf(GGUFError);
+    expect(err.message).toMatch(/tensor "blk.1.attn_k.weight" \(Q4_0\): scales: expected finite fp16 values/);
+  });
+});
+
 describe("objects that only look right", () => {
   it("Object.create(Tensor.prototype) and Object.create(QTensor.prototype) are not Tensors (before: deep failures)", () => {
     const fake = Object.create(Tensor.prototype);

@@ -225,7 +225,8 @@ export class Model {
 }
 
 function makeError(name: string, message: string): Error {
-  const E = name === "RangeError" ? RangeError : name === "TypeError" ? TypeError : Error;
+  // the worker's error, as the class it was (a GGUFError stays one: callers test instanceof)
+  const E = name === "RangeError" ? RangeError : name === "TypeError" ? TypeError : name === "GGUFError" ? GGUFError : Error;
   const e = new E(message);
   if (E === Error && name !== "Error") e.name = name;
   return e;
