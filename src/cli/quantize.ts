@@ -7,23 +7,20 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { openGGUF, type GGUFFile, type GGUFValue as ReadValue } from "./gguf/reader";
-import { ggufTensorFromFloat, ggufTensorFromQTensor, writeGGUF, type GGUFTensorSpec, type GGUFValue } from "./gguf/writer";
-import { configFromGGUF } from "./model/config";
-import { loadEngine } from "./model/engine";
-import { packageRoot } from "./native";
-import { calibrate, progressBar, type Calibration } from "./quant/calibrate";
-import type { SequentialCalibration } from "./quant/quantModel";
+import { openGGUF, type GGUFFile, type GGUFValue as ReadValue } from "../gguf/reader";
+import { ggufTensorFromFloat, ggufTensorFromQTensor, writeGGUF, type GGUFTensorSpec, type GGUFValue } from "../gguf/writer";
+import { configFromGGUF } from "../model/config";
+import { loadEngine } from "../model/engine";
+import { packageRoot } from "../native";
+import { calibrate, progressBar, type Calibration } from "../quant/calibrate";
+import type { SequentialCalibration } from "../quant/quantModel";
 import {
   FORMAT_ALIASES, FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
-} from "./quant/quantModel";
-import { Tensor } from "./tensor";
-import { Tokenizer } from "./tokenizer";
-
-/** A bad command line: printed with the command's usage hint, exit code 2. */
-export class UsageError extends Error {}
+} from "../quant/quantModel";
+import { Tensor } from "../tensor";
+import { Tokenizer } from "../tokenizer";
+import { UsageError, fileArg, intArg, mib, numArg, parseCli } from "./args";
 
 export const HELP_QUANTIZE = `int4 quantize: write a quantized GGUF model.
 
@@ -49,42 +46,6 @@ Options:
   --threads N     threads for the calibration forward pass (default: available CPUs)
   -h, --help`;
 
-type Values = Record<string, string | boolean | undefined>;
-
-export function parseCli(args: string[], options: ParseArgsConfig["options"]): Values {
-  try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals: false, strict: true }).values as Values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
-
-export function intArg(name: string, v: unknown, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const s = String(v);
-  const n = Number(s);
-  if (!/^\s*-?\d+\s*$/.test(s) || !Number.isSafeInteger(n) || n < lo || n > hi) throw new UsageError(`--${name}: expected an integer in [${lo}, ${hi}], got "${s}"`);
-  return n;
-}
-
-export function numArg(name: string, v: unknown, lo: number, hi: number): number | undefined {
-  if (v === undefined) return undefined;
-  const s = String(v);
-  const n = Number(s);
-  if (s.trim() === "" || !Number.isFinite(n) || n < lo || n > hi) throw new UsageError(`--${name}: expected a number in [${lo}, ${hi}], got "${s}"`);
-  return n;
-}
-
-export function fileArg(name: string, v: unknown, required: boolean): string | undefined {
-  if (v === undefined) {
-    if (required) throw new UsageError(`--${name} FILE is required`);
-    return undefined;
-  }
-  const s = String(v);
-  if (!fs.existsSync(s) || !fs.statSync(s).isFile()) throw new UsageError(`--${name}: no such file "${s}"`);
-  return s;
-}
-
 export function formatArg(v: unknown, required = true): Format | undefined {
   if (v === undefined) {
     if (required) throw new UsageError(`--format is required (one of ${FORMATS.join(", ")})`);
@@ -102,7 +63,6 @@ export function methodArg(name: string, v: string): ModelMethod {
 }
 
 const log = (s: string) => process.stderr.write(s + "\n");
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 export interface CalibrationText {
   tokens: number[];
@@ -218,64 +178,55 @@ export function quantizedTensorSpecs(qm: QuantizedModel): GGUFTensorSpec[] {
 }
 
 export async function quantizeCmd(args: string[]): Promise<number> {
-  try {
-    const v = parseCli(args, {
-      model: { type: "string" }, out: { type: "string" }, format: { type: "string" }, method: { type: "string" },
-      calib: { type: "string" }, ctx: { type: "string" }, "all-4bit": { type: "boolean" }, damp: { type: "string" },
-      threads: { type: "string" }, sequential: { type: "boolean" },
-    });
-    if (v.help) {
-      process.stdout.write(HELP_QUANTIZE + "\n");
-      return 0;
-    }
-    const model = fileArg("model", v.model, true)!;
-    if (v.out === undefined) throw new UsageError("--out FILE is required");
-    const out = String(v.out);
-    if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: no such directory "${path.dirname(out)}"`);
-    if (path.resolve(out) === path.resolve(model)) throw new UsageError("--out: must differ from --model");
-    const format = formatArg(v.format)!;
-    const method = methodArg("method", (v.method as string | undefined) ?? "rtn");
-    const calibFile = fileArg("calib", v.calib, false);
-    if (NEEDS_CALIBRATION.includes(method) && !calibFile) throw new UsageError(`--method ${method} needs --calib FILE (a text to run the model over)`);
-    const ctx = intArg("ctx", v.ctx, 8, 1 << 16) ?? 128;
-    const damp = numArg("damp", v.damp, 0, 100) ?? 0.01;
-    const threads = intArg("threads", v.threads, 1, 256) ?? os.availableParallelism();
-    const allFourBit = v["all-4bit"] === true;
-    const t0 = performance.now();
-    const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v.sequential === true, false, method.includes("gptq")) : undefined;
-    const f = openGGUF(model);
-    try {
-      const qm = quantizeModel(f, {
-        format, method, allFourBit, calibration: calib?.calibration, sequential: calib?.sequential, dampRatio: damp,
-        rowHessians: method.includes("gptq"),
-        progress: progressBar("quantize", "tensors"),
-      });
-      const metadata = quantizedMetadata(f, {
-        format, method, allFourBit, calibration: calib && { sha256: calib.sha256, tokens: calib.tokens, ctx },
-      });
-      const bytes = await writeGGUF(out, { metadata, tensors: quantizedTensorSpecs(qm) });
-      const b = matrixBits(qm);
-      const types = new Map<string, number>();
-      for (const t of qm.tensors) {
-        const name = t.type === "q4" ? (t.q!.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
-        types.set(name, (types.get(name) ?? 0) + 1);
-      }
-      log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +
-        `(nominal ${b.nominalBitsPerWeight.toFixed(3)}, ${b.bitsPerWeight.toFixed(3)} in memory); ` +
-        `tensor types: ${[...types].map(([k, n]) => `${n} ${k}`).join(", ")}`);
-      if (Object.keys(qm.awqAlpha).length) log(`awq α: ${Object.entries(qm.awqAlpha).map(([k, a]) => `${k} ${a.toFixed(2)}`).join(", ")}`);
-      log(`method ${method}, format ${format}${allFourBit ? ", all 4-bit" : ""}: ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
-      disposeQuantized(qm);
-    } finally {
-      f.close();
-    }
+  const v = parseCli(args, {
+    model: { type: "string" }, out: { type: "string" }, format: { type: "string" }, method: { type: "string" },
+    calib: { type: "string" }, ctx: { type: "string" }, "all-4bit": { type: "boolean" }, damp: { type: "string" },
+    threads: { type: "string" }, sequential: { type: "boolean" },
+  });
+  if (v.help) {
+    process.stdout.write(HELP_QUANTIZE + "\n");
     return 0;
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`int4 quantize: ${e.message}\nRun \`int4 quantize --help\` for usage.\n`);
-      return 2;
-    }
-    process.stderr.write(`int4 quantize: ${(e as Error).message}\n`);
-    return 1;
   }
+  const model = fileArg("model", v.model, true)!;
+  if (v.out === undefined) throw new UsageError("--out FILE is required");
+  const out = String(v.out);
+  if (!fs.existsSync(path.dirname(path.resolve(out)))) throw new UsageError(`--out: no such directory "${path.dirname(out)}"`);
+  if (path.resolve(out) === path.resolve(model)) throw new UsageError("--out: must differ from --model");
+  const format = formatArg(v.format)!;
+  const method = methodArg("method", (v.method as string | undefined) ?? "rtn");
+  const calibFile = fileArg("calib", v.calib, false);
+  if (NEEDS_CALIBRATION.includes(method) && !calibFile) throw new UsageError(`--method ${method} needs --calib FILE (a text to run the model over)`);
+  const ctx = intArg("ctx", v.ctx, 8, 1 << 16) ?? 128;
+  const damp = numArg("damp", v.damp, 0, 100) ?? 0.01;
+  const threads = intArg("threads", v.threads, 1, 256) ?? os.availableParallelism();
+  const allFourBit = v["all-4bit"] === true;
+  const t0 = performance.now();
+  const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v.sequential === true, false, method.includes("gptq")) : undefined;
+  const f = openGGUF(model);
+  try {
+    const qm = quantizeModel(f, {
+      format, method, allFourBit, calibration: calib?.calibration, sequential: calib?.sequential, dampRatio: damp,
+      rowHessians: method.includes("gptq"),
+      progress: progressBar("quantize", "tensors"),
+    });
+    const metadata = quantizedMetadata(f, {
+      format, method, allFourBit, calibration: calib && { sha256: calib.sha256, tokens: calib.tokens, ctx },
+    });
+    const bytes = await writeGGUF(out, { metadata, tensors: quantizedTensorSpecs(qm) });
+    const b = matrixBits(qm);
+    const types = new Map<string, number>();
+    for (const t of qm.tensors) {
+      const name = t.type === "q4" ? (t.q!.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
+      types.set(name, (types.get(name) ?? 0) + 1);
+    }
+    log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +
+      `(nominal ${b.nominalBitsPerWeight.toFixed(3)}, ${b.bitsPerWeight.toFixed(3)} in memory); ` +
+      `tensor types: ${[...types].map(([k, n]) => `${n} ${k}`).join(", ")}`);
+    if (Object.keys(qm.awqAlpha).length) log(`awq α: ${Object.entries(qm.awqAlpha).map(([k, a]) => `${k} ${a.toFixed(2)}`).join(", ")}`);
+    log(`method ${method}, format ${format}${allFourBit ? ", all 4-bit" : ""}: ${((performance.now() - t0) / 1000).toFixed(1)} s, peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
+    disposeQuantized(qm);
+  } finally {
+    f.close();
+  }
+  return 0;
 }

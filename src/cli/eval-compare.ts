@@ -5,15 +5,16 @@
 // are, F16/Q8_0 matrices at exactly their stored values).
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { openGGUF, type GGUFFile } from "./gguf/reader";
-import { configFromGGUF } from "./model/config";
-import { loadEngine, type Engine } from "./model/engine";
-import { evaluate, selfSample, type EvalResult } from "./model/eval";
-import { Llama } from "./model/llama";
-import { tensorToF32 } from "./model/weights";
-import { prepareCalibration, fileArg, formatArg, intArg, methodArg, parseCli, UsageError } from "./quantizeModel";
-import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "./quant/quantModel";
-import { Tokenizer } from "./tokenizer";
+import { openGGUF, type GGUFFile } from "../gguf/reader";
+import { configFromGGUF } from "../model/config";
+import { loadEngine, type Engine } from "../model/engine";
+import { evaluate, selfSample, type EvalResult } from "../model/eval";
+import { Llama } from "../model/llama";
+import { tensorToF32 } from "../model/weights";
+import { UsageError, fileArg, intArg, parseCli } from "./args";
+import { formatArg, methodArg, prepareCalibration } from "./quantize";
+import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/quantModel";
+import { Tokenizer } from "../tokenizer";
 
 export const HELP_EVAL_COMPARE = `int4 eval --base / --methods: quantized models against full precision.
 
@@ -69,7 +70,7 @@ export interface TensorError {
  * scales went into ffn_up's rows and cannot be recovered exactly, so it is marked.
  */
 export function tensorErrors(base: GGUFFile, quant: GGUFFile): TensorError[] {
-  const awq = String(quant.get("int4.quantize.method") ?? "").startsWith("awq");
+  const awq = (quant.string("int4.quantize.method") ?? "").startsWith("awq");
   const normOf = (name: string): string | null => {
     const m = /^(blk\.\d+\.)(attn_[qkv]|ffn_gate|ffn_up)\.weight$/.exec(name);
     if (m) return m[1] + (m[2].startsWith("attn") ? "attn_norm.weight" : "ffn_norm.weight");
@@ -160,7 +161,7 @@ async function baseMode(v: Record<string, string | boolean | undefined>, c: Comm
       base: basePath, model, text: source, ctx: c.ctx, ...summary(r),
       bitsPerWeight: fileBitsPerWeight, weightBytes: q.info.weightBytes, baseWeightBytes: base.info.weightBytes,
       fileBytes: qf.fileSize, baseFileBytes: bf.fileSize,
-      method: qf.get("int4.quantize.method") ?? null, tensors, seconds: (performance.now() - t0) / 1000,
+      method: qf.string("int4.quantize.method") ?? null, tensors, seconds: (performance.now() - t0) / 1000,
     };
     if (c.json) process.stdout.write(JSON.stringify(res, null, 2) + "\n");
     else {
@@ -234,29 +235,20 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
 }
 
 export async function evalCompareCmd(args: string[]): Promise<number> {
-  try {
-    const v = parseCli(args, OPTIONS);
-    if (v.help) {
-      process.stdout.write(HELP_EVAL_COMPARE + "\n");
-      return 0;
-    }
-    const text = fileArg("text", v.text, false);
-    const c: Common = {
-      ctx: intArg("ctx", v.ctx, 8, 1 << 16) ?? 128,
-      threads: intArg("threads", v.threads, 1, 256) ?? os.availableParallelism(),
-      json: v.json === true,
-      text,
-      chunks: intArg("chunks", v.chunks, 1, 1 << 20),
-      seed: intArg("seed", v.seed, 0, Number.MAX_SAFE_INTEGER) ?? 1,
-    };
-    if (v.base !== undefined && v.methods !== undefined) throw new UsageError("--base and --methods: give one of them");
-    return v.base !== undefined ? await baseMode(v, c) : await methodsMode(v, c);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`int4 eval: ${e.message}\nRun \`int4 eval --help\` for usage.\n`);
-      return 2;
-    }
-    process.stderr.write(`int4 eval: ${(e as Error).message}\n`);
-    return 1;
+  const v = parseCli(args, OPTIONS);
+  if (v.help) {
+    process.stdout.write(HELP_EVAL_COMPARE + "\n");
+    return 0;
   }
+  const text = fileArg("text", v.text, false);
+  const c: Common = {
+    ctx: intArg("ctx", v.ctx, 8, 1 << 16) ?? 128,
+    threads: intArg("threads", v.threads, 1, 256) ?? os.availableParallelism(),
+    json: v.json === true,
+    text,
+    chunks: intArg("chunks", v.chunks, 1, 1 << 20),
+    seed: intArg("seed", v.seed, 0, Number.MAX_SAFE_INTEGER) ?? 1,
+  };
+  if (v.base !== undefined && v.methods !== undefined) throw new UsageError("--base and --methods: give one of them");
+  return v.base !== undefined ? await baseMode(v, c) : await methodsMode(v, c);
 }
