@@ -18,22 +18,38 @@ const CpuFeatures& cpu() {
   return f;
 }
 
-// The best table of one ISA family this CPU can run, or nullptr.
-const KernelTable* best_of(const std::string& name) {
-  const CpuFeatures& f = cpu();
-  (void)f;
-  if (name == "scalar") return &kGenericKernels;
+// Every kernel table of this build, with its ISA family and what it needs of the CPU, from the
+// least to the most capable: the one list the functions below read.
+struct Entry {
+  const char* family;
+  const KernelTable* table;
+  bool (*runs)(const CpuFeatures&);
+};
+
+const Entry kTables[] = {
+    {"scalar", &kGenericKernels, [](const CpuFeatures&) { return true; }},
 #if defined(INT4_HAVE_X86_KERNELS)
-  if (name == "avx2" && f.avx2) return f.avxvnni ? &kAvxVnniKernels : &kAvx2Kernels;
-  if (name == "avx512" && f.avx512) return f.amx ? &kAvx512AmxKernels : &kAvx512Kernels;
+    {"avx2", &kAvx2Kernels, [](const CpuFeatures& f) { return f.avx2; }},
+    {"avx2", &kAvxVnniKernels, [](const CpuFeatures& f) { return f.avx2 && f.avxvnni; }},
+    {"avx512", &kAvx512Kernels, [](const CpuFeatures& f) { return f.avx512; }},
+    {"avx512", &kAvx512AmxKernels, [](const CpuFeatures& f) { return f.avx512 && f.amx; }},
 #endif
 #if defined(INT4_HAVE_NEON_KERNELS)
-  if (name == "neon" && f.neon) return f.dotprod ? &kNeonDotKernels : &kNeonKernels;
+    {"neon", &kNeonKernels, [](const CpuFeatures& f) { return f.neon; }},
+    {"neon", &kNeonDotKernels, [](const CpuFeatures& f) { return f.neon && f.dotprod; }},
 #endif
-  return nullptr;
-}
+};
 
+// The families INT4_ISA may name, on any build (a family this build lacks is "not supported").
 const char* const kFamilies[] = {"scalar", "avx2", "avx512", "neon"};
+
+// The best table of one ISA family this CPU can run (the last that runs), or nullptr.
+const KernelTable* best_of(const std::string& family) {
+  const KernelTable* best = nullptr;
+  for (const Entry& e : kTables)
+    if (family == e.family && e.runs(cpu())) best = e.table;
+  return best;
+}
 
 std::atomic<const KernelTable*> g_active{nullptr};
 
@@ -51,8 +67,12 @@ std::string available_kernels() {
 
 std::string select_kernels(const std::string& name) {
   bool known = false;
-  for (const char* n : kFamilies) known = known || name == n;
-  if (!known) return "INT4_ISA: expected one of scalar, avx2, avx512, neon, got \"" + name + "\"";
+  std::string all;
+  for (const char* n : kFamilies) {
+    known = known || name == n;
+    all += all.empty() ? n : std::string(", ") + n;
+  }
+  if (!known) return "INT4_ISA: expected one of " + all + ", got \"" + name + "\"";
   const KernelTable* k = best_of(name);
   if (!k)
     return "INT4_ISA: \"" + name + "\" is not supported by this CPU or build (available: " + available_kernels() + ")";
@@ -63,29 +83,21 @@ std::string select_kernels(const std::string& name) {
 const KernelTable& active_kernels() {
   const KernelTable* k = g_active.load();
   if (k) return *k;
-  const KernelTable* best = &kGenericKernels;
-  for (const char* name : kFamilies)
-    if (const KernelTable* t = best_of(name)) best = t;
+  const KernelTable* best = &kGenericKernels;  // the most capable table that runs: the last one
+  for (const Entry& e : kTables)
+    if (e.runs(cpu())) best = e.table;
   const KernelTable* expected = nullptr;
   g_active.compare_exchange_strong(expected, best);
   return *g_active.load();
 }
 
 int runnable_kernel_tables(const KernelTable** out, int cap) {
-  const KernelTable* all[8];
   int n = 0;
-  all[n++] = &kGenericKernels;
-#if defined(INT4_HAVE_X86_KERNELS)
-  if (cpu().avx2) all[n++] = &kAvx2Kernels;
-  if (cpu().avxvnni) all[n++] = &kAvxVnniKernels;
-  if (cpu().avx512) all[n++] = &kAvx512Kernels;
-  if (cpu().amx) all[n++] = &kAvx512AmxKernels;
-#endif
-#if defined(INT4_HAVE_NEON_KERNELS)
-  if (cpu().neon) all[n++] = &kNeonKernels;
-  if (cpu().neon && cpu().dotprod) all[n++] = &kNeonDotKernels;
-#endif
-  for (int i = 0; i < n && i < cap; i++) out[i] = all[i];
+  for (const Entry& e : kTables) {
+    if (!e.runs(cpu())) continue;
+    if (n < cap) out[n] = e.table;
+    n++;
+  }
   return n;
 }
 
