@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { openGGUF, type GGUFFile } from "../gguf/reader";
+import { MODEL_TENSORS, layerTensor } from "../model/arch";
 import { configFromGGUF } from "../model/config";
 import { loadEngine, type Engine } from "../model/engine";
 import { evaluate, selfSample, type EvalResult } from "../model/eval";
@@ -71,11 +72,14 @@ export interface TensorError {
  */
 export function tensorErrors(base: GGUFFile, quant: GGUFFile): TensorError[] {
   const awq = (quant.string("int4.quantize.method") ?? "").startsWith("awq");
-  const normOf = (name: string): string | null => {
-    const m = /^(blk\.\d+\.)(attn_[qkv]|ffn_gate|ffn_up)\.weight$/.exec(name);
-    if (m) return m[1] + (m[2].startsWith("attn") ? "attn_norm.weight" : "ffn_norm.weight");
-    return name === "output.weight" ? "output_norm.weight" : null;
-  };
+  // the norm before each matrix awq scales (its input's producer), by tensor name
+  const norms = new Map<string, string>([[MODEL_TENSORS.output, MODEL_TENSORS.outputNorm]]);
+  const c = configFromGGUF(quant);
+  for (let l = 0; l < c.nLayers; l++) {
+    for (const m of ["wq", "wk", "wv"] as const) norms.set(layerTensor(l, m), layerTensor(l, "attnNorm"));
+    for (const m of ["gate", "up"] as const) norms.set(layerTensor(l, m), layerTensor(l, "ffnNorm"));
+  }
+  const normOf = (name: string): string | null => norms.get(name) ?? null;
   const out: TensorError[] = [];
   for (const t of quant.tensors) {
     const b = base.tensor(t.name);

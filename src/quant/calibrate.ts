@@ -192,7 +192,7 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
     if (out.kind === "f32") {
       outRows = { ...byLinear.get(out)! };
       outRows.rowH = new Float64Array(out.N * out.K * out.K);
-      inputs.set("output.weight", outRows);
+      inputs.set(MODEL_TENSORS.output, outRows);
     }
   }
   llama.onLinearInput = (l, x) => {

@@ -84,7 +84,7 @@ export interface QuantizedModel {
 export function tensorType(name: string, dims: readonly number[], format: Format, allFourBit: boolean): StoredType {
   if (dims.length !== 2) return "f32";
   if (allFourBit) return "q4";
-  if (name === "output.weight") return "q8_0";
+  if (name === MODEL_TENSORS.output) return "q8_0";
   if (formatSpec(format).llamaTypes && dims[1] % 32 !== 0) return "f16";
   return "q4";
 }
