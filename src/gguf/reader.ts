@@ -44,8 +44,7 @@ export function valueText(v: GGUFValue | undefined): string {
   if (v === undefined) return "nothing";
   if (typeof v === "string") {
     const cut = v.length > 80 ? v.slice(0, 80) : v;
-    // JSON escapes C0 controls, quotes and backslashes; escape DEL, C1 controls and line separators too
-    const esc = JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const esc = escapeControls(JSON.stringify(cut)); // JSON escapes C0, quotes and backslashes; the rest here
     return `string ${esc}${v.length > 80 ? ` (${v.length} characters, cut)` : ""}`;
   }
   if (typeof v === "bigint") return `integer ${v}`;
