@@ -3,7 +3,9 @@ import { native, nativeFile } from "./native";
 
 export { Tensor } from "./tensor";
 export { QTensor, quantize, dequantize, GROUP_SIZES, SCHEMES } from "./qtensor";
-export type { Scheme, GroupSize, GGMLType, QuantizeOptions, QTensorParts } from "./qtensor";
+export type { Scheme, GroupSize, GGMLType, QuantizeOptions, QTensorParts, QTensorBlocks } from "./qtensor";
+export { BLOCK_TYPES, BLOCK_TYPE_NAMES } from "./blockTypes";
+export type { BlockTypeInfo } from "./blockTypes";
 export { matmul } from "./matmul";
 export type { MatmulOptions } from "./matmul";
 

@@ -34,8 +34,19 @@ export interface NativeBinding {
   f16ToF32(src: Uint16Array, dst: Float32Array): void;
   bf16ToF32(src: Uint16Array, dst: Float32Array): void;
   dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): void;
-  QMatrix: new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
-                groupSize: number, scheme: NativeScheme) => NativeQMatrix;
+  QMatrix: {
+    new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
+         groupSize: number, scheme: NativeScheme): NativeQMatrix;
+    /** A llama.cpp block type (GGUF id `type`) multiplied as stored. */
+    new (type: number, blocks: Uint8Array, N: number, K: number): NativeQMatrix;
+  };
+  /** The native table of block types (cpp/ggml/types.cpp). */
+  ggmlTypes(): { id: number; name: string; blockSize: number; blockBytes: number; quantize: boolean }[];
+  dequantizeGGML(type: number, blocks: Uint8Array, N: number, K: number, out: Float32Array): void;
+  /** Round to nearest, as llama-quantize writes the type. */
+  quantizeGGML(type: number, x: Float32Array, N: number, K: number, blocks: Uint8Array): void;
+  /** Row `row` of a block-type matrix -> out[outOffset .. outOffset + K). */
+  getRowGGML(type: number, blocks: Uint8Array, N: number, K: number, row: number, out: Float32Array, outOffset: number): void;
   /** ys[i] = x (M,K) @ ws[i]^T for up to 8 matrices of the same K, in one pass of the thread pool. */
   matmulShared(ws: NativeQMatrix[], x: Float32Array, M: number, ys: Float32Array[], activations: NativeActivations,
                threads: number): void;

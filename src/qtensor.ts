@@ -1,6 +1,9 @@
-// QTensor: an INT4 matrix [N, K] in int4's public layout (see README "The INT4 format" and
-// cpp/int4/format.h): codes two per byte in 32-weight chunks of llama.cpp's nibble order, one fp16
-// scale per group (and one fp16 offset per group when asymmetric).
+// QTensor: a quantized matrix [N, K]. Either INT4 in int4's public layout (see README "The INT4
+// format" and cpp/int4/format.h): codes two per byte in 32-weight chunks of llama.cpp's nibble
+// order, one fp16 scale per group (and one fp16 offset per group when asymmetric); or one of
+// llama.cpp's block types (Q4_K, Q6_K, IQ4_XS, ...: src/blockTypes.ts) held as its blocks, bytes
+// exactly as GGUF stores them, multiplied by native kernels for that type.
+import { BLOCK_TYPES, BLOCK_TYPE_NAMES, blockBytes, type BlockTypeInfo, type GGMLType } from "./blockTypes";
 import { checkDims, checkOneOf, checkOptions, rangeError, typeError } from "./errors";
 import { native, type NativeQMatrix, type NativeScheme } from "./native";
 import { quantizeWithMethod, type QuantMethod } from "./quant/methods";
@@ -11,9 +14,7 @@ export type GroupSize = 32 | 64 | 128 | 256;
 export const GROUP_SIZES: readonly GroupSize[] = [32, 64, 128, 256];
 export const SCHEMES: readonly Scheme[] = ["symmetric", "asymmetric"];
 
-/** llama.cpp block types a QTensor converts to and from bit-exactly (group size 32). */
-export type GGMLType = "q4_0" | "q4_1";
-const GGML_BLOCK_BYTES: Record<GGMLType, number> = { q4_0: 18, q4_1: 20 };
+export type { GGMLType } from "./blockTypes";
 
 export interface QuantizeOptions {
   /** Weights per scale along K: 32 (default), 64, 128 or 256. */
@@ -30,6 +31,13 @@ export interface QuantizeOptions {
   /** gptq only: how each group's scale is chosen from its compensated weights, "mse" (default) or "rtn". */
   groupScales?: "rtn" | "mse";
   // ---- quantization methods: end ----
+}
+
+/** The parts of a block-type QTensor: llama.cpp blocks of `type`, K / blockSize blocks a row. */
+export interface QTensorBlocks {
+  dims: readonly [number, number];
+  type: GGMLType;
+  blocks: Uint8Array;
 }
 
 export interface QTensorParts {
@@ -64,13 +72,18 @@ function checkFiniteHalves(name: string, h: Uint16Array, perRow: number): void {
 }
 
 export class QTensor {
-  readonly type = "int4" as const;
+  /** "int4": int4's group layout (codes, scales, offsets); otherwise the llama.cpp block type it holds. */
+  readonly type: "int4" | GGMLType;
   readonly dims: readonly [number, number];
+  /** int4: weights per scale. A block type: its block size (32 or 256). */
   readonly groupSize: GroupSize;
+  /** int4: whether groups have offsets. A block type: "asymmetric" when its blocks hold mins (Q4_1, Q4_K, ...). */
   readonly scheme: Scheme;
-  #codes: Uint8Array | null;
-  #scales: Uint16Array | null;
-  #offsets: Uint16Array | null;
+  #codes: Uint8Array | null = null;
+  #scales: Uint16Array | null = null;
+  #offsets: Uint16Array | null = null;
+  #blocks: Uint8Array | null = null;
+  #blockType: BlockTypeInfo | null = null;
   #native: NativeQMatrix | null = null;
   #byteLength: number;
   #hostReleased = false;
@@ -80,12 +93,32 @@ export class QTensor {
     return typeof v === "object" && v !== null && #byteLength in v;
   }
 
-  /** Wraps existing parts (checked, not copied). Most users get a QTensor from quantize() or fromGGML(). */
-  constructor(parts: QTensorParts) {
+  /**
+   * Wraps existing parts (checked, not copied): int4 codes/scales/offsets, or `{ dims, type, blocks }`
+   * of a llama.cpp block type. Most users get a QTensor from quantize() or fromGGML().
+   */
+  constructor(parts: QTensorParts | QTensorBlocks) {
     if (parts === null || typeof parts !== "object") throw typeError("QTensor parts", "an object", parts);
     const dims = checkDims("QTensor dims", parts.dims);
     if (dims.length !== 2) throw rangeError("QTensor dims", "2 dimensions [N, K]", `[${dims.join(", ")}]`);
     const [N, K] = dims;
+    this.dims = Object.freeze([N, K]) as readonly [number, number];
+    if ("blocks" in parts) {
+      const t = BLOCK_TYPES.get(checkOneOf("type", parts.type, BLOCK_TYPE_NAMES));
+      if (!t) throw rangeError("type", `one of ${[...BLOCK_TYPES.keys()].join(", ")}`, parts.type);
+      if (!(parts.blocks instanceof Uint8Array)) throw typeError("blocks", "a Uint8Array", parts.blocks);
+      if (K % t.blockSize !== 0) throw rangeError("dims[1] (K)", `a multiple of ${t.blockSize} for ${t.name} blocks`, K);
+      const want = blockBytes(t, N, K);
+      if (parts.blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${t.name} [${N}, ${K}]`, `${parts.blocks.length} bytes`);
+      this.type = t.name;
+      this.groupSize = t.blockSize as GroupSize;
+      this.scheme = ["q4_1", "q5_1", "q2_k", "q4_k", "q5_k"].includes(t.name) ? "asymmetric" : "symmetric";
+      this.#blocks = parts.blocks;
+      this.#blockType = t;
+      this.#byteLength = parts.blocks.byteLength;
+      return;
+    }
+    this.type = "int4";
     this.groupSize = checkOneOf("groupSize", parts.groupSize, GROUP_SIZES);
     this.scheme = checkOneOf("scheme", parts.scheme, SCHEMES);
     const lay = layoutOf(N, K, this.groupSize);
@@ -102,22 +135,27 @@ export class QTensor {
     // a NaN or infinite scale (fp16 exponent bits all ones) would turn every product of its row into NaN
     checkFiniteHalves("scales", parts.scales, lay.groupsPerRow);
     if (parts.offsets) checkFiniteHalves("offsets", parts.offsets, lay.groupsPerRow);
-    this.dims = Object.freeze([N, K]) as readonly [number, number];
     this.#codes = parts.codes;
     this.#scales = parts.scales;
     this.#offsets = parts.offsets ?? null;
     this.#byteLength = parts.codes.byteLength + parts.scales.byteLength + (this.#offsets?.byteLength ?? 0);
   }
 
-  /** Converts llama.cpp Q4_0 (symmetric) or Q4_1 (asymmetric) block bytes of a [N, K] matrix, bit-exactly. */
+  /**
+   * A [N, K] matrix from llama.cpp block bytes of `type` (as a GGUF file stores them). Q4_0 and
+   * Q4_1 become int4's group-32 layout (symmetric / asymmetric), bit-exactly, and run on its INT4
+   * kernels; every other type is held as its blocks. Either way toGGML() gives the same bytes back.
+   */
   static fromGGML(type: GGMLType, blocks: Uint8Array, dims: readonly [number, number]): QTensor {
-    checkOneOf("type", type, ["q4_0", "q4_1"] as const);
+    const t = BLOCK_TYPES.get(checkOneOf("type", type, BLOCK_TYPE_NAMES));
+    if (!t) throw rangeError("type", `one of ${[...BLOCK_TYPES.keys()].join(", ")}`, type);
     if (!(blocks instanceof Uint8Array)) throw typeError("blocks", "a Uint8Array", blocks);
     const [N, K] = checkDims("dims", dims);
     if (dims.length !== 2) throw rangeError("dims", "2 dimensions [N, K]", `[${dims.join(", ")}]`);
-    if (K % QK !== 0) throw rangeError("dims[1] (K)", "a multiple of 32 for llama.cpp blocks", K);
-    const want = N * (K / QK) * GGML_BLOCK_BYTES[type];
+    if (K % t.blockSize !== 0) throw rangeError("dims[1] (K)", `a multiple of ${t.blockSize} for ${type} blocks`, K);
+    const want = blockBytes(t, N, K);
     if (blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${type} [${N}, ${K}]`, `${blocks.length} bytes`);
+    if (type !== "q4_0" && type !== "q4_1") return new QTensor({ dims: [N, K], type, blocks });
     const scheme: Scheme = type === "q4_0" ? "symmetric" : "asymmetric";
     const lay = layoutOf(N, K, 32);
     const codes = new Uint8Array(lay.codeBytes);
@@ -128,17 +166,22 @@ export class QTensor {
   }
 
   get codes(): Uint8Array {
-    return this.#live(this.#codes);
+    return this.#live(this.#int4Part(this.#codes, "codes"));
   }
   get scales(): Uint16Array {
-    return this.#live(this.#scales);
+    return this.#live(this.#int4Part(this.#scales, "scales"));
   }
   get offsets(): Uint16Array | null {
-    this.#live(this.#codes);
+    this.#live(this.#int4Part(this.#codes, "offsets"));
     return this.#offsets;
   }
+  /** A block type's bytes, as GGUF stores them (the array itself, not a copy). */
+  get blocks(): Uint8Array {
+    if (this.#blockType === null) throw new TypeError("QTensor.blocks: an int4 QTensor holds codes and scales, not llama.cpp blocks; see toGGML()");
+    return this.#live(this.#blocks);
+  }
   get disposed(): boolean {
-    return this.#codes === null && !this.#hostReleased;
+    return this.#codes === null && this.#blocks === null && !this.#hostReleased;
   }
 
   /** True after releaseHost(): only the native copy remains, and only matmul can use it. */
@@ -146,38 +189,44 @@ export class QTensor {
     return this.#hostReleased;
   }
 
-  /** Bytes of codes, scales and offsets. */
+  /** Bytes of codes, scales and offsets (int4), or of the blocks. */
   get byteLength(): number {
     if (this.disposed) throw new Error("QTensor: used after dispose()");
     return this.#byteLength;
   }
 
-  /** Storage bits per weight, padding included: 4.5 for symmetric groups of 32, 5 for asymmetric. */
+  /** Storage bits per weight, padding included: 4.5 for symmetric groups of 32, 5 for asymmetric, 4.5 for Q4_K. */
   get bitsPerWeight(): number {
     return (this.byteLength * 8) / (this.dims[0] * this.dims[1]);
   }
 
-  /** The ggml type this tensor converts to, or null (group size other than 32, or K not a multiple of 32). */
+  /** The llama.cpp type toGGML() writes, or null (int4 with a group size other than 32, or K not a multiple of 32). */
   get ggmlType(): GGMLType | null {
+    if (this.#blockType) return this.#blockType.name;
     if (this.groupSize !== 32 || this.dims[1] % QK !== 0) return null;
     return this.scheme === "symmetric" ? "q4_0" : "q4_1";
   }
 
-  /** The float32 values the codes stand for, [N, K]. */
+  /** The float32 values the codes stand for, [N, K] (a block type's exactly as llama.cpp dequantizes them). */
   dequantize(): Tensor {
     const [N, K] = this.dims;
     const out = new Float32Array(N * K);
-    native.dequantize(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme), out);
+    if (this.#blockType) native.dequantizeGGML(this.#blockType.id, this.blocks, N, K, out);
+    else native.dequantize(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme), out);
     return new Tensor(out, [N, K]);
   }
 
-  /** llama.cpp block bytes (Q4_0 when symmetric, Q4_1 when asymmetric), bit-exactly. Needs group size 32 and K a multiple of 32. */
+  /**
+   * llama.cpp block bytes: a block type's own bytes (a copy); int4 as Q4_0 when symmetric, Q4_1
+   * when asymmetric, bit-exactly (needs group size 32 and K a multiple of 32).
+   */
   toGGML(): Uint8Array {
+    if (this.#blockType) return this.blocks.slice();
     const type = this.ggmlType;
     const [N, K] = this.dims;
     if (this.groupSize !== 32) throw rangeError("QTensor.toGGML groupSize", "32 for llama.cpp blocks", this.groupSize);
     if (type === null) throw rangeError("QTensor.toGGML K", "a multiple of 32 for llama.cpp blocks", K);
-    const out = new Uint8Array(N * (K / QK) * GGML_BLOCK_BYTES[type]);
+    const out = new Uint8Array(blockBytes(BLOCK_TYPES.get(type)!, N, K));
     native.toGGML(this.codes, this.scales, this.offsets, N, K, schemeCode(this.scheme), out);
     return out;
   }
@@ -186,7 +235,9 @@ export class QTensor {
   nativeMatrix(): NativeQMatrix {
     if (!this.#native) {
       const [N, K] = this.dims;
-      this.#native = new native.QMatrix(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme));
+      this.#native = this.#blockType
+        ? new native.QMatrix(this.#blockType.id, this.blocks, N, K)
+        : new native.QMatrix(this.codes, this.scales, this.offsets, N, K, this.groupSize, schemeCode(this.scheme));
     }
     return this.#native;
   }
@@ -194,11 +245,12 @@ export class QTensor {
   /**
    * Keeps only the native copy that matmul uses and drops the JavaScript arrays, halving the
    * memory of a matrix that is only multiplied (a loaded model's layers). Afterwards codes,
-   * scales, offsets, dequantize() and toGGML() throw; matmul, byteLength and dispose() work.
+   * scales, offsets, blocks, dequantize() and toGGML() throw; matmul, byteLength and dispose() work.
    */
   releaseHost(): void {
     this.nativeMatrix();
     this.#codes = this.#scales = this.#offsets = null;
+    this.#blocks = null;
     this.#hostReleased = true;
   }
 
@@ -207,7 +259,13 @@ export class QTensor {
     this.#native?.dispose();
     this.#native = null;
     this.#codes = this.#scales = this.#offsets = null;
+    this.#blocks = null;
     this.#hostReleased = false;
+  }
+
+  #int4Part<T>(v: T | null, name: string): T | null {
+    if (this.#blockType) throw new TypeError(`QTensor.${name}: a ${this.#blockType.name} QTensor holds llama.cpp blocks, not codes and scales; see blocks and toGGML()`);
+    return v;
   }
 
   #live<T>(v: T | null): T {

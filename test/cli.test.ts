@@ -41,12 +41,12 @@ describe("int4 CLI", () => {
       [["run", "--bogus"], /Unknown option '--bogus'/],
       [["run", "-n", "abc"], /--n-predict: expected an integer in \[1, \d+\], got "abc"/],
       [["run", "--temp=-1"], /--temp: expected a number in \[0, 100\], got "-1"/],
-      [["run", "--quant", "q3"], /--quant: expected one of q4, f32/],
+      [["run", "--quant", "q3"], /--quant: expected one of native, q4, f32/],
       [["run", "--model", "/nonexistent.gguf"], /--model: no such file/],
       [["run", "stray"], /positional/i],
       [["eval"], /--model FILE is required/],
       // any existing file: --quant is refused before the model is read
-      [["eval", "--model", cli, "--quant", "f32"], /--quant: expected one of q4, q4_g32_sym/],
+      [["eval", "--model", cli, "--quant", "f32"], /--quant: expected one of native, q4, q4_g32_sym/],
       [["info"], /--model FILE is required/],
       [["info", "--model", "/nonexistent.gguf"], /no such file/],
     ];

@@ -223,7 +223,7 @@ describe("GGUF writer: tensors", () => {
     const d = new Uint8Array(18);
     await expect(w([{ name: "a", type: "q4_0", dims: [1, 20], data: d }])).rejects.toThrow(/multiple of 32 for q4_0/);
     await expect(w([{ name: "a", type: "q4_0", dims: [1, 32], data: new Uint8Array(17) }])).rejects.toThrow(/expected 18 bytes for q4_0 \[1, 32\], got 17 bytes/);
-    await expect(w([{ name: "a", type: "q5_0", dims: [1, 32], data: d }])).rejects.toThrow(/type: expected one of f32, f16/);
+    await expect(w([{ name: "a", type: "q9_0", dims: [1, 32], data: d }])).rejects.toThrow(/type: expected one of f32, f16/);
     await expect(w([{ name: "a", type: "q4_0", dims: [1, 32], data: d }, { name: "a", type: "q4_0", dims: [1, 32], data: d }])).rejects.toThrow(/unique tensor names/);
     await expect(w([{ name: "x".repeat(64), type: "f32", dims: [1], data: new Uint8Array(4) }])).rejects.toThrow(/at most 63 bytes/);
     await expect(w([{ name: "a", type: "f32", dims: [1, 1, 1, 1, 1], data: new Uint8Array(4) }])).rejects.toThrow(/at most 4 dimensions/);

@@ -115,7 +115,8 @@ describe.runIf(have)("stories260K", () => {
       expect(e.info.config).toEqual(cfg);
     }
     expect(err.f32).toBe(0);
-    for (const q of QUANT_NAMES) if (q !== "f32") expect(err[q], q).toBeGreaterThan(0);
+    expect(err.native).toBe(0); // a float file's matrices, as stored: f32
+    for (const q of QUANT_NAMES) if (q !== "f32" && q !== "native") expect(err[q], q).toBeGreaterThan(0);
     expect(err.q4).toBe(err.q4_g32_sym);
   });
 
@@ -168,7 +169,7 @@ describe.runIf(have)("stories260K", () => {
   }, 60_000);
 
   it("rejects bad options and misuse with clear errors", async () => {
-    await expect(loadModel(storiesPath, { quant: "q3" as never })).rejects.toThrow(/quant: expected one of q4, f32, q4_g32_sym/);
+    await expect(loadModel(storiesPath, { quant: "q3" as never })).rejects.toThrow(/quant: expected one of native, q4, f32, q4_g32_sym/);
     await expect(loadModel(storiesPath, { threads: 0 })).rejects.toThrow(RangeError);
     await expect(loadModel(storiesPath, { bogus: 1 } as never)).rejects.toThrow(/loadModel options/);
     await expect(loadModel(42 as never)).rejects.toThrow(TypeError);
@@ -235,9 +236,9 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
   });
 
   it("rejects other tensor types naming the tensor, its type and the supported types", () => {
-    const t = tinyModel({ type: "Q5_0", only: (n) => n === "blk.1.ffn_up.weight" });
-    expect(() => load(t.bytes, "q4", "q5.gguf")).toThrow(
-      'tensor "blk.1.ffn_up.weight" has type Q5_0, which int4 cannot load (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)',
+    const t = tinyModel({ type: "Q8_1", only: (n) => n === "blk.1.ffn_up.weight" });
+    expect(() => load(t.bytes, "q4", "q8_1.gguf")).toThrow(
+      'tensor "blk.1.ffn_up.weight" has type Q8_1, which int4 cannot load (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_NL, IQ4_XS',
     );
   });
 

@@ -9,8 +9,8 @@ import { QTensor, openGGUF } from "../src/index";
 
 export const TINY = { dim: 64, layers: 2, heads: 4, kv: 2, hidden: 96, vocab: 300 };
 
-export type StoredType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q5_0";
-const TYPE_ID: Record<StoredType, number> = { F32: 0, F16: 1, BF16: 30, Q8_0: 8, Q4_0: 2, Q4_1: 3, Q5_0: 6 };
+export type StoredType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q8_1";
+const TYPE_ID: Record<StoredType, number> = { F32: 0, F16: 1, BF16: 30, Q8_0: 8, Q4_0: 2, Q4_1: 3, Q8_1: 9 };
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -99,7 +99,7 @@ export function tinyModel(o: TinyOptions = {}): Tiny {
         data = q4Bytes(v, N, K, type === "Q4_0" ? "symmetric" : "asymmetric");
         dec = QTensor.fromGGML(type === "Q4_0" ? "q4_0" : "q4_1", data, [N, K]).dequantize().data;
         break;
-      case "Q5_0": data = new Uint8Array((n / 32) * 22); dec = v; break;
+      case "Q8_1": data = new Uint8Array((n / 32) * 36); dec = v; break; // a type int4 does not load
     }
     tensors.push({ name, ne, type: TYPE_ID[type], data });
     decoded.set(name, dec);

@@ -71,6 +71,15 @@ const KernelTable kGenericKernels = {
     gemm_q4_q8_generic,
     nullptr,
     nullptr,
+    nullptr,
 };
+
+ggml::GemvFn block_gemv(const KernelTable& kt, const ggml::TypeTraits& t) {
+  return kt.blocks && kt.blocks[t.index].gemv ? kt.blocks[t.index].gemv : ggml::gemv_generic;
+}
+
+ggml::GemmFn block_gemm(const KernelTable& kt, const ggml::TypeTraits& t) {
+  return kt.blocks && kt.blocks[t.index].gemm ? kt.blocks[t.index].gemm : ggml::gemm_generic;
+}
 
 }  // namespace int4

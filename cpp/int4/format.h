@@ -21,6 +21,10 @@
 
 namespace int4 {
 
+namespace ggml {
+struct TypeTraits;
+}
+
 constexpr int QK = 32;  // weights per code chunk (one llama.cpp block)
 
 enum class Scheme : int { Symmetric = 0, Asymmetric = 1 };
@@ -82,6 +86,11 @@ struct QMatrixView {
   // The rows-16 copy (packed_bytes()), when the matrix is held that way: then codes, scales and
   // offsets are null, and only a kernel set with a rows-16 GEMV (and matmul_q4) can use it.
   const uint8_t* packed = nullptr;
+  // Or a llama.cpp block type multiplied as stored (ggml/types.h): its blocks, block_row_bytes a
+  // row; then codes, scales, offsets and packed are null and group_size/scheme mean nothing.
+  const ggml::TypeTraits* block_type = nullptr;
+  const uint8_t* blocks = nullptr;
+  int64_t block_row_bytes = 0;
 
   int64_t chunks_per_row() const { return (cols + QK - 1) / QK; }
   int64_t row_code_bytes() const { return chunks_per_row() * (QK / 2); }

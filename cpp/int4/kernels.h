@@ -2,6 +2,7 @@
 // versions live one file per ISA with the same signatures and are chosen once at load
 // (dispatch.cpp). Shapes are given as in llama2.c: W (N,K) @ x (K,) -> y (N,).
 #pragma once
+#include "../ggml/types.h"
 #include "format.h"
 
 namespace int4 {
@@ -68,7 +69,14 @@ struct KernelTable {
   // rows to the public layout and runs gemm_q4_q8 on them.
   void (*gemm_q4_q8_rows16)(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,
                             int64_t ldy);
+  // This ISA's kernels for llama.cpp's block types, indexed by TypeTraits::index (ggml::kTypeCount
+  // rows), or null for none; a null row or entry runs the scalar reference (ggml::gemv_generic).
+  const ggml::BlockKernels* blocks;
 };
+
+// The GEMV / GEMM a kernel table runs for a block type: its own, or the scalar reference.
+ggml::GemvFn block_gemv(const KernelTable& kt, const ggml::TypeTraits& t);
+ggml::GemmFn block_gemm(const KernelTable& kt, const ggml::TypeTraits& t);
 
 // xq (M, chunks) @ W rows [r0,r1): gemv_q4_q8_generic for each row of x.
 void gemm_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,

@@ -79,6 +79,34 @@ void run_rows16(const Job& j, const Part& part, int64_t r0, int64_t r1) {
   }
 }
 
+// A llama.cpp block type as stored: its ISA's GEMV/GEMM (or the scalar reference) on int8
+// activations; with float32 activations each row is dequantized (dequantize_row, exactly) and
+// multiplied with x as it is, the reference path.
+void run_blocks(const Job& j, const Part& part, int64_t r0, int64_t r1) {
+  const QMatrixView& W = *part.W;
+  const ggml::TypeTraits& t = *W.block_type;
+  const int64_t N = W.rows, K = W.cols, nb = W.chunks_per_row();
+  if (j.act == Activations::Int8) {
+    if (j.M < kGemmMinRows) {
+      const ggml::GemvFn gemv = block_gemv(*j.kt, t);
+      for (int64_t m = 0; m < j.M; m++) gemv(t, W.blocks, W.block_row_bytes, K, j.xq + m * nb, r0, r1, part.y + m * N);
+    } else {
+      block_gemm(*j.kt, t)(t, W.blocks, W.block_row_bytes, K, j.xq, j.M, r0, r1, part.y, N);
+    }
+    return;
+  }
+  std::unique_ptr<float[]> row(new float[static_cast<size_t>(K)]);
+  for (int64_t r = r0; r < r1; r++) {
+    t.dequantize_row(W.blocks + r * W.block_row_bytes, row.get(), K);
+    for (int64_t m = 0; m < j.M; m++) {
+      const float* x = j.x + m * K;
+      float sum = 0.0f;
+      for (int64_t k = 0; k < K; k++) sum += row[k] * x[k];
+      part.y[m * N + r] = sum;
+    }
+  }
+}
+
 void run_task(void* arg, int64_t task) {
   const Job& j = *static_cast<const Job*>(arg);
   int i = 0;
@@ -87,7 +115,9 @@ void run_task(void* arg, int64_t task) {
   const int64_t N = part.W->rows;
   const int64_t r0 = (task - part.first_task) * part.rows_per_task;
   const int64_t r1 = r0 + part.rows_per_task < N ? r0 + part.rows_per_task : N;
-  if (part.W->packed)
+  if (part.W->block_type)
+    run_blocks(j, part, r0, r1);
+  else if (part.W->packed)
     run_rows16(j, part, r0, r1);
   else
     run_rows(j, *part.W, r0, r1, part.y, N);

@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -113,6 +114,8 @@ struct QMatrixData {
   // or the rows-16 copy (view.packed), on a cache-line boundary: the kernels' 64-byte loads then
   // never straddle two lines
   std::unique_ptr<uint8_t, FreeDeleter> packed;
+  // or a block type's blocks (view.blocks), likewise aligned
+  std::unique_ptr<uint8_t, FreeDeleter> blocks;
 };
 
 class MatmulWorker : public Napi::AsyncWorker {
@@ -158,8 +161,13 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
                         InstanceMethod("dispose", &QMatrix::Dispose)});
   }
 
-  // new QMatrix(codes, scales, offsets|null, N, K, groupSize, scheme): copies the data.
+  // new QMatrix(codes, scales, offsets|null, N, K, groupSize, scheme), or
+  // new QMatrix(type, blocks, N, K) for a llama.cpp block type: copies the data.
   explicit QMatrix(const Napi::CallbackInfo& info) : Napi::ObjectWrap<QMatrix>(info) {
+    if (info[0].IsNumber()) {
+      from_blocks(info);
+      return;
+    }
     QMatrixView v = shape_args(info, 3);
     storage_args(info, 0, v);
     info.This().As<Napi::Object>().TypeTag(&kQMatrixTag);
@@ -196,6 +204,26 @@ class QMatrix : public Napi::ObjectWrap<QMatrix> {
   }
 
  private:
+  void from_blocks(const Napi::CallbackInfo& info) {
+    const ggml::TypeTraits& t = type_arg(info, 0);
+    auto blocks = typed_arg<uint8_t>(info, 1, "blocks", "Uint8Array");
+    int64_t N, K;
+    const int64_t row_bytes = block_shape_args(info, 2, t, &N, &K);
+    check_len(info.Env(), "blocks", blocks.ElementLength(), N * row_bytes);
+    info.This().As<Napi::Object>().TypeTag(&kQMatrixTag);
+    auto d = std::make_shared<QMatrixData>();
+    const size_t bytes = static_cast<size_t>(N * row_bytes);
+    d->blocks.reset(static_cast<uint8_t*>(platform::aligned_malloc(64, (bytes + 63) / 64 * 64)));
+    if (!d->blocks) throw_range(info.Env(), "QMatrix: out of memory");
+    std::memcpy(d->blocks.get(), blocks.Data(), bytes);
+    d->view.rows = N;
+    d->view.cols = K;
+    d->view.block_type = &t;
+    d->view.blocks = d->blocks.get();
+    d->view.block_row_bytes = row_bytes;
+    data_ = std::move(d);
+  }
+
   const QMatrixData& live(Napi::Env env) {
     if (!data_) throw Napi::Error::New(env, "QMatrix: used after dispose()");
     return *data_;
@@ -316,6 +344,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("QMatrix", QMatrix::Init(env));
   exports.Set("matmulShared", Napi::Function::New(env, MatmulShared));
   register_ops(env, exports);
+  register_ggml(env, exports);
   return exports;
 }
 

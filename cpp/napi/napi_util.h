@@ -82,6 +82,16 @@ inline void storage_args(const Napi::CallbackInfo& info, size_t i, QMatrixView& 
   }
 }
 
+namespace ggml {
+struct TypeTraits;
+}
+// A block type id argument at i (a RangeError for an id int4 has no kernels for), and the shape
+// (N, K) at i, i+1 checked against it; returns the bytes of one row (cpp/napi/ggml.cpp).
+const ggml::TypeTraits& type_arg(const Napi::CallbackInfo& info, size_t i);
+int64_t block_shape_args(const Napi::CallbackInfo& info, size_t i, const ggml::TypeTraits& t, int64_t* N, int64_t* K);
+// Registers the block types' functions (cpp/napi/ggml.cpp) on the addon's exports.
+void register_ggml(Napi::Env env, Napi::Object exports);
+
 // Registers the model's operators (cpp/napi/ops.cpp) on the addon's exports.
 void register_ops(Napi::Env env, Napi::Object exports);
 

@@ -432,6 +432,8 @@ void test_concurrent(const KernelTable& kt) {
 
 }  // namespace
 
+#include "block_type_tests.h"
+
 int main(int argc, char** argv) {
   // Optional argument: only this kernel set (besides the scalar reference tests).
   const std::string only = argc > 1 ? argv[1] : "";
@@ -476,6 +478,7 @@ int main(int argc, char** argv) {
     test_quantize_table(kt);
     test_concurrent(kt);
   }
+  block_tests::run(tables, ntables < 16 ? ntables : 16, only);
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;
 }

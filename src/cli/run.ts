@@ -20,7 +20,8 @@ Options:
   --repeat-penalty R  default 1 (off)
   --seed S            default 1
   --threads N         default: available CPUs (${os.availableParallelism()})
-  --quant Q           ${QUANT_NAMES.join(", ")} (default q4)
+  --quant Q           ${QUANT_NAMES.join(", ")} (default: native for a file of
+                      quantized matrices, which runs them as stored; q4 for F32/F16/BF16 files)
   --ctx N             KV cache length (default: min(model context, 2048))
   -h, --help`;
 
@@ -47,7 +48,7 @@ export async function runCmd(args: string[]): Promise<number> {
     repeatPenalty: numArg("repeat-penalty", v["repeat-penalty"] as string, 0.01, 100) ?? 1,
     seed: intArg("seed", v.seed as string, 0, Number.MAX_SAFE_INTEGER) ?? 1,
     threads: intArg("threads", v.threads as string, 1, 256) ?? os.availableParallelism(),
-    quant: quantArg(v.quant as string),
+    quant: v.quant === undefined ? undefined : quantArg(v.quant as string),
     ctx: intArg("ctx", v.ctx as string, 4, 1 << 22),
   };
   if (demo) {

@@ -1,6 +1,7 @@
 // ggml tensor types as GGUF numbers them: name, elements per block, bytes per block. The table
-// covers the types of ggml's ggml.h so that any file can be described (int4 info); which ones a
-// model can load is decided by SUPPORTED_TYPES.
+// covers the types of ggml's ggml.h so that any file can be described (int4 info) without loading
+// the native addon; which ones a model can load is the native type table's (src/blockTypes.ts,
+// LOADABLE_TYPES in src/model/weights.ts). A test holds the two tables' sizes equal.
 
 export interface GGMLTypeInfo {
   id: number;
@@ -44,13 +45,6 @@ export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map([
   }]),
 ]);
 
-/** llama.cpp tensor types int4 loads (and int4's own INT4_EXT_TYPES, see isLoadableType). */
-export const SUPPORTED_TYPES = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1"] as const;
-
-/** A type int4 can load: SUPPORTED_TYPES or an int4 extension type. */
-export function isLoadableType(name: string): boolean {
-  return (SUPPORTED_TYPES as readonly string[]).includes(name) || INT4_EXT_TYPES.includes(name);
-}
 
 /** GGUF metadata value types. */
 export const enum GGUFValueType {

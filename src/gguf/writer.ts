@@ -33,7 +33,8 @@ import { checkDims, rangeError, typeError } from "../errors";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { Tensor } from "../tensor";
 import { f32ToF16 } from "../quant/fp16";
-import { int4RowBytes } from "./types";
+import { BLOCK_TYPE_NAMES, type GGMLType } from "../blockTypes";
+import { GGML_TYPES, int4RowBytes } from "./types";
 
 // ---- value and tensor types ----
 
@@ -60,13 +61,21 @@ export interface GGUFArray {
 
 const EXT_GROUPS: readonly GroupSize[] = [32, 64, 128, 256];
 
+type Int4ExtType = `int4_g${GroupSize}_${"sym" | "asym"}`;
+export type GGUFTensorType = "f32" | "f16" | GGMLType | Int4ExtType;
+
+/** llama.cpp's type of a name, from the one table of GGUF types (./types). */
+function ggmlTypeInfo(name: string) {
+  const upper = name.toUpperCase();
+  for (const t of GGML_TYPES.values()) if (t.name === upper) return t;
+  throw new Error(`no GGUF type named ${upper}`);
+}
+
 /** Tensor type ids: llama.cpp's (ggml_type) and int4's extension (1000 + G symmetric, 2000 + G asymmetric). */
-export const GGUF_TENSOR_TYPES = {
-  f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 8,
-  int4_g32_sym: 1032, int4_g64_sym: 1064, int4_g128_sym: 1128, int4_g256_sym: 1256,
-  int4_g32_asym: 2032, int4_g64_asym: 2064, int4_g128_asym: 2128, int4_g256_asym: 2256,
-} as const;
-export type GGUFTensorType = keyof typeof GGUF_TENSOR_TYPES;
+export const GGUF_TENSOR_TYPES: Readonly<Record<GGUFTensorType, number>> = Object.freeze(Object.fromEntries([
+  ...(["f32", "f16", ...BLOCK_TYPE_NAMES] as const).map((n) => [n, ggmlTypeInfo(n).id]),
+  ...EXT_GROUPS.flatMap((g) => [[`int4_g${g}_sym`, 1000 + g], [`int4_g${g}_asym`, 2000 + g]]),
+])) as Record<GGUFTensorType, number>;
 
 /** The int4 extension type for a group size and scheme. */
 export function int4ExtensionType(groupSize: GroupSize, scheme: Scheme): GGUFTensorType {
@@ -89,13 +98,15 @@ export function ggufTensorBytes(type: GGUFTensorType, dims: readonly number[], n
   switch (type) {
     case "f32": return 4 * n;
     case "f16": return 2 * n;
-    case "q4_0": case "q4_1": case "q8_0": {
-      if (K % 32 !== 0) throw rangeError(`${name} dims`, `an innermost dimension that is a multiple of 32 for ${type}`, `[${dims.join(", ")}]`);
-      return (n / 32) * (type === "q4_0" ? 18 : type === "q4_1" ? 20 : 34);
-    }
     default: {
-      const ext = int4ExtensionOf(GGUF_TENSOR_TYPES[type]);
-      if (!ext) throw rangeError(`${name} type`, "a known tensor type", type);
+      const id = GGUF_TENSOR_TYPES[type];
+      if (id === undefined) throw rangeError(`${name} type`, "a known tensor type", type);
+      const ext = int4ExtensionOf(id);
+      if (!ext) {
+        const t = GGML_TYPES.get(id)!;
+        if (K % t.blockSize !== 0) throw rangeError(`${name} dims`, `an innermost dimension that is a multiple of ${t.blockSize} for ${type}`, `[${dims.join(", ")}]`);
+        return (n / t.blockSize) * t.blockBytes;
+      }
       if (dims.length !== 2) throw rangeError(`${name} dims`, `2 dimensions [N, K] for ${type}`, `[${dims.join(", ")}]`);
       return rows * int4RowBytes(K, ext.groupSize, ext.scheme);
     }

@@ -6,6 +6,7 @@
 // thread pool per group; the native f32 sgemm with quant "f32". The other operators are native
 // (cpp/ops). Buffers for M = 1 are allocated once, so a generated token allocates nothing in
 // JavaScript.
+import { BLOCK_TYPES } from "../blockTypes";
 import { matmul, type MatmulOptions } from "../matmul";
 import type { NativeQMatrix } from "../native";
 import { Tensor } from "../tensor";
@@ -133,7 +134,10 @@ export class Llama {
       throw new RangeError(`token: expected an id in [0, ${this.config.vocab}), got ${token}`);
     }
     if (e.kind === "f32") ops.copyF32(e.w, token * e.K, out, offset, e.K);
-    else {
+    else if (e.q.type !== "int4") {
+      const t = BLOCK_TYPES.get(e.q.type)!;
+      ops.getRowGGML(t.id, e.q.blocks, e.N, e.K, token, out, offset);
+    } else {
       const q = e.q;
       ops.getRowQ4(q.codes, q.scales, q.offsets, e.N, e.K, q.groupSize, q.scheme === "symmetric" ? 0 : 1, token, out, offset);
     }

@@ -18,7 +18,7 @@ import { configFromGGUF } from "./config";
 import type { LoadSpec, ModelInfo, ModelSource } from "./engine";
 import { ABORT, COUNT, DONE, HEADER, SEQ, publish, type FromWorker, type GenerateStats, type ToWorker } from "./protocol";
 import { parseQuant, type QuantName } from "./quant";
-import { checkLoadFits } from "./weights";
+import { checkLoadFits, defaultQuant } from "./weights";
 
 export interface LoadModelOptions {
   /** "q4" (default), "q4_g{32,64,128}_{sym,asym}" or "f32". */
@@ -240,17 +240,19 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
   if (typeof file !== "string" || file.length === 0) throw typeError("loadModel path", "a file path (or DEMO_MODEL)", file);
   const o = checkOptions("loadModel options", options);
   for (const k of Object.keys(o)) if (!LOAD_OPTIONS.includes(k)) throw rangeError("loadModel options", LOAD_OPTIONS.join(", "), `option "${k}"`);
-  const quant = parseQuant(o.quant).name;
+  let quant = o.quant === undefined ? undefined : parseQuant(o.quant).name;
   const threads = o.threads === undefined ? Math.max(1, os.availableParallelism()) : checkPositiveInt("threads", o.threads, 256);
   const ctx = o.ctx === undefined ? undefined : checkPositiveInt("ctx", o.ctx, 1 << 22);
   let source: ModelSource, tokenizer: Tokenizer;
   if (file === DEMO_MODEL) {
     source = { kind: "demo" };
+    quant ??= "q4";
     tokenizer = new Tokenizer(demoVocabulary());
   } else {
     const f = openGGUF(file);
     try {
       const config = configFromGGUF(f); // architecture and shapes: fail here, before starting a worker
+      quant ??= defaultQuant(f);
       checkLoadFits(f, parseQuant(quant), os.totalmem());
       tokenizer = Tokenizer.fromGGUF(f);
       if (tokenizer.vocabSize !== config.vocab) {

@@ -2,7 +2,9 @@
 // reference path); norms stay f32. Loading converts one GGUF tensor at a time, so the f32 copy of
 // at most one tensor exists at once.
 import { GGUFError, q, type GGUFFile, type GGUFTensorInfo } from "../gguf/reader";
-import { SUPPORTED_TYPES, isLoadableType } from "../gguf/types";
+import { BLOCK_TYPES, blockBytes, blockTypeOfGGUF } from "../blockTypes";
+import { INT4_EXT_TYPES } from "../gguf/types";
+import { native } from "../native";
 import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
@@ -69,7 +71,9 @@ export function weightBytesOf(f: GGUFFile, spec: QuantSpec): number {
     }
     const N = t.ne[1], K = t.ne[0];
     const keeps4bit = spec.kind === "q4" && (t.type.name === "Q4_0" || t.type.name === "Q4_1" || int4ExtensionOf(t.type.id) !== null);
-    if (spec.stored && !keeps4bit) bytes += N * K * 4;
+    const block = blockTypeOfGGUF(t.type.name);
+    if (spec.native && block && !keeps4bit && K % block.blockSize === 0) bytes += blockBytes(block, N, K);
+    else if (spec.stored && !keeps4bit) bytes += N * K * 4;
     else if (spec.keepAnyQ4 && t.type.name === "Q4_1") bytes += matrixBytes({ ...spec, scheme: "asymmetric" }, N, K);
     else bytes += matrixBytes(spec, N, K);
   }
@@ -85,8 +89,24 @@ export function checkLoadFits(f: GGUFFile, spec: QuantSpec, totalMemory: number)
   }
 }
 
+/** The tensor types int4 loads: floats, llama.cpp's block types (native kernels), int4's own. */
+export const LOADABLE_TYPES: readonly string[] = ["F32", "F16", "BF16", ...[...BLOCK_TYPES.values()].map((t) => t.ggufName)];
+
+function isLoadableType(name: string): boolean {
+  return LOADABLE_TYPES.includes(name) || INT4_EXT_TYPES.includes(name);
+}
+
 function unsupported(t: GGUFTensorInfo): GGUFError {
-  return new GGUFError(`tensor "${t.name}" has type ${t.type.name}, which int4 cannot load (supported: ${SUPPORTED_TYPES.join(", ")})`);
+  return new GGUFError(`tensor ${q(t.name)} has type ${t.type.name}, which int4 cannot load (supported: ${LOADABLE_TYPES.join(", ")} and int4's INT4_G* types)`);
+}
+
+/**
+ * The quant a file loads with when the caller names none: "native" when any matrix is quantized
+ * (run it as stored), "q4" for a float file (quantized to INT4 at load).
+ */
+export function defaultQuant(f: GGUFFile): "native" | "q4" {
+  const float = ["F32", "F16", "BF16"];
+  return f.tensors.some((t) => t.ne.length === 2 && !float.includes(t.type.name)) ? "native" : "q4";
 }
 
 /** A GGUF tensor's values as f32 (any supported type); a NaN or infinity is a GGUFError naming the tensor. */
@@ -131,6 +151,13 @@ function decodeF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
       return out;
     }
     default: {
+      const block = blockTypeOfGGUF(t.type.name);
+      if (block) {
+        const K = t.ne[0];
+        if (K % block.blockSize !== 0) throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}) has rows of ${K} values, not a multiple of its block size ${block.blockSize}`);
+        native.dequantizeGGML(block.id, bytes, t.elements / K, K, out);
+        return out;
+      }
       // int4 extension types (written by `int4 quantize`)
       if (int4ExtensionOf(t.type.id)) {
         const q = decodeInt4(t.type.id, bytes, [t.elements / t.ne[0], t.ne[0]]);
@@ -167,6 +194,11 @@ function loadLinearUnnamed(f: GGUFFile, t: GGUFTensorInfo, spec: QuantSpec): Lin
   const ext = int4ExtensionOf(t.type.id);
   if (spec.kind === "q4" && ext && (spec.keepAnyQ4 || (spec.groupSize === ext.groupSize && spec.scheme === ext.scheme))) {
     return { kind: "q4", N, K, q: decodeInt4(t.type.id, f.readTensorBytes(t), [N, K]) };
+  }
+  const block = blockTypeOfGGUF(t.type.name);
+  if (spec.native && block) {
+    if (K % block.blockSize !== 0) throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}) has rows of ${K} values, not a multiple of its block size ${block.blockSize}`);
+    return { kind: "q4", N, K, q: QTensor.fromGGML(block.name, f.readTensorBytes(t), [N, K]) };
   }
   if (spec.stored) return { kind: "f32", N, K, w: tensorToF32(f, t) };
   return fromF32(tensorToF32(f, t), N, K, spec, t.name);

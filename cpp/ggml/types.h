@@ -1,0 +1,95 @@
+// The table of llama.cpp tensor types int4 multiplies as stored (ggml's type_traits): per type its
+// GGUF id, name, block size and bytes, the scalar reference dequantization and dot product, and
+// the round-to-nearest quantizer. Everything that needs a fact about a type looks it up here (the
+// binding exports the table to TypeScript), so adding a type is a block struct (blocks.h), its
+// reference functions and one row of kTypes, plus optional SIMD rows per ISA (BlockKernels).
+//
+// Activations: every type's dot product takes int4's block_q8 (32 int8 values, an f32 scale and
+// the scaled sum, format.h), the format the INT4 kernels already use. Sub-blocks of 16 and 32 lie
+// inside one 32-value chunk, so each chunk's products are exact integer sums, scaled once by the
+// weight scale(s) and the chunk's activation scale. (llama.cpp uses Q8_K, one scale per 256, for
+// the K-quants: per-32 scales round the activations less.)
+#pragma once
+#include <cstdint>
+
+#include "../int4/format.h"
+#include "blocks.h"
+
+namespace int4 {
+namespace ggml {
+
+struct TypeTraits;
+
+// Rows [r0, r1) of W (blocks of type t, row_bytes apart) @ xq (K/32 chunks) -> y[r0..r1)
+using GemvFn = void (*)(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t r0, int64_t r1,
+                        float* y);
+// xq (M, K/32) @ rows [r0, r1) of W -> y[m * ldy + r]; equal, row by row, to the GEMV's sums
+using GemmFn = void (*)(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t M, int64_t r0,
+                        int64_t r1, float* y, int64_t ldy);
+
+struct TypeTraits {
+  int id;            // GGUF / ggml type number
+  const char* name;  // as llama.cpp prints it ("Q4_K")
+  int block_size;    // weights per block
+  int block_bytes;
+  // k weights (a multiple of block_size) of blocks -> out (k,), exactly llama.cpp's dequantize_row_*
+  void (*dequantize_row)(const void* blocks, float* out, int64_t k);
+  // one row (k / block_size blocks) . xq (k / 32 chunks): the reference every SIMD kernel matches
+  float (*vec_dot_q8)(const void* row, const block_q8* xq, int64_t k);
+  // round to nearest as llama-quantize writes it (no importance matrix); null: not implemented
+  void (*quantize_row)(const float* x, void* blocks, int64_t k);
+  int index;  // position in kTypes: the index of this type's SIMD row in a BlockKernels array
+
+  int64_t row_bytes(int64_t k) const { return k / block_size * block_bytes; }
+};
+
+// Every type this build multiplies as stored.
+constexpr int kTypeCount = 13;
+extern const TypeTraits kTypes[kTypeCount];
+
+// The row of a GGUF type id, or null when int4 has no kernels for it.
+const TypeTraits* find_type(int id);
+
+// One ISA's kernels for one type; a null entry falls back to the scalar reference (block_gemv).
+struct BlockKernels {
+  GemvFn gemv;
+  GemmFn gemm;
+};
+
+// The scalar GEMV / GEMM (vec_dot_q8 row by row): what a missing SIMD entry runs.
+void gemv_generic(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t r0,
+                  int64_t r1, float* y);
+void gemm_generic(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t M,
+                  int64_t r0, int64_t r1, float* y, int64_t ldy);
+
+// The reference functions (dequantize_ref.cpp, vec_dot_generic.cpp), ggml's names.
+void dequantize_row_q4_0(const void* b, float* y, int64_t k);
+void dequantize_row_q4_1(const void* b, float* y, int64_t k);
+void dequantize_row_q5_0(const void* b, float* y, int64_t k);
+void dequantize_row_q5_1(const void* b, float* y, int64_t k);
+void dequantize_row_q8_0(const void* b, float* y, int64_t k);
+void dequantize_row_q2_K(const void* b, float* y, int64_t k);
+void dequantize_row_q3_K(const void* b, float* y, int64_t k);
+void dequantize_row_q4_K(const void* b, float* y, int64_t k);
+void dequantize_row_q5_K(const void* b, float* y, int64_t k);
+void dequantize_row_q6_K(const void* b, float* y, int64_t k);
+void dequantize_row_q8_K(const void* b, float* y, int64_t k);
+void dequantize_row_iq4_nl(const void* b, float* y, int64_t k);
+void dequantize_row_iq4_xs(const void* b, float* y, int64_t k);
+
+float vec_dot_q4_0_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q4_1_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q5_0_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q5_1_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q8_0_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q2_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q3_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q4_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q5_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q6_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_q8_K_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_iq4_nl_q8(const void* row, const block_q8* xq, int64_t k);
+float vec_dot_iq4_xs_q8(const void* row, const block_q8* xq, int64_t k);
+
+}  // namespace ggml
+}  // namespace int4
