@@ -56,6 +56,16 @@ struct BlockKernels {
   GemmFn gemm;
 };
 
+// The SIMD rows of each ISA (blocks_<isa>.cpp, compiled with that ISA's flags), for the kernel
+// tables of kernels.h.
+#if defined(__x86_64__)
+extern const BlockKernels kBlockKernels_avx2[kTypeCount];
+extern const BlockKernels kBlockKernels_avx512[kTypeCount];
+#endif
+#if defined(__aarch64__)
+extern const BlockKernels kBlockKernels_neon[kTypeCount];
+#endif
+
 // The scalar GEMV / GEMM (vec_dot_q8 row by row): what a missing SIMD entry runs.
 void gemv_generic(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t r0,
                   int64_t r1, float* y);

@@ -590,7 +590,7 @@ void gemm_q4_q8_avx512(const QMatrixView& W, const block_q8* xq, int64_t M, int6
 #if !defined(INT4_WITH_AMX)  // kernels_amx.cpp includes this file and defines its own table
 const KernelTable kAvx512Kernels = {
     "avx512", quantize_q4_avx512, quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_avx512, gemv_q4_q8_rows16_avx512,
-    gemm_q4_q8_rows16_avx512, nullptr,
+    gemm_q4_q8_rows16_avx512, ggml::kBlockKernels_avx512,
 };
 #endif
 

@@ -7,7 +7,7 @@
 namespace int4 {
 
 const KernelTable kAvxVnniKernels = {
-    "avx2+vnni", quantize_q4_generic, quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_x86, gemm_q4_q8_x86, nullptr, nullptr, nullptr,
+    "avx2+vnni", quantize_q4_generic, quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_x86, gemm_q4_q8_x86, nullptr, nullptr, ggml::kBlockKernels_avx2,
 };
 
 }  // namespace int4
