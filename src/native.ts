@@ -45,6 +45,8 @@ export interface NativeBinding {
   dequantizeGGML(type: number, blocks: Uint8Array, N: number, K: number, out: Float32Array): void;
   /** Round to nearest, as llama-quantize writes the type. */
   quantizeGGML(type: number, x: Float32Array, N: number, K: number, blocks: Uint8Array): void;
+  /** The first block of `blocks` whose scale is NaN or infinite, or -1. */
+  firstNonFinite(type: number, blocks: Uint8Array): number;
   /** Row `row` of a block-type matrix -> out[outOffset .. outOffset + K). */
   getRowGGML(type: number, blocks: Uint8Array, N: number, K: number, row: number, out: Float32Array, outOffset: number): void;
   /** ys[i] = x (M,K) @ ws[i]^T for up to 8 matrices of the same K, in one pass of the thread pool. */

@@ -110,6 +110,12 @@ export class QTensor {
       if (K % t.blockSize !== 0) throw rangeError("dims[1] (K)", `a multiple of ${t.blockSize} for ${t.name} blocks`, K);
       const want = blockBytes(t, N, K);
       if (parts.blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${t.name} [${N}, ${K}]`, `${parts.blocks.length} bytes`);
+      // a NaN or infinite scale would turn every product of its row into NaN (as for int4 scales)
+      const bad = native.firstNonFinite(t.id, parts.blocks);
+      if (bad >= 0) {
+        const perRow = K / t.blockSize;
+        throw rangeError("blocks", "finite scales", `a NaN or infinite scale in block ${bad % perRow} of row ${Math.floor(bad / perRow)}`);
+      }
       this.type = t.name;
       this.groupSize = t.blockSize as GroupSize;
       this.scheme = ["q4_1", "q5_1", "q2_k", "q4_k", "q5_k"].includes(t.name) ? "asymmetric" : "symmetric";

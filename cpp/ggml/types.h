@@ -39,6 +39,10 @@ struct TypeTraits {
   // round to nearest as llama-quantize writes it (no importance matrix); null: not implemented
   void (*quantize_row)(const float* x, void* blocks, int64_t k);
   int index;  // position in kTypes: the index of this type's SIMD row in a BlockKernels array
+  // Byte offsets in a block of its fp16 scales (-1: none), and of an f32 scale (Q8_K; -1: none):
+  // what must be finite for the block's values to be.
+  int half_at[2];
+  int float_at;
 
   int64_t row_bytes(int64_t k) const { return k / block_size * block_bytes; }
 };
@@ -49,6 +53,9 @@ extern const TypeTraits kTypes[kTypeCount];
 
 // The row of a GGUF type id, or null when int4 has no kernels for it.
 const TypeTraits* find_type(int id);
+
+// The first of nblocks blocks whose scale is NaN or infinite, or -1.
+int64_t first_nonfinite_block(const TypeTraits& t, const uint8_t* blocks, int64_t nblocks);
 
 // One ISA's kernels for one type; a null entry falls back to the scalar reference (block_gemv).
 struct BlockKernels {

@@ -58,6 +58,17 @@ Napi::Value DequantizeGGML(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// firstNonFinite(type, blocks) -> index of the first block with a NaN or infinite scale, or -1
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  const ggml::TypeTraits& t = type_arg(info, 0);
+  auto blocks = typed_arg<uint8_t>(info, 1, "blocks", "Uint8Array");
+  if (blocks.ElementLength() % static_cast<size_t>(t.block_bytes) != 0)
+    throw_range(info.Env(), std::string("blocks: expected a multiple of ") + std::to_string(t.block_bytes) + " bytes for " + t.name +
+                                ", got " + std::to_string(blocks.ElementLength()));
+  const int64_t n = static_cast<int64_t>(blocks.ElementLength()) / t.block_bytes;
+  return Napi::Number::New(info.Env(), static_cast<double>(ggml::first_nonfinite_block(t, blocks.Data(), n)));
+}
+
 // quantizeGGML(type, x (N*K), N, K, blocks): round to nearest as llama-quantize does
 Napi::Value QuantizeGGML(const Napi::CallbackInfo& info) {
   const ggml::TypeTraits& t = type_arg(info, 0);
@@ -94,6 +105,7 @@ void register_ggml(Napi::Env env, Napi::Object exports) {
   exports.Set("ggmlTypes", Napi::Function::New(env, GGMLTypes));
   exports.Set("dequantizeGGML", Napi::Function::New(env, DequantizeGGML));
   exports.Set("quantizeGGML", Napi::Function::New(env, QuantizeGGML));
+  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite));
   exports.Set("getRowGGML", Napi::Function::New(env, GetRowGGML));
 }
 

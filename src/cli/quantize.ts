@@ -15,9 +15,10 @@ import { packageRoot } from "../native";
 import { calibrate, progressBar, type Calibration } from "../quant/calibrate";
 import type { SequentialCalibration } from "../quant/quantModel";
 import {
-  FORMAT_ALIASES, FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, quantizeModel,
+  FORMAT_ALIASES, FORMATS, LLAMA_FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, isLlamaFormat, matrixBits, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
 } from "../quant/quantModel";
+import { LLAMA_FTYPE_ID, type LlamaFileType } from "../quant/llamaTypes";
 import { Tensor } from "../tensor";
 import { Tokenizer } from "../tokenizer";
 import { UsageError, fileArg, intArg, mib, numArg, parseCli } from "./args";
@@ -33,6 +34,10 @@ Options:
   --format F      q4_0, q4_1: llama.cpp's Q4_0 / Q4_1 blocks (group 32); llama.cpp loads the file.
                   Tensor types as llama-quantize: norms F32, output.weight Q8_0, matrices whose rows
                   are not a multiple of 32 F16, the rest Q4_0 / Q4_1.
+                  ${LLAMA_FORMATS.join(", ")}:
+                  llama.cpp's file types with llama-quantize's tensor types per tensor (e.g. q4_k_m:
+                  Q4_K, with Q6_K for output.weight and some attn_v / ffn_down); --method rtn writes
+                  llama-quantize's bytes (no importance matrix).
                   q4_g32|q4_g64|q4_g128 with _sym (default) or _asym: int4's layouts (GGUF extension
                   types; llama.cpp rejects them as unknown types). output.weight Q8_0.
   --method M      ${MODEL_METHODS.join(", ")} (default rtn). awq, gptq and awq+gptq need --calib;
@@ -151,8 +156,10 @@ export function quantizedMetadata(f: GGUFFile, qi: QuantizeInfo): [string, GGUFV
     if (own.has(k) || k.startsWith("int4.")) continue;
     out.push([k, toWriterValue(f.metadataTypes.get(k)!, v)]);
   }
-  // llama_ftype: MOSTLY_Q4_0 = 2, MOSTLY_Q4_1 = 3 (only for files llama.cpp can load whole)
-  if (!qi.allFourBit && (qi.format === "q4_0" || qi.format === "q4_1")) out.push(["general.file_type", { type: "u32", value: qi.format === "q4_0" ? 2 : 3 }]);
+  // llama_ftype (only for files llama.cpp can load whole)
+  if (!qi.allFourBit && (qi.format === "q4_0" || qi.format === "q4_1" || isLlamaFormat(qi.format))) {
+    out.push(["general.file_type", { type: "u32", value: LLAMA_FTYPE_ID[qi.format as LlamaFileType] }]);
+  }
   out.push(["general.quantization_version", { type: "u32", value: 2 }]);
   const { groupSize, scheme } = formatSpec(qi.format);
   out.push(["int4.version", { type: "string", value: int4Version() }]);
@@ -172,8 +179,8 @@ export function quantizedMetadata(f: GGUFFile, qi: QuantizeInfo): [string, GGUFV
 /** GGUF tensor specs of a quantized model, in the source's order. */
 export function quantizedTensorSpecs(qm: QuantizedModel): GGUFTensorSpec[] {
   return qm.tensors.map((t) => {
-    if (t.type === "q4") return ggufTensorFromQTensor(t.name, t.q!);
-    return ggufTensorFromFloat(t.name, new Tensor(t.values!, t.dims), t.type);
+    if (t.q) return ggufTensorFromQTensor(t.name, t.q);
+    return ggufTensorFromFloat(t.name, new Tensor(t.values!, t.dims), t.type as "f32" | "f16" | "q8_0");
   });
 }
 
@@ -194,6 +201,9 @@ export async function quantizeCmd(args: string[]): Promise<number> {
   if (path.resolve(out) === path.resolve(model)) throw new UsageError("--out: must differ from --model");
   const format = formatArg(v.format)!;
   const method = methodArg("method", (v.method as string | undefined) ?? "rtn");
+  if (isLlamaFormat(format) && method !== "rtn") {
+    throw new UsageError(`--method ${method}: --format ${format} is written with rtn only for now (llama-quantize's bytes); the methods apply to q4_0, q4_1 and int4's formats`);
+  }
   const calibFile = fileArg("calib", v.calib, false);
   if (NEEDS_CALIBRATION.includes(method) && !calibFile) throw new UsageError(`--method ${method} needs --calib FILE (a text to run the model over)`);
   const ctx = intArg("ctx", v.ctx, 8, 1 << 16) ?? 128;
@@ -216,7 +226,7 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const b = matrixBits(qm);
     const types = new Map<string, number>();
     for (const t of qm.tensors) {
-      const name = t.type === "q4" ? (t.q!.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
+      const name = t.q ? (t.q.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
       types.set(name, (types.get(name) ?? 0) + 1);
     }
     log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +

@@ -13,6 +13,9 @@ import { LAYER_NORMS, MODEL_TENSORS, layerTensor } from "../model/arch";
 import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
 import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
+import { BLOCK_TYPES, blockBytes, type GGMLType } from "../blockTypes";
+import { native } from "../native";
+import { LLAMA_FILE_TYPES, llamaTensorTypes, type LlamaFileType } from "./llamaTypes";
 import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
 import { f16ToF32 } from "./fp16";
 import { awqScales } from "./awq";
@@ -23,7 +26,9 @@ import type { Llama } from "../model/llama";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
 
-export const FORMATS = ["q4_0", "q4_1", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
+/** llama.cpp file types written with llama-quantize's tensor types (rtn: its bytes); q4_0 and q4_1 are int4's own policy below. */
+export const LLAMA_FORMATS = LLAMA_FILE_TYPES.filter((t) => t !== "q4_0" && t !== "q4_1");
+export const FORMATS = ["q4_0", "q4_1", ...LLAMA_FORMATS, "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
 export type Format = (typeof FORMATS)[number];
 /** Accepted spellings: the FORMATS, and q4_g64 / q4_g128 (= _sym). */
 export const FORMAT_ALIASES: Record<string, Format> = { q4_g32: "q4_g32_sym", q4_g64: "q4_g64_sym", q4_g128: "q4_g128_sym" };
@@ -33,7 +38,13 @@ export const MODEL_METHODS = ["rtn", "mse", "awq", "gptq", "awq+gptq"] as const;
 export type ModelMethod = (typeof MODEL_METHODS)[number];
 export const NEEDS_CALIBRATION: readonly ModelMethod[] = ["awq", "gptq", "awq+gptq"];
 
+/** A format of llama-quantize's tensor types (LLAMA_FORMATS). */
+export function isLlamaFormat(f: Format): boolean {
+  return (LLAMA_FORMATS as readonly string[]).includes(f);
+}
+
 export function formatSpec(f: Format): { groupSize: GroupSize; scheme: Scheme; llamaTypes: boolean } {
+  if (isLlamaFormat(f)) return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
   if (f === "q4_0") return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
   if (f === "q4_1") return { groupSize: 32, scheme: "asymmetric", llamaTypes: true };
   const m = /^q4_g(\d+)_(sym|asym)$/.exec(f)!;
@@ -58,7 +69,8 @@ export interface QuantizeModelOptions {
   progress?: (done: number, total: number) => void;
 }
 
-export type StoredType = "f32" | "f16" | "q8_0" | "q4";
+/** "q4": int4's layout, by the method; a llama.cpp block type: round to nearest as llama-quantize. */
+export type StoredType = "f32" | "f16" | "q8_0" | "q4" | Exclude<GGMLType, "q4_0" | "q4_1" | "q8_0">;
 
 /** One tensor of the quantized model. */
 export interface QuantizedTensor {
@@ -66,7 +78,7 @@ export interface QuantizedTensor {
   /** Row-major dims ([N, K] for a matrix, [n] for a vector). */
   dims: number[];
   type: StoredType;
-  /** type "q4". */
+  /** type "q4" or a block type. */
   q?: QTensor;
   /** The other types: the values to store (f32; the encoder rounds them to the type). */
   values?: Float32Array;
@@ -241,7 +253,14 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     values.set(t.name, tensorToF32(f, t));
     dims.set(t.name, t.ne.length === 1 ? [t.ne[0]] : [t.elements / t.ne[0], t.ne[0]]);
   }
-  const typeOf = (name: string) => tensorType(name, dims.get(name)!, opts.format, allFourBit);
+  const llamaTypes = isLlamaFormat(opts.format) && !allFourBit
+    ? llamaTensorTypes(opts.format as LlamaFileType, { nLayers: config.nLayers, nHeads: config.nHeads, nKvHeads: config.nKvHeads, hasOutput: f.tensor(MODEL_TENSORS.output) !== undefined }, f.tensors)
+    : null;
+  const typeOf = (name: string): StoredType => {
+    if (!llamaTypes) return tensorType(name, dims.get(name)!, opts.format, allFourBit);
+    const t = llamaTypes.get(name)!;
+    return t === "q4_0" || t === "q4_1" ? "q4" : t;
+  };
   const isQ4 = (name: string) => values.has(name) && typeOf(name) === "q4";
   const awqAlpha: Record<string, number> = {};
   const colScale = new Map<string, Float32Array>(); // tensor -> s its columns are multiplied by
@@ -269,7 +288,14 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     const d = dims.get(name)!;
     const type = typeOf(name);
     let v = values.get(name)!;
-    if (type !== "q4") {
+    if (type !== "q4" && BLOCK_TYPES.has(type as GGMLType) && type !== "q8_0") {
+      // llama.cpp's block types other than INT4: round to nearest, llama-quantize's bytes
+      const t = BLOCK_TYPES.get(type as GGMLType)!;
+      const [N, K] = d;
+      const bytes = new Uint8Array(blockBytes(t, N, K));
+      native.quantizeGGML(t.id, v, N, K, bytes);
+      done.set(name, { name, dims: d, type, q: QTensor.fromGGML(t.name, bytes, [N, K]) });
+    } else if (type !== "q4") {
       done.set(name, { name, dims: d, type, values: v });
     } else {
       const [N, K] = d;
@@ -285,7 +311,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     opts.progress?.(done.size, total);
   };
   // sequential: put quantized tensors into the calibration model and collect statistics again
-  const linearOf = (t: QuantizedTensor): Linear => t.type === "q4" ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
+  const linearOf = (t: QuantizedTensor): Linear => t.q ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
   const install = (l: number) => {
     if (!seq) return;
     const w = seq.llama.weights;
@@ -360,7 +386,7 @@ export function toModelWeights(qm: QuantizedModel): ModelWeights {
   const lin = (n: string): Linear => {
     const t = get(n);
     const [N, K] = t.dims;
-    return t.type === "q4" ? { kind: "q4", N, K, q: t.q! } : { kind: "f32", N, K, w: storedValues(t) };
+    return t.q ? { kind: "q4", N, K, q: t.q } : { kind: "f32", N, K, w: storedValues(t) };
   };
   const vec = (n: string) => storedValues(get(n));
   const embed = lin(MODEL_TENSORS.embed);
@@ -385,7 +411,11 @@ export function matrixBits(qm: QuantizedModel): { bits: number; weights: number;
     if (t.dims.length !== 2) continue;
     const [N, K] = t.dims;
     n += N * K;
-    if (t.type === "q4") {
+    if (t.q && t.type !== "q4") {
+      bits += t.q.byteLength * 8; // a llama.cpp block type: the same bytes everywhere
+      file += t.q.byteLength * 8;
+      nominal += t.q.byteLength * 8;
+    } else if (t.type === "q4") {
       bits += t.q!.byteLength * 8;
       file += N * int4RowBytes(K, t.q!.groupSize, t.q!.scheme) * 8;
       nominal += N * K * (4 + (t.q!.scheme === "symmetric" ? 16 : 32) / t.q!.groupSize);
