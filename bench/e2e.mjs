@@ -15,7 +15,7 @@
 // --quant (with --model): default "native" where int4 has it (the file's matrices as stored, as
 // llama.cpp runs them), else "q4" (Q4_0 / Q4_1 kept bit-exactly, other matrices quantized to
 // 4 bits: the same work as llama.cpp only for Q4_0 / Q4_1 files).
-// Generation is bounded by memory bandwidth: every token reads all weights once. Issue 4 gives
+// Generation is bounded by memory bandwidth: every token reads all weights once. The reference machine has
 // about 16.7 GB/s (1 thread) and 33 GB/s (2 threads) on the reference machine over 0.64 GB of
 // Q4_0 weights: 26 and 52 tok/s. Each result is also given as a fraction of that bound.
 import { execFileSync } from "node:child_process";
@@ -158,9 +158,9 @@ const md = [
   "",
   `${result.date}, ${result.machine.cpus}, median of ${reps} run(s), 1-minute load average ${os.loadavg()[0].toFixed(1)} at the end. ` +
     (withLlama ? `llama.cpp: ${result.llamaCpp.version}, ${result.llamaCpp.settings}. ` : `llama.cpp not run (${llamaNote}). `) +
-    `Generation bound: memory bandwidth over the weights ("here": the read bandwidth build/int4_bench measures on this machine right after the run${demo ? "; the issue's: 26 tok/s at 1 thread, 52 at 2" : ""}).`,
+    `Generation bound: memory bandwidth over the weights ("here": the read bandwidth build/int4_bench measures on this machine right after the run${demo ? "; the reference machine's: 26 tok/s at 1 thread, 52 at 2" : ""}).`,
   "",
-  `| threads | int4 pp${pp} tok/s | int4 tg${tg} tok/s | llama.cpp pp${pp} tok/s | llama.cpp tg${tg} tok/s | tg / issue's bound | read GB/s here | tg / bound here | weights | load s |`,
+  `| threads | int4 pp${pp} tok/s | int4 tg${tg} tok/s | llama.cpp pp${pp} tok/s | llama.cpp tg${tg} tok/s | tg / reference bound | read GB/s here | tg / bound here | weights | load s |`,
   "|---|---|---|---|---|---|---|---|---|---|",
   ...rows.map((r) => `| ${r.threads} | ${f(r.pp.tokPerSec)} | ${f(r.tg.tokPerSec)} | ${lc(r, "pp")} | ${lc(r, "tg")} | ${r.tg.fractionOfBandwidthBound === null ? "-" : (r.tg.fractionOfBandwidthBound * 100).toFixed(1) + "%"} | ${r.readGBps === null ? "-" : r.readGBps.toFixed(1)} | ${r.fractionOfLocalBound === null ? "-" : (r.fractionOfLocalBound * 100).toFixed(1) + "% of " + r.localBoundTokPerSec.toFixed(1)} | ${(r.weightBytes / 2 ** 20).toFixed(0)} MiB, ${f(r.bitsPerWeight)} b/w | ${r.loadSeconds.toFixed(1)} |`),
   "",
