@@ -15,8 +15,8 @@
 // --quant (with --model): default "native" where int4 has it (the file's matrices as stored, as
 // llama.cpp runs them), else "q4" (Q4_0 / Q4_1 kept bit-exactly, other matrices quantized to
 // 4 bits: the same work as llama.cpp only for Q4_0 / Q4_1 files).
-// Generation is bounded by memory bandwidth: every token reads all weights once. The reference machine has
-// about 16.7 GB/s (1 thread) and 33 GB/s (2 threads) on the reference machine over 0.64 GB of
+// Generation is bounded by memory bandwidth: every token reads all weights once. The reference
+// machine reads about 16.7 GB/s (1 thread) and 33 GB/s (2 threads); over the demo's 0.64 GB of
 // Q4_0 weights: 26 and 52 tok/s. Each result is also given as a fraction of that bound.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
