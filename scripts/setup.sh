@@ -56,3 +56,25 @@ if [ ! -f "$arm_root/.int4-ready" ]; then
   debootstrap --foreign --arch=arm64 --variant=minbase bullseye "$arm_root" >/dev/null
   touch "$arm_root/.int4-ready"
 fi
+
+# llama.cpp as the reference of test/llamacpp.test.ts, bench/compare-llamacpp.mjs and
+# bench/e2e.mjs: node-llama-cpp's prebuilt CPU build (npm packages node-llama-cpp and
+# @node-llama-cpp/linux-x64, ~85 MB, versions pinned in scripts/llamacpp/package.json), installed
+# into build-llamacpp/ (git-ignored), outside the project's node_modules: the project's `npm ci` must
+# install optional dependencies (vitest's native rollup builds are optional), while node-llama-cpp's
+# optional dependencies are ~600 MB of CUDA and Vulkan builds, which --omit=optional leaves out
+# here (npm install, not npm ci: a lockfile would have to list those optional packages, and npm
+# ci refuses one that does not). --ignore-scripts: its postinstall would look for (or build) other
+# binaries; the prebuilt one is used as it is (getLlama({ gpu: false, build: "never" })). Only
+# where that prebuild exists.
+if [ "$(node -p 'process.platform + "-" + process.arch')" = linux-x64 ]; then
+  llama_dir=build-llamacpp
+  if ! cmp -s scripts/llamacpp/package.json "$llama_dir/package.json" || [ ! -f "$llama_dir/.int4-ready" ]; then
+    rm -rf "$llama_dir" && mkdir -p "$llama_dir"
+    cp scripts/llamacpp/package.json "$llama_dir/"
+    (cd "$llama_dir" && npm install --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error)
+    touch "$llama_dir/.int4-ready"
+  fi
+else
+  echo "setup: no prebuilt llama.cpp for this platform in node-llama-cpp's linux-x64 package; the llama.cpp comparisons will skip" >&2
+fi
