@@ -34,6 +34,14 @@ export interface NativeBinding {
   f16ToF32(src: Uint16Array, dst: Float32Array): void;
   bf16ToF32(src: Uint16Array, dst: Float32Array): void;
   dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): void;
+  /**
+   * llama.cpp's quantizer of `type` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, Q8_K, IQ4_NL, IQ4_XS),
+   * as llama-quantize runs it: nrows rows of nPerRow finite weights (a multiple of the block size)
+   * into dst (exactly their blocks), imatrix one importance weight per column or null. Returns the
+   * bytes written.
+   */
+  quantizeRowsGGML(type: string, src: Float32Array, nrows: number, nPerRow: number, imatrix: Float32Array | null,
+                   dst: Uint8Array): number;
   QMatrix: new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
                 groupSize: number, scheme: NativeScheme) => NativeQMatrix;
   /** ys[i] = x (M,K) @ ws[i]^T for up to 8 matrices of the same K, in one pass of the thread pool. */
