@@ -118,6 +118,8 @@ void quantize_iq4_block(int n, const float* x, uint16_t* dh, uint8_t* q4, uint16
 
 }  // namespace
 
+// An all-zero block gets codes 0 (as in llama.cpp master); llama.cpp 0.5.0 left them as whatever
+// its stack held, so only such blocks can differ from its output.
 void quantize_row_iq4_nl_ref(const float* x, block_iq4_nl* y, int64_t k) {
   uint16_t unused_h;
   for (int64_t ib = 0; ib < k / QK4_NL; ++ib)

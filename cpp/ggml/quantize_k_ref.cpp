@@ -306,7 +306,7 @@ void quantize_row_q2_K_ref(const float* x, block_q2_K* y, int64_t k) {
     }
     if (max_min > 0) {
       const float iscale = q4scale / max_min;
-      for (int j = 0; j < QK_K / 16; ++j) y[i].scales[j] |= static_cast<uint8_t>(nearest_int(iscale * mins[j]) << 4);
+      for (int j = 0; j < QK_K / 16; ++j) y[i].scales[j] |= static_cast<uint8_t>(static_cast<unsigned>(nearest_int(iscale * mins[j])) << 4);
       y[i].dmin = float_to_half(max_min / q4scale);
     } else {
       y[i].dmin = float_to_half(0.f);

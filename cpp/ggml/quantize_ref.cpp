@@ -4,6 +4,7 @@
 #include "quantize_ref.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 
@@ -29,9 +30,10 @@ float signed_absmax(const float* x, int n) {
   return max;
 }
 
-// ggml converts with a C cast of the float (truncation toward zero); on every target it builds
-// for, that is a conversion to int32 first.
-inline int trunc_int(float v) { return static_cast<int>(v); }
+// ggml converts with a C cast of the float (truncation toward zero), through int32 on x86. A value
+// out of int32's range (or a nan, which only overflowing inputs make) gives what x86 gives,
+// INT32_MIN, instead of undefined behaviour.
+inline int trunc_int(float v) { return v > -2147483648.f && v < 2147483648.f ? static_cast<int>(v) : INT32_MIN; }
 
 // 5-bit codes L[0..32): low nibbles in qs (weights j and j + 16 share byte j), fifth bits in qh.
 void pack_5bit(const uint8_t* L, uint8_t qs[16], uint8_t qh_bytes[4]) {
@@ -203,7 +205,7 @@ void quantize_row_q8_0_ref(const float* x, block_q8_0* y, int64_t k) {
     const float d = amax / 127;
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[i].d = float_to_half(d);
-    for (int j = 0; j < QK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+    for (int j = 0; j < QK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(trunc_int(std::round(x[j] * id)));
   }
 }
 
