@@ -1,6 +1,7 @@
 // llama.cpp's quantizers in C++ (cpp/ggml/quantize_ref.*, native.quantizeRowsGGML) against the
 // files llama-quantize wrote: each matrix of each quantized file, quantized here from the same
 // source tensor, must come out byte for byte as llama-quantize wrote it.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -91,12 +92,74 @@ describe.runIf(have)("llama-quantize's bytes", () => {
   });
 });
 
+// Synthetic rows (deterministic, arithmetic only) for what the files do not cover: the importance-
+// weighted searches, zero sub-blocks, outliers, ties, tiny values.
+function xorshift(seed: number) {
+  let s = seed | 0;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+function synth(kind: number, n: number, seed: number): Float32Array {
+  const u = xorshift(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = u() + u() + u() + u() - 2;  // roughly normal
+    if (kind === 1) v = Math.abs(v) + 0.1;  // all positive
+    else if (kind === 2 && i % 256 < 32) v = 0;  // a zero sub-block in every super-block
+    else if (kind === 3 && i % 7 === 0) v *= 50;  // outliers
+    else if (kind === 4) v = Math.round(v * 4) / 4;  // many ties
+    else if (kind === 5) v *= 1e-6;  // tiny
+    out[i] = v;
+  }
+  return out;
+}
+function importance(n: number, seed: number): Float32Array {
+  const u = xorshift(seed);
+  return Float32Array.from({ length: n }, (_, i) => (i % 11 === 0 ? 0 : 0.01 + u() * u() * 10));
+}
+
+// sha256 (first 16 hex digits) of llama.cpp's own blocks for the 6 synthetic kinds above (4 rows of
+// 512 each), without and with importance weights: what node-llama-cpp 3.22.1's libggml-base.so
+// (llama.cpp 0.5.0) returns from quantize_<type>(x, dst, 4, 512, null | w).
+const LLAMA_CPP_SYNTHETIC: Record<string, [string, string]> = {
+  Q4_0: ["b615d3e94708a58d", "2757b8161e7b0eeb"],
+  Q4_1: ["042280b899becbb8", "e2894244d9ccdf4e"],
+  Q5_0: ["0319632d17494a72", "cbe8071503084159"],
+  Q5_1: ["8fe7051e8d2da485", "6514863eb3414b77"],
+  Q8_0: ["f3fb5d5e977b5167", "f3fb5d5e977b5167"],
+  Q2_K: ["882aa37f4f11db41", "17cd9363a98f753e"],
+  Q3_K: ["3199d99f05c301af", "2b1d9e9304ea17cf"],
+  Q4_K: ["df26ed2b06656533", "48cb142cf6066fb1"],
+  Q5_K: ["ece959731a0cf4d6", "2799a986d17d92c8"],
+  Q6_K: ["538e1cc5547cb643", "09ebc5fc344eb8e8"],
+  IQ4_NL: ["41256d3c657bad63", "de748b187d8f7637"],
+  IQ4_XS: ["2fe0b4d0ba979685", "6ac2e8284354ae98"],
+};
+
 describe("quantizeRowsGGML", () => {
   const x = new Float32Array(2 * 256).map((_, i) => Math.sin(i * 0.37) * (1 + (i % 7)));
+  // bytes of a row of 256
   const rowBytes: Record<string, number> = {
     Q4_0: 144, Q4_1: 160, Q5_0: 176, Q5_1: 192, Q8_0: 272, Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210,
     Q8_K: 292, IQ4_NL: 144, IQ4_XS: 136,
   };
+
+  it.each(Object.keys(LLAMA_CPP_SYNTHETIC))("%s: llama.cpp's blocks for synthetic rows, with and without importance weights", (type) => {
+    const w = importance(512, 7654321);
+    const rows = [0, 1, 2, 3, 4, 5].map((k) => synth(k, 4 * 512, 1234567 + k));
+    const bytes = 4 * 2 * rowBytes[type];
+    const digest = (qw: Float32Array | null) => {
+      const h = createHash("sha256");
+      for (const r of rows) h.update(quantize(type, r, 4, 512, bytes, qw));
+      return h.digest("hex").slice(0, 16);
+    };
+    expect([digest(null), digest(w)]).toEqual(LLAMA_CPP_SYNTHETIC[type]);
+  });
+
 
   it("writes the same blocks into a Uint8Array at any offset", () => {
     for (const [type, n] of Object.entries(rowBytes)) {
