@@ -43,12 +43,18 @@ export interface NativeBinding {
   /** The native table of block types (cpp/ggml/types.cpp). */
   ggmlTypes(): { id: number; name: string; blockSize: number; blockBytes: number; quantize: boolean }[];
   dequantizeGGML(type: number, blocks: Uint8Array, N: number, K: number, out: Float32Array): void;
-  /** Round to nearest, as llama-quantize writes the type. */
-  quantizeGGML(type: number, x: Float32Array, N: number, K: number, blocks: Uint8Array): void;
   /** The first block of `blocks` whose scale is NaN or infinite, or -1. */
   firstNonFinite(type: number, blocks: Uint8Array): number;
   /** Row `row` of a block-type matrix -> out[outOffset .. outOffset + K). */
   getRowGGML(type: number, blocks: Uint8Array, N: number, K: number, row: number, out: Float32Array, outOffset: number): void;
+  /**
+   * llama.cpp's quantizer of `type` (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, Q8_K, IQ4_NL, IQ4_XS),
+   * as llama-quantize runs it: nrows rows of nPerRow finite weights (a multiple of the block size)
+   * into dst (exactly their blocks), imatrix one importance weight per column or null. Returns the
+   * bytes written.
+   */
+  quantizeRowsGGML(type: string, src: Float32Array, nrows: number, nPerRow: number, imatrix: Float32Array | null,
+                   dst: Uint8Array): number;
   /** ys[i] = x (M,K) @ ws[i]^T for up to 8 matrices of the same K, in one pass of the thread pool. */
   matmulShared(ws: NativeQMatrix[], x: Float32Array, M: number, ys: Float32Array[], activations: NativeActivations,
                threads: number): void;

@@ -1,6 +1,8 @@
 // The type table: one row per llama.cpp type int4 multiplies as stored.
 #include "types.h"
 
+#include "quantize_ref.h"
+
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -9,7 +11,7 @@ namespace int4 {
 namespace ggml {
 
 #define INT4_TYPE_ROW(id, NAME, lower, bs, block, index, h0, h1, f) \
-  { id, #NAME, bs, static_cast<int>(sizeof(block)), dequantize_row_##lower, vec_dot_##lower##_q8, nullptr, index, {h0, h1}, f }
+  { id, #NAME, bs, static_cast<int>(sizeof(block)), dequantize_row_##lower, vec_dot_##lower##_q8, quantize_rows_##lower, index, {h0, h1}, f }
 
 const TypeTraits kTypes[kTypeCount] = {
     INT4_TYPE_ROW(2, Q4_0, q4_0, QK4_0, block_q4_0, 0, 0, -1, -1),
@@ -28,6 +30,12 @@ const TypeTraits kTypes[kTypeCount] = {
 };
 
 #undef INT4_TYPE_ROW
+
+const TypeTraits* find_type_by_name(const char* name) {
+  for (const TypeTraits& t : kTypes)
+    if (std::strcmp(t.name, name) == 0) return &t;
+  return nullptr;
+}
 
 int64_t first_nonfinite_block(const TypeTraits& t, const uint8_t* blocks, int64_t nblocks) {
   for (int64_t b = 0; b < nblocks; b++) {

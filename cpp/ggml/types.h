@@ -10,6 +10,7 @@
 // weight scale(s) and the chunk's activation scale. (llama.cpp uses Q8_K, one scale per 256, for
 // the K-quants: per-32 scales round the activations less.)
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "../int4/format.h"
@@ -36,8 +37,10 @@ struct TypeTraits {
   void (*dequantize_row)(const void* blocks, float* out, int64_t k);
   // one row (k / block_size blocks) . xq (k / 32 chunks): the reference every SIMD kernel matches
   float (*vec_dot_q8)(const void* row, const block_q8* xq, int64_t k);
-  // round to nearest as llama-quantize writes it (no importance matrix); null: not implemented
-  void (*quantize_row)(const float* x, void* blocks, int64_t k);
+  // nrows rows of n_per_row weights -> their blocks, as llama-quantize writes them (ggml's
+  // quantize_<type>: importance-weighted when imatrix, one weight per column, is given; else the
+  // round-to-nearest of *_ref or the type's own search). Returns the bytes written.
+  size_t (*quantize_rows)(const float* src, void* dst, int64_t nrows, int64_t n_per_row, const float* imatrix);
   int index;  // position in kTypes: the index of this type's SIMD row in a BlockKernels array
   // Byte offsets in a block of its fp16 scales (-1: none), and of an f32 scale (Q8_K; -1: none):
   // what must be finite for the block's values to be.
@@ -53,6 +56,8 @@ extern const TypeTraits kTypes[kTypeCount];
 
 // The row of a GGUF type id, or null when int4 has no kernels for it.
 const TypeTraits* find_type(int id);
+// The row of a type named as llama.cpp prints it ("Q4_K"), or null.
+const TypeTraits* find_type_by_name(const char* name);
 
 // The first of nblocks blocks whose scale is NaN or infinite, or -1.
 int64_t first_nonfinite_block(const TypeTraits& t, const uint8_t* blocks, int64_t nblocks);

@@ -19,6 +19,8 @@
 #include "int4_source_hash.h"
 #include "napi_util.h"
 
+namespace int4 { void register_quantize_ref(Napi::Env env, Napi::Object exports); }  // quantize_ref.cpp
+
 namespace {
 
 using namespace int4;
@@ -345,6 +347,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulShared", Napi::Function::New(env, MatmulShared));
   register_ops(env, exports);
   register_ggml(env, exports);
+  register_quantize_ref(env, exports);
   return exports;
 }
 

@@ -39,7 +39,7 @@ Napi::Value GGMLTypes(const Napi::CallbackInfo& info) {
     o.Set("name", t.name);
     o.Set("blockSize", t.block_size);
     o.Set("blockBytes", t.block_bytes);
-    o.Set("quantize", t.quantize_row != nullptr);
+    o.Set("quantize", t.quantize_rows != nullptr);
     a.Set(static_cast<uint32_t>(i), o);
   }
   return a;
@@ -69,20 +69,6 @@ Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ggml::first_nonfinite_block(t, blocks.Data(), n)));
 }
 
-// quantizeGGML(type, x (N*K), N, K, blocks): round to nearest as llama-quantize does
-Napi::Value QuantizeGGML(const Napi::CallbackInfo& info) {
-  const ggml::TypeTraits& t = type_arg(info, 0);
-  if (!t.quantize_row) throw_range(info.Env(), std::string("type: int4 cannot write ") + t.name + " yet");
-  auto x = typed_arg<float>(info, 1, "x", "Float32Array");
-  int64_t N, K;
-  const int64_t row_bytes = block_shape_args(info, 2, t, &N, &K);
-  check_len(info.Env(), "x", x.ElementLength(), N * K);
-  auto blocks = typed_arg<uint8_t>(info, 4, "blocks", "Uint8Array");
-  check_len(info.Env(), "blocks", blocks.ElementLength(), N * row_bytes);
-  for (int64_t r = 0; r < N; r++) t.quantize_row(x.Data() + r * K, blocks.Data() + r * row_bytes, K);
-  return info.Env().Undefined();
-}
-
 // getRowGGML(type, blocks, N, K, row, out, outOffset): row `row` of the matrix -> out[outOffset..+K)
 Napi::Value GetRowGGML(const Napi::CallbackInfo& info) {
   const ggml::TypeTraits& t = type_arg(info, 0);
@@ -104,7 +90,6 @@ Napi::Value GetRowGGML(const Napi::CallbackInfo& info) {
 void register_ggml(Napi::Env env, Napi::Object exports) {
   exports.Set("ggmlTypes", Napi::Function::New(env, GGMLTypes));
   exports.Set("dequantizeGGML", Napi::Function::New(env, DequantizeGGML));
-  exports.Set("quantizeGGML", Napi::Function::New(env, QuantizeGGML));
   exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite));
   exports.Set("getRowGGML", Napi::Function::New(env, GetRowGGML));
 }

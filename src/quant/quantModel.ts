@@ -293,7 +293,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const t = BLOCK_TYPES.get(type as GGMLType)!;
       const [N, K] = d;
       const bytes = new Uint8Array(blockBytes(t, N, K));
-      native.quantizeGGML(t.id, v, N, K, bytes);
+      native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
       done.set(name, { name, dims: d, type, q: QTensor.fromGGML(t.name, bytes, [N, K]) });
     } else if (type !== "q4") {
       done.set(name, { name, dims: d, type, values: v });
