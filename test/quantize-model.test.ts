@@ -187,15 +187,15 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
   it("calibration: each input's H is XᵀX of the rows its layer saw (shared by q/k/v and gate/up)", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     const rows: number[][] = [];
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === e.weights.layers[1].down) rows.push(...Array.from({ length: x.dims[0] }, (_, m) => Array.from(x.data.subarray(m * x.dims[1], (m + 1) * x.dims[1]))));
     };
     const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-    e.llama.forwardAll([1, ...tokens.slice(1, 16)], 0);
-    e.llama.forwardAll([1, ...tokens.slice(17, 32)], 0);
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1);
-    expect(e.llama.onLinearInput).toBeNull();
+    e.transformer.forwardAll([1, ...tokens.slice(1, 16)], 0);
+    e.transformer.forwardAll([1, ...tokens.slice(17, 32)], 0);
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1);
+    expect(e.transformer.onLinearInput).toBeNull();
     expect(cal.tokens).toBe(32);
     const st = cal.inputs.get("blk.1.ffn_down.weight")!;
     expect(st.rows).toBe(32);
@@ -210,13 +210,13 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     const L = e.weights.layers[3];
     let X: Float32Array | null = null;
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === L.gate) X = x.data.slice(0, x.dims[0] * x.dims[1]);
     };
     const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200];
-    e.llama.forwardAll(tokens, 0);
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    e.transformer.forwardAll(tokens, 0);
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1, undefined, true);
     const up = cal.inputs.get("blk.3.ffn_up.weight")!, gate = cal.inputs.get("blk.3.ffn_gate.weight")!;
     expect(up.H).toBe(gate.H); // the shared XᵀX stays shared
     expect(up.rows).toBe(16);
@@ -251,15 +251,15 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
   it("calibration with row Hessians: output row n gets Σ_t p_tn (1 - p_tn) x_t x_tᵀ, p the softmax of the logits", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     let X: Float32Array | null = null;
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === e.weights.output) X = x.data.slice(0, x.dims[0] * x.dims[1]);
     };
-    const logits = e.llama.forwardAll(tokens, 0).slice();
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    const logits = e.transformer.forwardAll(tokens, 0).slice();
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1, undefined, true);
     const out = cal.inputs.get("output.weight")!;
     expect(out.rows).toBe(16);
-    const plain = calibrate(e.llama, tokens, 16, 1);
+    const plain = calibrate(e.transformer, tokens, 16, 1);
     expect(plain.inputs.get("output.weight")!.rowH).toBeUndefined();
     for (let i = 0; i < 64 * 64; i += 5) expect(out.H[i]).toBeCloseTo(plain.inputs.get("output.weight")!.H[i], 6); // XᵀX as before
     const K = 64, V = 512;
@@ -284,7 +284,7 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
     const f = openGGUF(stories);
     try {
       const ids = Tokenizer.fromGGUF(f).encode(text, { bos: true }).slice(0, 256);
-      const withRows = calibrate(e.llama, ids, 64, 1, undefined, true);
+      const withRows = calibrate(e.transformer, ids, 64, 1, undefined, true);
       const without = { ...withRows, inputs: new Map(withRows.inputs) };
       without.inputs.set("output.weight", { ...withRows.inputs.get("output.weight")!, rowH: undefined });
       const rowH = withRows.inputs.get("output.weight")!.rowH!;

@@ -10,7 +10,7 @@ import { MODEL_TENSORS, layerTensor } from "../model/arch";
 import { configFromGGUF } from "../model/config";
 import { loadEngine, type Engine } from "../model/engine";
 import { evaluate, selfSample, type EvalResult } from "../model/eval";
-import { Llama } from "../model/llama";
+import { Transformer } from "../model/transformer";
 import { tensorToF32 } from "../model/weights";
 import { UsageError, fileArg, intArg, parseCli } from "./args";
 import { formatArg, methodArg, prepareCalibration } from "./quantize";
@@ -126,7 +126,7 @@ function tokensFor(c: Common, tok: Tokenizer, base: Engine): { tokens: number[];
     return { tokens, source: c.text };
   }
   const n = (c.chunks ?? 16) * c.ctx;
-  const tokens = selfSample(base.llama, n, tok.bos, tok.eos, c.seed);
+  const tokens = selfSample(base.transformer, n, tok.bos, tok.eos, c.seed);
   return { tokens, source: `self-sampled by the f32 model (seed ${c.seed}, temperature 0.8, ${tokens.length} tokens)` };
 }
 
@@ -155,7 +155,7 @@ async function baseMode(v: Record<string, string | boolean | undefined>, c: Comm
     const base = loadEngine({ source: { kind: "gguf", path: basePath }, quant: "f32", threads: c.threads, ctx: c.ctx });
     const q = loadEngine({ source: { kind: "gguf", path: model }, quant: "stored", threads: c.threads, ctx: c.ctx });
     const { tokens, source } = tokensFor(c, tok, base);
-    const r = evaluate(base.llama, q.llama, tokens, c.ctx, tok.bos);
+    const r = evaluate(base.transformer, q.transformer, tokens, c.ctx, tok.bos);
     const tensors = tensorErrors(bf, qf);
     // bits per weight of the file's matrices as stored
     let mBits = 0, mWeights = 0;
@@ -215,8 +215,8 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
       // sequential calibration modifies its model: a fresh one per method
       const seq = calibFile && seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
       const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") });
-      const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
-      const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
+      const transformer = new Transformer(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
+      const r = evaluate(base.transformer, transformer, tokens, c.ctx, tok.bos);
       const bits = matrixBits(qm);
       rows.push({ method, format, allFourBit, bitsPerWeight: bits.bitsPerWeight, fileBitsPerWeight: bits.fileBitsPerWeight, nominalBitsPerWeight: bits.nominalBitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
       disposeQuantized(qm);

@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { openGGUF } from "../gguf/reader";
-import { configFromGGUF, type LlamaConfig } from "../model/config";
+import { configFromGGUF, type ModelConfig } from "../model/config";
 import { loadEngine } from "../model/engine";
 import { evaluate, selfSample } from "../model/eval";
 import { QUANT_NAMES } from "../model/quant";
@@ -48,7 +48,7 @@ async function evalQuant(args: string[]): Promise<number> {
   const seed = intArg("seed", v.seed as string, 0, Number.MAX_SAFE_INTEGER) ?? 1;
   const threads = intArg("threads", v.threads as string, 1, 256) ?? os.availableParallelism();
   const f = openGGUF(model);
-  let tokenizer: Tokenizer, config: LlamaConfig;
+  let tokenizer: Tokenizer, config: ModelConfig;
   try {
     config = configFromGGUF(f);
     tokenizer = Tokenizer.fromGGUF(f);
@@ -67,10 +67,10 @@ async function evalQuant(args: string[]): Promise<number> {
     if (chunksArg !== undefined) tokens = tokens.slice(0, chunksArg * ctx);
   } else {
     const chunks = chunksArg ?? 4;
-    tokens = selfSample(ref.llama, chunks * ctx, tokenizer.bos, tokenizer.eos, seed);
+    tokens = selfSample(ref.transformer, chunks * ctx, tokenizer.bos, tokenizer.eos, seed);
     source = `self-sampled by the f32 model (seed ${seed}, temperature 0.8, ${tokens.length} tokens)`;
   }
-  const r = evaluate(ref.llama, q.llama, tokens, ctx, tokenizer.bos);
+  const r = evaluate(ref.transformer, q.transformer, tokens, ctx, tokenizer.bos);
   const secs = (performance.now() - t0) / 1000;
   const out = {
     model, quant, text: source, ...r, bitsPerWeight: q.info.bitsPerWeight, weightBytes: q.info.weightBytes,

@@ -96,13 +96,13 @@ export function prepareCalibration(model: string, textFile: string, ctx: number,
                                    rowHessians = false):
     { calibration?: Calibration; sequential?: SequentialCalibration; sha256: string; tokens: number } {
   const ct = readCalibrationText(model, textFile, ctx);
-  const llama = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).llama;
+  const transformer = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).transformer;
   const used = Math.floor(ct.tokens.length / ctx) * ctx;
   if (sequential) {
     if (!quiet) log(`calibration: ${used} tokens (${used / ctx} contexts of ${ctx}), sequential: one pass per layer, each with the layers before it quantized`);
-    return { sequential: { llama, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
+    return { sequential: { transformer, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
   }
-  const cal = calibrate(llama, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"), rowHessians);
+  const cal = calibrate(transformer, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"), rowHessians);
   if (!quiet) {
     const distinct = new Set(cal.inputs.values()).size;
     log(`calibration: ${cal.tokens} tokens (${cal.contexts} contexts of ${ctx}) in ${cal.seconds.toFixed(1)} s; ` +

@@ -7,7 +7,7 @@ import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
 import { LAYER_NORMS, LAYER_TENSORS, MODEL_TENSORS, layerTensor } from "./arch";
-import { DEMO_CONFIG, expectedTensors, type LlamaConfig } from "./config";
+import { DEMO_CONFIG, expectedTensors, type ModelConfig } from "./config";
 import { ops } from "./nativeOps";
 import { matrixBytes, type QuantSpec } from "./quant";
 
@@ -211,7 +211,7 @@ export function layerFrom(get: (field: keyof LayerWeights) => Float32Array | Lin
 }
 
 /** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
-export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): ModelWeights {
+export function loadWeights(f: GGUFFile, c: ModelConfig, spec: QuantSpec): ModelWeights {
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
   const expected = new Set(expectedTensors(c).map(([name]) => name));
   for (const t of f.tensors) {
@@ -241,7 +241,7 @@ export interface DemoError {
  * Deterministic random weights (approximately normal, std 0.02; embeddings std 1; norms 1),
  * generated natively and quantized as they are generated (cpp/ops/demo.cpp), on `threads` threads.
  */
-export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
+export function demoWeights(spec: QuantSpec, threads: number, c: ModelConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
   let tensorIndex = 0;
   let errSq = 0, refSq = 0;
   const gen = (N: number, K: number, std: number, name: string): Linear => {

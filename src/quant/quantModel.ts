@@ -7,7 +7,7 @@
 //   F16 (ggml's Q4_0/Q4_1 blocks cannot hold it); every other matrix (token_embd included) 4-bit.
 // --all-4bit: every matrix 4-bit (int4's extension type where llama.cpp has no layout). The int4
 // formats q4_g{32,64,128}_{sym,asym} hold any row length, so only output.weight differs there.
-import { configFromGGUF, type LlamaConfig } from "../model/config";
+import { configFromGGUF, type ModelConfig } from "../model/config";
 import type { GGUFFile } from "../gguf/reader";
 import { LAYER_NORMS, MODEL_TENSORS, layerTensor } from "../model/arch";
 import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
@@ -19,7 +19,7 @@ import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
 import { quantizeMse, rtnParts } from "./mse";
 import { calibrate, type Calibration, type InputStats } from "./calibrate";
-import type { Llama } from "../model/llama";
+import type { Transformer } from "../model/transformer";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
 
@@ -73,7 +73,7 @@ export interface QuantizedTensor {
 }
 
 export interface QuantizedModel {
-  config: LlamaConfig;
+  config: ModelConfig;
   tensors: QuantizedTensor[];
   /** awq: the α chosen per scaled input ("blk.0.attn", "blk.0.ffn", "blk.0.ffn_down", "output"). */
   awqAlpha: Record<string, number>;
@@ -205,11 +205,11 @@ function awqSearch(ws: Float32Array[], Ns: number[], K: number, sts: InputStats[
 /**
  * Sequential calibration: the statistics of layer l's inputs are collected with the layers before
  * it (and the embedding) already quantized, as gptq's reference implementation does, so each
- * layer compensates the error that reaches it. `llama` is an f32 model of the same file whose
+ * layer compensates the error that reaches it. `transformer` is an f32 model of the same file whose
  * weights are replaced, layer by layer, by the quantized ones (it is modified).
  */
 export interface SequentialCalibration {
-  llama: Llama;
+  transformer: Transformer;
   tokens: ArrayLike<number>;
   ctx: number;
   bos: number;
@@ -288,7 +288,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const linearOf = (t: QuantizedTensor): Linear => t.type === "q4" ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
   const install = (l: number) => {
     if (!seq) return;
-    const w = seq.llama.weights;
+    const w = seq.transformer.weights;
     if (l < 0) {
       const e = done.get(MODEL_TENSORS.embed);
       if (e) {
@@ -304,7 +304,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     }));
   };
   const recalibrate = () => {
-    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
+    if (seq) cal = calibrate(seq.transformer, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
   };
 
   quantizeTensor(MODEL_TENSORS.embed);
@@ -349,7 +349,7 @@ export function storedValues(t: QuantizedTensor): Float32Array {
   return out;
 }
 
-/** The quantized model as ModelWeights for Llama, exactly as `int4 eval` runs its GGUF file (quant "stored"). */
+/** The quantized model as ModelWeights for Transformer, exactly as `int4 eval` runs its GGUF file (quant "stored"). */
 export function toModelWeights(qm: QuantizedModel): ModelWeights {
   const byName = new Map(qm.tensors.map((t) => [t.name, t]));
   const get = (n: string) => {
