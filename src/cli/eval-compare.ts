@@ -14,7 +14,7 @@ import { Transformer } from "../model/transformer";
 import { tensorToF32 } from "../model/weights";
 import { UsageError, fileArg, intArg, parseCli } from "./args";
 import { formatArg, methodArg, prepareCalibration } from "./quantize";
-import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/quantModel";
+import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/wholeModel";
 import { Tokenizer } from "../tokenizer";
 
 export const HELP_EVAL_COMPARE = `int4 eval --base / --methods: quantized models against full precision.

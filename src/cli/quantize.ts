@@ -1,7 +1,7 @@
 // `int4 quantize`: a GGUF model in, a quantized GGUF model out (README "Quantization methods").
 //   int4 quantize --model in.gguf --out out.gguf --format q4_0 --method gptq --calib text.txt
 // Calibration (--calib) runs the f32 model over the text (src/quant/calibrate.ts); the tensors are
-// quantized by src/quant/quantModel.ts and written atomically by src/gguf/writer.ts with all the
+// quantized by src/quant/wholeModel.ts and written atomically by src/gguf/writer.ts with all the
 // source's metadata plus the method, format, group size, calibration hash and int4's version.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -13,11 +13,11 @@ import { configFromGGUF } from "../model/config";
 import { loadEngine } from "../model/engine";
 import { packageRoot } from "../native";
 import { calibrate, progressBar, type Calibration } from "../quant/calibrate";
-import type { SequentialCalibration } from "../quant/quantModel";
+import type { SequentialCalibration } from "../quant/wholeModel";
 import {
   FORMAT_ALIASES, FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
-} from "../quant/quantModel";
+} from "../quant/wholeModel";
 import { Tensor } from "../tensor";
 import { Tokenizer } from "../tokenizer";
 import { UsageError, fileArg, intArg, mib, numArg, parseCli } from "./args";

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GGUFError, loadModel, openGGUF, Tensor, Tokenizer, hessianFromActivations } from "../src/index";
 import { loadEngine } from "../src/model/engine";
 import { calibrate } from "../src/quant/calibrate";
-import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/quantModel";
+import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/wholeModel";
 
 const root = path.resolve(__dirname, "..");
 const cli = path.join(root, "dist", "cli.js");
