@@ -15,9 +15,10 @@ import { packageRoot } from "../native";
 import { calibrate, progressBar, type Calibration } from "../quant/calibrate";
 import type { SequentialCalibration } from "../quant/wholeModel";
 import {
-  FORMAT_ALIASES, FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, quantizeModel,
+  FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, matrixBits, parseFormat, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
 } from "../quant/wholeModel";
+import { int4FormatName } from "../formatNames";
 import { Tensor } from "../tensor";
 import { Tokenizer } from "../tokenizer";
 import { UsageError, fileArg, intArg, mib, numArg, parseCli } from "./args";
@@ -52,9 +53,9 @@ export function formatArg(v: unknown, required = true): Format | undefined {
     return undefined;
   }
   const s = String(v);
-  const f = FORMAT_ALIASES[s] ?? s;
-  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")} (or q4_g32, q4_g64, q4_g128), got "${s}"`);
-  return f as Format;
+  const f = parseFormat(s);
+  if (!f) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")} (or q4_g32, q4_g64, q4_g128: _sym), got "${s}"`);
+  return f;
 }
 
 export function methodArg(name: string, v: string): ModelMethod {
@@ -216,7 +217,7 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const b = matrixBits(qm);
     const types = new Map<string, number>();
     for (const t of qm.tensors) {
-      const name = t.type === "q4" ? (t.q!.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
+      const name = t.type === "q4" ? (t.q!.ggmlType ?? int4FormatName(t.q!.groupSize, t.q!.scheme)) : t.type;
       types.set(name, (types.get(name) ?? 0) + 1);
     }
     log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +

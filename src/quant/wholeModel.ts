@@ -14,6 +14,7 @@ import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeigh
 import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
+import { int4FormatName, parseInt4FormatName } from "../formatNames";
 import { f16ToF32 } from "./fp16";
 import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
@@ -25,8 +26,13 @@ import { polishCodes, refitScales } from "./refit";
 
 export const FORMATS = ["q4_0", "q4_1", "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
 export type Format = (typeof FORMATS)[number];
-/** Accepted spellings: the FORMATS, and q4_g64 / q4_g128 (= _sym). */
-export const FORMAT_ALIASES: Record<string, Format> = { q4_g32: "q4_g32_sym", q4_g64: "q4_g64_sym", q4_g128: "q4_g128_sym" };
+
+/** A format by its name or an older spelling of it (src/formatNames.ts); null for anything else. */
+export function parseFormat(name: string): Format | null {
+  const int4 = parseInt4FormatName(name);
+  const f = int4 ? int4FormatName(int4.groupSize, int4.scheme) : name;
+  return (FORMATS as readonly string[]).includes(f) ? (f as Format) : null;
+}
 
 /** rtn, mse (importance = diag H with calibration), gptq, awq (awq scaling + mse), awq+gptq (awq scaling, then gptq). */
 export const MODEL_METHODS = ["rtn", "mse", "awq", "gptq", "awq+gptq"] as const;
@@ -36,8 +42,7 @@ export const NEEDS_CALIBRATION: readonly ModelMethod[] = ["awq", "gptq", "awq+gp
 export function formatSpec(f: Format): { groupSize: GroupSize; scheme: Scheme; llamaTypes: boolean } {
   if (f === "q4_0") return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
   if (f === "q4_1") return { groupSize: 32, scheme: "asymmetric", llamaTypes: true };
-  const m = /^q4_g(\d+)_(sym|asym)$/.exec(f)!;
-  return { groupSize: Number(m[1]) as GroupSize, scheme: m[2] === "sym" ? "symmetric" : "asymmetric", llamaTypes: false };
+  return { ...parseInt4FormatName(f)!, llamaTypes: false };
 }
 
 export interface QuantizeModelOptions {
