@@ -240,11 +240,15 @@ export interface DemoError {
 /**
  * Deterministic random weights (approximately normal, std 0.02; embeddings std 1; norms 1),
  * generated natively and quantized as they are generated (cpp/ops/demo.cpp), on `threads` threads.
+ * Names and shapes are the architecture's (./arch); each matrix's seed is its place in the order
+ * embedding, each layer's matrices, output.
  */
 export function demoWeights(spec: QuantSpec, threads: number, c: ModelConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
   let tensorIndex = 0;
   let errSq = 0, refSq = 0;
-  const gen = (N: number, K: number, std: number, name: string): Linear => {
+  const shapes = new Map(expectedTensors(c).map(([name, ne]) => [name, ne]));
+  const gen = (name: string, std: number): Linear => {
+    const [K, N] = shapes.get(name)!;
     const seed = DEMO_SEED + tensorIndex++ * 1000003;
     if (spec.kind === "f32") {
       const w = new Float32Array(N * K);
@@ -262,23 +266,16 @@ export function demoWeights(spec: QuantSpec, threads: number, c: ModelConfig = D
     return { kind: "q4", N, K, q: new QTensor({ dims: [N, K], groupSize: spec.groupSize, scheme: spec.scheme, codes, scales, offsets }) };
   };
   const ones = () => new Float32Array(c.dim).fill(1);
-  const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
-  const embed = gen(c.vocab, c.dim, 1, "token_embd.weight");
+  const embed = gen(MODEL_TENSORS.embed, 1);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.nLayers; l++) {
-    layers.push({
-      attnNorm: ones(),
-      wq: multiplyOnly(gen(q, c.dim, 0.02, `blk.${l}.attn_q.weight`)),
-      wk: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_k.weight`)),
-      wv: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_v.weight`)),
-      wo: multiplyOnly(gen(c.dim, q, 0.02, `blk.${l}.attn_output.weight`)),
-      ffnNorm: ones(),
-      gate: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_gate.weight`)),
-      up: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_up.weight`)),
-      down: multiplyOnly(gen(c.dim, c.hidden, 0.02, `blk.${l}.ffn_down.weight`)),
-    });
+    const w: Partial<Record<keyof LayerWeights, Float32Array | Linear>> = {};
+    for (const field of Object.keys(LAYER_TENSORS) as (keyof LayerWeights)[]) {
+      w[field] = LAYER_NORMS.includes(field) ? ones() : multiplyOnly(gen(layerTensor(l, field), 0.02));
+    }
+    layers.push(w as LayerWeights);
   }
-  const output = multiplyOnly(gen(c.vocab, c.dim, 0.02, "output.weight"));
+  const output = multiplyOnly(gen(MODEL_TENSORS.output, 0.02));
   return {
     weights: { embed, layers, outputNorm: ones(), output, tied: false },
     error: { weightRelRms: refSq > 0 ? Math.sqrt(errSq / refSq) : 0 },
