@@ -1,4 +1,4 @@
-// Issue 5 end to end on stories260K: `int4 quantize` files (llama-quantize's tensor types, int4's
+// Quantizing end to end on stories260K: `int4 quantize` files (llama-quantize's tensor types, int4's
 // extension types, metadata), loading them, `int4 eval --base` / `--methods`, calibration
 // statistics, and the comparison with llama.cpp's own Q4_0 numbers. Heavy measurements live in
 // bench/quant-table.mjs; these runs use a few contexts of the committed texts.
@@ -158,12 +158,14 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
     expect(text).toMatch(/worst ten by relative RMS error/);
   });
 
-  it("eval --methods quantizes in memory exactly as the file: rtn's numbers equal eval --base of the rtn file", () => {
-    const a = JSON.parse(int4("eval", "--model", stories, "--methods", "rtn,mse", "--format", "q4_0", "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
+  it("eval methods quantizes in memory exactly as the file: rtn's numbers equal eval base of the rtn file (either spelling)", () => {
+    const a = JSON.parse(int4("eval", "methods", "--model", stories, "--methods", "rtn,mse", "--format", "q4_0", "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
     const b = JSON.parse(int4("eval", "--base", stories, "--model", path.join(dir, "q4_0.gguf"), "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
     expect(a.results.map((x: { method: string }) => x.method)).toEqual(["rtn", "mse"]);
     expect(a.results[0].klMean).toBe(b.klMean);
     expect(a.results[0].top1Agreement).toBe(b.top1Agreement);
+    const b2 = JSON.parse(int4("eval", "base", "--base", stories, "--model", path.join(dir, "q4_0.gguf"), "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
+    expect(b2.klMean).toBe(b.klMean);
     expect(a.results[0].bitsPerWeight).toBeCloseTo(7.116, 2);
   });
 
@@ -358,6 +360,11 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
       [["eval", "--model", model, "--methods", "rtn,nope", "--format", "q4_0"], /--methods: expected one of rtn/],
       [["eval", "--model", model, "--methods", "gptq", "--format", "q4_0"], /need --calib FILE/],
       [["eval", "--base", model, "--model", model, "--ctx", "3"], /--ctx: expected an integer in \[8, 65536\]/],
+      [["eval", "nope", "--model", model], /unknown mode "nope" \(expected quant, base, methods\)/],
+      [["eval", "base", "--model", model], /--base FILE is required/],
+      [["eval", "base", "--base", model, "--model", model, "--methods", "rtn"], /--methods goes with int4 eval methods/],
+      [["eval", "methods", "--model", model, "--format", "q4_0"], /--methods M1,M2,... is required/],
+      [["eval", "quant", "--model", model, "--base", model], /Unknown option '--base'/],
     ];
     for (const [args, msg] of cases) {
       const r = int4(...args);
@@ -366,5 +373,7 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
     }
     expect(int4("quantize", "--help").out).toMatch(/--all-4bit/);
     expect(int4("eval", "--help").out).toMatch(/--methods/);
+    expect(int4("eval", "--help").out).toMatch(/int4 eval base --base FULL.gguf/);
+    expect(int4("eval", "methods", "--help").out).toMatch(/int4 eval methods --model/);
   });
 });

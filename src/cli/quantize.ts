@@ -89,7 +89,7 @@ export function readCalibrationText(model: string, textFile: string, ctx: number
 }
 
 /**
- * The calibration of `int4 quantize` / `eval --methods`: one pass of the f32 model (default), or
+ * The calibration of `int4 quantize` / `eval methods`: one pass of the f32 model (default), or
  * sequential (--sequential: statistics of each layer collected with the layers before it
  * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up / output (gptq methods).
  */

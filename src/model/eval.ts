@@ -16,7 +16,7 @@ export interface EvalResult {
   klP99: number;
   klMax: number;
   top1Agreement: number;
-  // uncertainty and more statistics (what `int4 eval --base` prints)
+  // uncertainty and more statistics (what `int4 eval base` prints)
   /** Standard error of klMean (sample standard deviation / sqrt(n)). */
   klStdErr: number;
   klMedian: number;

@@ -1,6 +1,6 @@
 // Quantizing a whole model (README "Quantization methods"): which type each tensor gets, the
 // method that picks its codes and scales, awq's folding, and the result as GGUF tensors (for
-// `int4 quantize`) or as in-memory weights (for `int4 eval --methods`).
+// `int4 quantize`) or as in-memory weights (for `int4 eval methods`).
 //
 // Tensor types, as llama-quantize chooses them for a Q4_0 / Q4_1 file of a model like this one:
 //   1-D tensors (norms) F32; output.weight Q8_0; a matrix whose rows are not a multiple of 32
