@@ -6,8 +6,8 @@
 // after one untimed warm-up run (as llama-bench),
 // at 1 and 2 threads. Writes bench/results/e2e.json and e2e.md (medians of --reps runs).
 //   node bench/e2e.mjs [--reps N] [--pp N] [--tg N] [--threads 1,2]
-// Generation is bounded by memory bandwidth: every token reads all weights once. Issue 4 gives
-// about 16.7 GB/s (1 thread) and 33 GB/s (2 threads) on the reference machine over 0.64 GB of
+// Generation is bounded by memory bandwidth: every token reads all weights once. The reference
+// machine reads about 16.7 GB/s (1 thread) and 33 GB/s (2 threads); over 0.64 GB of
 // Q4_0 weights: 26 and 52 tok/s. Each result is also given as a fraction of that bound.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -23,7 +23,7 @@ const { values: a } = parseArgs({
 });
 const reps = Number(a.reps), pp = Number(a.pp), tg = Number(a.tg);
 const threadList = a.threads.split(",").map(Number);
-const BOUND = { 1: 26, 2: 52 }; // tok/s, from issue 4 (bandwidth / 0.64 GB)
+const BOUND = { 1: 26, 2: 52 }; // tok/s on the reference machine (bandwidth / 0.64 GB)
 const LLAMA_CPP = { pp: { 1: 65, 2: 127 }, tg: { 1: 9.7, 2: 16.4 } };
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)];
 
@@ -82,7 +82,7 @@ const f = (x) => x.toFixed(2);
 const md = [
   `# End-to-end: demo model (TinyLlama-1.1B shape, q4), kernels "${result.kernels}"`,
   "",
-  `${result.date}, ${result.machine.cpus}, median of ${reps} run(s), 1-minute load average ${os.loadavg()[0].toFixed(1)} at the end. Generation bound: memory bandwidth over the weights (issue 4: 26 tok/s at 1 thread, 52 at 2; "here": the read bandwidth build/int4_bench measures on this machine right after the run).`,
+  `${result.date}, ${result.machine.cpus}, median of ${reps} run(s), 1-minute load average ${os.loadavg()[0].toFixed(1)} at the end. Generation bound: memory bandwidth over the weights (reference machine: 26 tok/s at 1 thread, 52 at 2; "here": the read bandwidth build/int4_bench measures on this machine right after the run).`,
   "",
   "| threads | pp" + pp + " tok/s | tg" + tg + " tok/s | tg / issue's bound | read GB/s here | tg / bound here | llama.cpp Q4_0 pp512 / tg128 | weights | load s |",
   "|---|---|---|---|---|---|---|---|---|",
