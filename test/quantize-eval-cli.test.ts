@@ -8,16 +8,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, have, root, stories } from "./helpers/cliSetup";
 import { GGUFError, loadModel, openGGUF, Tensor, Tokenizer, hessianFromActivations } from "../src/index";
 import { loadEngine } from "../src/model/engine";
 import { calibrate } from "../src/quant/calibrate";
 import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/wholeModel";
 
-const root = path.resolve(__dirname, "..");
-const cli = path.join(root, "dist", "cli.js");
-const models = path.resolve(root, "../shared/models");
-const stories = path.join(models, "stories260K-f32.gguf");
-const have = fs.existsSync(stories);
 if (!have) console.warn(`skipping quantize tests that need ${stories} (shared test model absent)`);
 const evalText = path.join(root, "bench/data/stories260K-eval-seed1.txt");
 const calibText = path.join(root, "bench/data/stories260K-calib-seed2.txt");
