@@ -72,7 +72,7 @@ try {
   console.error(`compare-llamacpp: int4 cannot load ${a.model}: ${e.name}: ${e.message}`);
   process.exit(1);
 }
-const V = int4.llama.config.vocab;
+const V = int4.transformer.config.vocab;
 const llama = await LlamaCpp.start();
 try {
   const info = await llama.load(a.model, { threads, ctx });

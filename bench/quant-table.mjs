@@ -1,5 +1,5 @@
 // The quantization-method table of README "Quantization methods": every method on stories260K,
-// scored by `int4 eval --methods` (KL divergence from the f32 model, top-1 agreement, perplexity
+// scored by `int4 eval methods` (KL divergence from the f32 model, top-1 agreement, perplexity
 // ratio) on text the f32 model sampled with seed 1, calibrated on text it sampled with seed 2
 // (bench/data, written by bench/sample-text.mjs), contexts of 128 tokens.
 //   node bench/quant-table.mjs [--quick]    -> bench/results/quant-table.json and .md

@@ -17,7 +17,7 @@ const f = openGGUF(model);
 const tok = Tokenizer.fromGGUF(f);
 f.close();
 const eng = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads: 1, ctx: 512 });
-const ids = selfSample(eng.llama, Number(count), tok.bos, tok.eos, Number(seed));
+const ids = selfSample(eng.transformer, Number(count), tok.bos, tok.eos, Number(seed));
 // stories are separated by BOS (an EOS became BOS): one story per line
 const stories = [];
 let cur = [];

@@ -1,5 +1,5 @@
 # Writes OUT (a header) defining INT4_SOURCE_HASH: a SHA-256 over the native sources, so a binary
-# can say which sources it was built from. Recipe (src/sourceHash.ts computes the same):
+# can say which sources it was built from. Recipe (test/helpers/sourceHash.ts computes the same):
 #   for each file of cpp/**, cmake/** and CMakeLists.txt, sorted by relative path with '/':
 #     "<relative path>\n<sha256 of its bytes>\n"
 #   and the SHA-256 of all of that.

@@ -38,7 +38,9 @@ export { loadModel, Model, DEMO_MODEL } from "./model/model";
 export type { LoadModelOptions, GenerateOptions } from "./model/model";
 export type { ModelInfo } from "./model/engine";
 export type { GenerateStats, StopReason } from "./model/protocol";
-export type { LlamaConfig } from "./model/config";
+export type { ModelConfig } from "./model/config";
+/** @deprecated the former name of ModelConfig */
+export type { ModelConfig as LlamaConfig } from "./model/config";
 export { QUANT_NAMES } from "./model/quant";
 export type { QuantName } from "./model/quant";
 export { openGGUF, GGUFError } from "./gguf/reader";

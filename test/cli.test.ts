@@ -5,12 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { cli, have, models, root, stories } from "./helpers/cliSetup";
 
-const root = path.resolve(__dirname, "..");
-const cli = path.join(root, "dist", "cli.js");
-const models = path.resolve(root, "../shared/models");
-const stories = path.join(models, "stories260K-f32.gguf");
-const have = fs.existsSync(stories);
 if (!have) console.warn(`skipping CLI tests that need ${stories} (shared test model absent)`);
 
 const int4 = (...args: string[]) => {

@@ -185,7 +185,7 @@ describe("GGUF writer: tensors", () => {
         ggufTensorFromQTensor("ext.g256.asym", quantize(w300, { groupSize: 256, scheme: "asymmetric" })),
         { name: "three.d", type: "f32", dims: [2, 1, 3], data: new Uint8Array(24).fill(1) },
       ];
-      const expectTypes = ["f32", "f32", "f16", "q8_0", "q4_0", "q4_1", "int4_g32_sym", "int4_g64_sym", "int4_g128_asym", "int4_g256_asym", "f32"];
+      const expectTypes = ["f32", "f32", "f16", "q8_0", "q4_0", "q4_1", "q4_g32_sym", "q4_g64_sym", "q4_g128_asym", "q4_g256_asym", "f32"];
       expect(specs.map((s) => s.type)).toEqual(expectTypes);
       const f = path.join(tmp, `tensors${alignment}.gguf`);
       const metadata: Record<string, GGUFValue> = { "general.architecture": { type: "string", value: "llama" } };
@@ -310,7 +310,7 @@ describe("encoders", () => {
           const bytes = encodeInt4(q);
           const rowBytes = Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
           expect(bytes.length).toBe(3 * rowBytes);
-          const back = decodeInt4(GGUF_TENSOR_TYPES[`int4_g${groupSize}_${scheme === "symmetric" ? "sym" : "asym"}`], bytes, [3, K]);
+          const back = decodeInt4(GGUF_TENSOR_TYPES[int4ExtensionType(groupSize, scheme)], bytes, [3, K]);
           expect(Buffer.from(back.codes).equals(Buffer.from(q.codes))).toBe(true);
           expect(Array.from(back.scales)).toEqual(Array.from(q.scales));
           expect(back.offsets ? Array.from(back.offsets) : null).toEqual(q.offsets ? Array.from(q.offsets) : null);
@@ -342,8 +342,18 @@ describe("encoders", () => {
 
   it("extension type ids are far outside llama.cpp's ggml types (GGML_TYPE_COUNT is 43; forks use 100-150)", () => {
     for (const [name, id] of Object.entries(GGUF_TENSOR_TYPES)) {
-      if (name.startsWith("int4_")) expect(id).toBeGreaterThan(1000);
+      if (name.startsWith("q4_g")) expect(id).toBeGreaterThan(1000);
       else expect(id).toBeLessThan(43);
     }
+  });
+
+  it("the extension types are spelled as the formats (q4_g64_sym); the older int4_g64_sym is still accepted", async () => {
+    expect(int4ExtensionType(64, "symmetric")).toBe("q4_g64_sym");
+    const q = quantize(new Tensor(randn(2 * 64, 7, 0.2), [2, 64]), { groupSize: 64 });
+    const f = path.join(tmp, "old-type-name.gguf");
+    await writeGGUF(f, { metadata: {}, tensors: [{ name: "w", type: "int4_g64_sym" as never, dims: [2, 64], data: encodeInt4(q) }] });
+    const g = parse(read(f));
+    expect(g.tensors[0].type).toBe(GGUF_TENSOR_TYPES.q4_g64_sym);
+    await expect(writeGGUF(f, { metadata: {}, tensors: [{ name: "w", type: "int4_g64" as never, dims: [2, 64], data: encodeInt4(q) }] })).rejects.toThrow(/type/);
   });
 });

@@ -122,7 +122,7 @@ describe.runIf(haveShared && llamaCpp.dir !== null)(`int4 (quant "${quant}") aga
       const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
       f.close();
       const info = await llama.load(file, { threads: 1, ctx: 512 });
-      const V = e.llama.config.vocab;
+      const V = e.transformer.config.vocab;
       expect(info.vocab).toBe(V);
       const prompt = e.tokenizer.encode("Once upon a time"); // BOS first, as llama.cpp's
       expect(await llama.tokenize("Once upon a time")).toEqual(prompt);

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEMO_MODEL, GGUFError, loadModel, matmul, openGGUF, QTensor, Sampler, Tensor } from "../src/index";
-import { configFromGGUF, type LlamaConfig } from "../src/model/config";
+import { configFromGGUF, type ModelConfig } from "../src/model/config";
 import { loadEngine } from "../src/model/engine";
 import { evaluate, selfSample } from "../src/model/eval";
-import { Llama } from "../src/model/llama";
+import { Transformer } from "../src/model/transformer";
 import { parseQuant, QUANT_NAMES } from "../src/model/quant";
 import { demoWeights } from "../src/model/weights";
 import { asF32, cleanupTemp, TINY, tinyModel, writeTemp, type StoredType } from "./modelFixture";
@@ -31,11 +31,11 @@ describe.runIf(have)("stories260K", () => {
     const ref = json("stories260K_greedy.json").runs[0];
     const e = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "f32", threads: 1 });
     const ids: number[] = [...ref.prompt_ids];
-    const s = new Sampler(e.llama.config.vocab, { temperature: 0 });
-    let logits = e.llama.forward(ids, 0);
+    const s = new Sampler(e.transformer.config.vocab, { temperature: 0 });
+    let logits = e.transformer.forward(ids, 0);
     while (ids.length < ref.ids.length) {
       ids.push(s.sample(logits));
-      logits = e.llama.forward([ids[ids.length - 1]], ids.length - 1);
+      logits = e.transformer.forward([ids[ids.length - 1]], ids.length - 1);
     }
     expect(ids).toEqual(ref.ids);
     // the same through the public streaming API (worker thread)
@@ -52,11 +52,11 @@ describe.runIf(have)("stories260K", () => {
     const buf = fs.readFileSync(path.join(models, "stories260K_logits.f32"));
     const want = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
     const e = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "f32", threads: 2 });
-    const all = e.llama.forwardAll(ref.token_ids, 0);
+    const all = e.transformer.forwardAll(ref.token_ids, 0);
     expect(all.length).toBe(16 * 512);
     for (let t = 0; t < 16; t++) expect(maxDiff(all.subarray(t * 512, (t + 1) * 512), want.subarray(t * 512, (t + 1) * 512)), `position ${t}`).toBeLessThan(1e-4);
     for (let t = 0; t < 16; t++) {
-      const l = e.llama.forward([ref.token_ids[t]], t);
+      const l = e.transformer.forward([ref.token_ids[t]], t);
       expect(maxDiff(l, want.subarray(t * 512, (t + 1) * 512)), `step ${t}`).toBeLessThan(1e-4);
     }
   });
@@ -84,8 +84,8 @@ describe.runIf(have)("stories260K", () => {
   it("q4 vs f32: eval reports perplexity, KL divergence and top-1 agreement", () => {
     const ref = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "f32", threads: 2, ctx: 128 });
     const q = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "q4", threads: 2, ctx: 128 });
-    const tokens = selfSample(ref.llama, 4 * 128, 1, 2, 1);
-    const r = evaluate(ref.llama, q.llama, tokens, 128, 1);
+    const tokens = selfSample(ref.transformer, 4 * 128, 1, 2, 1);
+    const r = evaluate(ref.transformer, q.transformer, tokens, 128, 1);
     expect(r.chunks).toBe(4);
     expect(r.scoredTokens).toBe(4 * 63);
     expect(r.klMean).toBeGreaterThan(0);
@@ -96,7 +96,7 @@ describe.runIf(have)("stories260K", () => {
     expect(r.pplRef).toBeGreaterThan(1);
     expect(r.pplQuant).toBeGreaterThan(1);
     // a model against itself: no divergence at all
-    const same = evaluate(ref.llama, ref.llama, tokens, 128, 1);
+    const same = evaluate(ref.transformer, ref.transformer, tokens, 128, 1);
     expect(same.klMean).toBe(0);
     expect(same.top1Agreement).toBe(1);
     expect(same.pplQuant).toBe(same.pplRef);
@@ -107,11 +107,11 @@ describe.runIf(have)("stories260K", () => {
     const cfg = configFromGGUF(f);
     f.close();
     const ids = json("stories260K_logits.json").token_ids;
-    const ref = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "f32", threads: 1 }).llama.forwardAll(ids, 0).slice();
+    const ref = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "f32", threads: 1 }).transformer.forwardAll(ids, 0).slice();
     const err: Record<string, number> = {};
     for (const quant of QUANT_NAMES) {
       const e = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant, threads: 1 });
-      err[quant] = maxDiff(e.llama.forwardAll(ids, 0), ref);
+      err[quant] = maxDiff(e.transformer.forwardAll(ids, 0), ref);
       expect(e.info.config).toEqual(cfg);
     }
     expect(err.f32).toBe(0);
@@ -123,10 +123,10 @@ describe.runIf(have)("stories260K", () => {
   it("q4: Q, K, V and gate, up multiplied together give the logits of separate products, prompt and token", () => {
     const ids = json("stories260K_logits.json").token_ids;
     const e = loadEngine({ source: { kind: "gguf", path: storiesPath }, quant: "q4", threads: 2 });
-    const shared = [e.llama.forwardAll(ids, 0).slice(), e.llama.forward([ids[0]], ids.length).slice()];
+    const shared = [e.transformer.forwardAll(ids, 0).slice(), e.transformer.forward([ids[0]], ids.length).slice()];
     let calls = 0;
-    e.llama.onLinearInput = () => void calls++; // a hook on the linears' inputs makes each one separate
-    const separate = [e.llama.forwardAll(ids, 0).slice(), e.llama.forward([ids[0]], ids.length).slice()];
+    e.transformer.onLinearInput = () => void calls++; // a hook on the linears' inputs makes each one separate
+    const separate = [e.transformer.forwardAll(ids, 0).slice(), e.transformer.forward([ids[0]], ids.length).slice()];
     expect(calls).toBeGreaterThan(0);
     expect(shared[0]).toEqual(separate[0]);
     expect(shared[1]).toEqual(separate[1]);
@@ -203,8 +203,8 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
   for (const type of ["F16", "BF16", "Q8_0", "Q4_0", "Q4_1"] as StoredType[]) {
     it(`${type} tensors load as the values they store (f32 path) `, () => {
       const t = tinyModel({ type });
-      const got = load(t.bytes, "f32", `${type}.gguf`).llama.forwardAll(tokens, 0);
-      const want = load(asF32(t), "f32", `${type}-as-f32.gguf`).llama.forwardAll(tokens, 0);
+      const got = load(t.bytes, "f32", `${type}.gguf`).transformer.forwardAll(tokens, 0);
+      const want = load(asF32(t), "f32", `${type}-as-f32.gguf`).transformer.forwardAll(tokens, 0);
       expect(maxDiff(got, want)).toBeLessThan(1e-4);
     });
   }
@@ -249,7 +249,7 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     expect(e.weights.output).toBe(e.weights.embed);
     const q = load(t.bytes, "q4", "tied-q4.gguf");
     expect(q.weights.output).toBe(q.weights.embed);
-    expect(q.llama.forward(tokens, 0).length).toBe(TINY.vocab);
+    expect(q.transformer.forward(tokens, 0).length).toBe(TINY.vocab);
   });
 
   it("rejects wrong shapes, missing tensors, other architectures and tokenizers", async () => {
@@ -282,22 +282,22 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     const t = tinyModel({});
     const e = load(t.bytes, "f32", "long.gguf");
     const ids = Array.from({ length: 100 }, (_, i) => (i * 37) % TINY.vocab);
-    const all = e.llama.forwardAll(ids, 0).slice();
+    const all = e.transformer.forwardAll(ids, 0).slice();
     const stepwise = new Float32Array(all.length);
-    for (let i = 0; i < ids.length; i++) stepwise.set(e.llama.forward([ids[i]], i), i * TINY.vocab);
+    for (let i = 0; i < ids.length; i++) stepwise.set(e.transformer.forward([ids[i]], i), i * TINY.vocab);
     expect(maxDiff(all, stepwise)).toBeLessThan(1e-4);
-    expect(() => e.llama.forward([1], 128)).toThrow(/context: 129 positions needed, the KV cache holds 128/);
-    expect(() => e.llama.forward([TINY.vocab], 0)).toThrow(/token: expected an id in \[0, 300\), got 300/);
+    expect(() => e.transformer.forward([1], 128)).toThrow(/context: 129 positions needed, the KV cache holds 128/);
+    expect(() => e.transformer.forward([TINY.vocab], 0)).toThrow(/token: expected an id in \[0, 300\), got 300/);
   });
 });
 
 describe("demo model weights", () => {
   it("are deterministic and quantized per tensor", () => {
-    const cfg: LlamaConfig = { arch: "llama", dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, hidden: 96, vocab: 300, ctx: 64, eps: 1e-5, ropeBase: 10000, nRot: 16, ropeMode: 0 };
+    const cfg: ModelConfig = { arch: "llama", dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 16, hidden: 96, vocab: 300, ctx: 64, eps: 1e-5, ropeBase: 10000, nRot: 16, ropeMode: 0 };
     const a = demoWeights(parseQuant("q4"), 1, cfg);
     const b = demoWeights(parseQuant("q4"), 2, cfg);
-    const la = new Llama(cfg, a.weights, { ctx: 64 }).forward([1, 2, 3], 0).slice();
-    const lb = new Llama(cfg, b.weights, { ctx: 64 }).forward([1, 2, 3], 0);
+    const la = new Transformer(cfg, a.weights, { ctx: 64 }).forward([1, 2, 3], 0).slice();
+    const lb = new Transformer(cfg, b.weights, { ctx: 64 }).forward([1, 2, 3], 0);
     expect(Array.from(lb)).toEqual(Array.from(la));
     expect(a.error.weightRelRms).toBeGreaterThan(0.02);
     expect(a.error.weightRelRms).toBeLessThan(0.2);
@@ -307,13 +307,13 @@ describe("demo model weights", () => {
 
   it("at a size the thread pool splits: the shared Q, K, V and gate, up products and 1 or 2 threads give the same logits", () => {
     // dim 1024: every product is over 2^19 multiply-adds, so 2 threads really split it
-    const cfg: LlamaConfig = { arch: "llama", dim: 1024, nLayers: 2, nHeads: 16, nKvHeads: 4, headDim: 64, hidden: 2816, vocab: 2000, ctx: 64, eps: 1e-5, ropeBase: 10000, nRot: 64, ropeMode: 0 };
+    const cfg: ModelConfig = { arch: "llama", dim: 1024, nLayers: 2, nHeads: 16, nKvHeads: 4, headDim: 64, hidden: 2816, vocab: 2000, ctx: 64, eps: 1e-5, ropeBase: 10000, nRot: 64, ropeMode: 0 };
     const { weights } = demoWeights(parseQuant("q4"), 2, cfg);
     const tokens = [1, 17, 400, 1999, 3, 250, 251, 9];
     const run = (threads: number, separate: boolean) => {
-      const llama = new Llama(cfg, weights, { ctx: 64, threads });
-      if (separate) llama.onLinearInput = () => {}; // a hook on the linears' inputs makes each product separate
-      return [llama.forwardAll(tokens, 0).slice(), llama.forward([5], tokens.length).slice()];
+      const transformer = new Transformer(cfg, weights, { ctx: 64, threads });
+      if (separate) transformer.onLinearInput = () => {}; // a hook on the linears' inputs makes each product separate
+      return [transformer.forwardAll(tokens, 0).slice(), transformer.forward([5], tokens.length).slice()];
     };
     const base = run(1, true);
     for (const [threads, separate] of [[1, false], [2, false], [2, true]] as const) {

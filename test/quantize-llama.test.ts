@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openGGUF } from "../src/gguf/reader";
 import { quantizedTensorSpecs } from "../src/cli/quantize";
-import { disposeQuantized, quantizeModel, type Format } from "../src/quant/quantModel";
+import { disposeQuantized, quantizeModel, type Format } from "../src/quant/wholeModel";
 import { LLAMA_FILE_TYPES } from "../src/quant/llamaTypes";
 
 const shared = path.resolve(__dirname, "..", "..", "shared", "models");

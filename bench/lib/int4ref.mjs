@@ -30,20 +30,20 @@ export function loadInt4(file, { quant, threads = 1, ctx } = {}) {
 
 /** Teacher forcing: Float32Array [tokens.length, vocab] of the logits after each token (one batch). */
 export function int4Logits(engine, tokens) {
-  return engine.llama.forwardAll(tokens, 0).slice();
+  return engine.transformer.forwardAll(tokens, 0).slice();
 }
 
 /** Greedy continuation of `prompt` by `n` tokens: { ids, logits: Float32Array [n, vocab] }. */
 export function int4Greedy(engine, prompt, n) {
-  const V = engine.llama.config.vocab;
+  const V = engine.transformer.config.vocab;
   const ids = [], out = new Float32Array(n * V);
-  let logits = engine.llama.forward(prompt, 0);
+  let logits = engine.transformer.forward(prompt, 0);
   for (let i = 0; i < n; i++) {
     out.set(logits, i * V);
     let b = 0;
     for (let j = 1; j < V; j++) if (logits[j] > logits[b]) b = j; // ties: the lowest id, as llama.cpp's greedy sampler
     ids.push(b);
-    if (i < n - 1) logits = engine.llama.forward([b], prompt.length + i);
+    if (i < n - 1) logits = engine.transformer.forward([b], prompt.length + i);
   }
   return { ids, logits: out };
 }
@@ -69,7 +69,7 @@ export function roundingBudget(engine, tokens, typeOf, { relativeDifference, lla
   });
   names.set(w.output, { name: w.tied ? "token_embd.weight" : "output.weight", site: "output" });
   const sites = new Map();
-  const llama = engine.llama;
+  const llama = engine.transformer;
   llama.onLinearInput = (linear, x) => {
     const n = names.get(linear);
     if (!n) return;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string>
 
+#include "ops/ops_table.h"
 #include "platform/platform.h"
 
 namespace int4 {
@@ -18,25 +19,27 @@ const CpuFeatures& cpu() {
   return f;
 }
 
-// Every kernel table of this build, with its ISA family and what it needs of the CPU, from the
-// least to the most capable: the one list the functions below read.
+// Every kernel table of this build, with its ISA family, what it needs of the CPU and the table
+// of cpp/ops's operators that goes with it, from the least to the most capable: the one list the
+// functions below read.
 struct Entry {
   const char* family;
   const KernelTable* table;
   bool (*runs)(const CpuFeatures&);
+  const OpsTable* ops;
 };
 
 const Entry kTables[] = {
-    {"scalar", &kGenericKernels, [](const CpuFeatures&) { return true; }},
+    {"scalar", &kGenericKernels, [](const CpuFeatures&) { return true; }, &kGenericOps},
 #if defined(INT4_HAVE_X86_KERNELS)
-    {"avx2", &kAvx2Kernels, [](const CpuFeatures& f) { return f.avx2; }},
-    {"avx2", &kAvxVnniKernels, [](const CpuFeatures& f) { return f.avx2 && f.avxvnni; }},
-    {"avx512", &kAvx512Kernels, [](const CpuFeatures& f) { return f.avx512; }},
-    {"avx512", &kAvx512AmxKernels, [](const CpuFeatures& f) { return f.avx512 && f.amx; }},
+    {"avx2", &kAvx2Kernels, [](const CpuFeatures& f) { return f.avx2; }, &kAvx2Ops},
+    {"avx2", &kAvxVnniKernels, [](const CpuFeatures& f) { return f.avx2 && f.avxvnni; }, &kAvx2Ops},
+    {"avx512", &kAvx512Kernels, [](const CpuFeatures& f) { return f.avx512; }, &kAvx512Ops},
+    {"avx512", &kAvx512AmxKernels, [](const CpuFeatures& f) { return f.avx512 && f.amx; }, &kAvx512Ops},
 #endif
 #if defined(INT4_HAVE_NEON_KERNELS)
-    {"neon", &kNeonKernels, [](const CpuFeatures& f) { return f.neon; }},
-    {"neon", &kNeonDotKernels, [](const CpuFeatures& f) { return f.neon && f.dotprod; }},
+    {"neon", &kNeonKernels, [](const CpuFeatures& f) { return f.neon; }, &kGenericOps},
+    {"neon", &kNeonDotKernels, [](const CpuFeatures& f) { return f.neon && f.dotprod; }, &kGenericOps},
 #endif
 };
 
@@ -99,6 +102,13 @@ int runnable_kernel_tables(const KernelTable** out, int cap) {
     n++;
   }
   return n;
+}
+
+const OpsTable& active_ops() {
+  const KernelTable* k = &active_kernels();
+  for (const Entry& e : kTables)
+    if (e.table == k) return *e.ops;
+  return kGenericOps;
 }
 
 std::string isa_family(const KernelTable& kt) {

@@ -1,15 +1,14 @@
 // The transformer's small operators: RMSNorm, RoPE, attention, SwiGLU, residual add.
 // Arithmetic follows llama2.c's run.c (f32, expf/sqrtf), the reference the tests hold the f32 path
 // to; long sums (RMSNorm's squares, softmax's max and sum) run in 16 lanes so that they vectorize.
+// Attention's and SwiGLU's inner code is per ISA (ops_table.h); this file splits the work.
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-#include "../int4/dispatch.h"
 #include "../int4/thread_pool.h"
-#include "nn_isa.h"
 #include "ops.h"
-#include "../platform/platform.h"
+#include "ops_table.h"
 
 namespace int4 {
 
@@ -55,14 +54,6 @@ void rmsnorm_rows(const float* x, const float* w, float* out, int64_t m0, int64_
 }
 
 }  // namespace
-
-bool use_avx512_ops() {
-#if defined(INT4_HAVE_AVX512_OPS)
-  return isa_family(active_kernels()) == "avx512";
-#else
-  return false;
-#endif
-}
 
 void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t n, float eps, int threads) {
   parallel_ranges(threads, M, n, [&](int64_t a, int64_t b) { rmsnorm_rows(x, w, out, a, b, n, eps); });
@@ -111,80 +102,6 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
 
 namespace {
 
-#if INT4_HAVE_TARGET_CLONES
-#define INT4_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define INT4_CLONES
-#endif
-
-// Row m of the batch, the query heads of KV head g: they are done together, so each key and value
-// row is loaded once for all of them. Scores accumulate over i in order (as llama2.c's dot
-// product) but for the 16 positions of a key block at once: att[j][t] += q_j[i] * kb[i][t], a loop
-// over contiguous t that vectorizes without horizontal sums.
-INT4_CLONES
-void attention_row_group_generic(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t m, int64_t pos0,
-                                 int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
-                                 float* att /* (group, T) */) {
-  const int64_t q_dim = n_head * hd, group = n_head / n_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int64_t T = pos0 + m + 1;  // positions this row sees
-  const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
-  const float* kg = k_cache + g * ctx * hd;         // (ctx / 16, hd, 16)
-  // scores: q_j . k_t / sqrt(hd), t < T, a block of 16 positions at a time
-  for (int64_t j = 0; j < group; j++)
-    for (int64_t t = 0; t < T; t++) att[j * T + t] = 0.0f;
-  for (int64_t t0 = 0; t0 < T; t0 += kKvBlock) {
-    const int64_t nt = T - t0 < kKvBlock ? T - t0 : kKvBlock;
-    const float* kb = kg + t0 * hd;  // block t0 / 16: (hd, 16)
-    for (int64_t i = 0; i < hd; i++) {
-      const float* kr = kb + i * kKvBlock;
-      for (int64_t j = 0; j < group; j++) {
-        const float qi = qg[j * hd + i];
-        float* a = att + j * T + t0;
-        for (int64_t t = 0; t < nt; t++) a[t] += qi * kr[t];
-      }
-    }
-  }
-  // softmax per head; the 1/sum is folded into the weights of the values
-  for (int64_t j = 0; j < group; j++) {
-    float* a = att + j * T;
-    // max and sum in 16 lanes: vectorized, where one running value would be a serial chain
-    float lm[16], ls[16];
-    for (int l = 0; l < 16; l++) lm[l] = -INFINITY, ls[l] = 0.0f;
-    const int64_t T16 = T - T % 16;
-    for (int64_t t = 0; t < T16; t += 16)
-      for (int l = 0; l < 16; l++) {
-        a[t + l] *= scale;
-        lm[l] = a[t + l] > lm[l] ? a[t + l] : lm[l];
-      }
-    for (int64_t t = T16; t < T; t++) {
-      a[t] *= scale;
-      lm[0] = a[t] > lm[0] ? a[t] : lm[0];
-    }
-    float mx = lm[0];
-    for (int l = 1; l < 16; l++) mx = lm[l] > mx ? lm[l] : mx;
-    for (int64_t t = 0; t < T; t++) a[t] = std::exp(a[t] - mx);
-    for (int64_t t = 0; t < T16; t += 16)
-      for (int l = 0; l < 16; l++) ls[l] += a[t + l];
-    float sum = 0.0f;
-    for (int l = 0; l < 16; l++) sum += ls[l];
-    for (int64_t t = T16; t < T; t++) sum += a[t];
-    const float inv = 1.0f / sum;
-    for (int64_t t = 0; t < T; t++) a[t] *= inv;
-  }
-  // weighted sum of values: out_j = sum_t a_j[t] v[t]
-  float* og = out + m * q_dim + g * group * hd;
-  for (int64_t e = 0; e < group * hd; e++) og[e] = 0.0f;
-  for (int64_t t = 0; t < T; t++) {
-    const float* v = v_cache + g * ctx * hd + t * hd;
-    for (int64_t j = 0; j < group; j++) {
-      const float a = att[j * T + t];
-      float* o = og + j * hd;
-      for (int64_t i = 0; i < hd; i++) o[i] += a * v[i];
-    }
-  }
-}
-
 // Requests the cache lines of one KV head's keys and values, positions [0, T), all at once. While
 // a token is generated the weights stream through the caches between two layers' attention, so
 // the cache is cold; a short run is otherwise read a miss at a time, before the hardware
@@ -199,7 +116,7 @@ struct AttentionJob {
   const float *q, *k_cache, *v_cache;
   float* out;
   int64_t M, pos0, n_head, n_kv, hd, ctx;
-  bool avx512;
+  const OpsTable* ops;
 };
 
 // One task: row m = task / n_kv, KV head g = task % n_kv. Scratch for the scores is per thread.
@@ -209,11 +126,7 @@ void attention_task(void* arg, int64_t task) {
   thread_local std::vector<float> att;
   if (att.size() < static_cast<size_t>(j.n_head / j.n_kv * T)) att.resize(static_cast<size_t>(j.n_head / j.n_kv * T));
   if (j.M <= 4) prefetch_kv(j.k_cache, j.v_cache, T, j.hd, j.ctx, g);
-#if defined(INT4_HAVE_AVX512_OPS)
-  if (j.avx512)
-    return attention_row_group_avx512(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
-#endif
-  attention_row_group_generic(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
+  j.ops->attention_row_group(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
 }
 
 }  // namespace
@@ -233,23 +146,14 @@ void attention_f32(const float* q, const float* k_cache, const float* v_cache, f
                    int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads) {
   // Tasks of one row and one KV head, taken in order from the pool's counter (later rows see more
   // positions; taking them as threads free up keeps the threads even). A short one runs alone.
-  AttentionJob job{q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, use_avx512_ops()};
+  AttentionJob job{q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, &active_ops()};
   const bool small = M * (pos0 + M) * n_head * hd < (int64_t(1) << 16);
   parallel_for(small ? 1 : threads, M * n_kv, attention_task, &job);
 }
 
 void silu_mul_f32(float* gate, const float* up, int64_t n, int threads) {
-  const bool avx512 = use_avx512_ops();
-  parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) {
-#if defined(INT4_HAVE_AVX512_OPS)
-    if (avx512) return silu_mul_avx512(gate + a, up + a, b - a);
-#endif
-    (void)avx512;
-    for (int64_t i = a; i < b; i++) {
-      const float g = gate[i];
-      gate[i] = g * (1.0f / (1.0f + std::exp(-g))) * up[i];
-    }
-  });
+  const OpsTable& ops = active_ops();
+  parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) { ops.silu_mul(gate + a, up + a, b - a); });
 }
 
 void add_f32(float* x, const float* y, int64_t n, int threads) {

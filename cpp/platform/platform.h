@@ -5,14 +5,6 @@
 #pragma once
 #include <cstddef>
 
-// target_clones (copies of a function per ISA, chosen at load) needs the loader's ifunc: ELF on
-// x86-64, with GCC or clang >= 14. Elsewhere (Windows, macOS) the default copy serves alone.
-#if defined(__x86_64__) && defined(__ELF__) && defined(__GNUC__) && (!defined(__clang__) || __clang_major__ >= 14)
-#define INT4_HAVE_TARGET_CLONES 1
-#else
-#define INT4_HAVE_TARGET_CLONES 0
-#endif
-
 namespace int4 {
 namespace platform {
 

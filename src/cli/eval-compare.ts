@@ -1,5 +1,6 @@
-// `int4 eval --base FULL.gguf --model QUANT.gguf`: a quantized file against its source, and
-// `int4 eval --model in.gguf --methods rtn,mse,... --format F`: several methods on the same text.
+// The compare modes of `int4 eval` (./eval.ts): `int4 eval base --base FULL.gguf --model
+// QUANT.gguf`, a quantized file against its source, and `int4 eval methods --model in.gguf
+// --methods rtn,mse,... --format F`, several methods on the same text.
 // Both score with src/model/eval.ts (llama.cpp's protocol: contexts of --ctx tokens, BOS first,
 // second half scored); the quantized model runs as stored (quant "stored": 4-bit tensors as they
 // are, F16/Q8_0 matrices at exactly their stored values).
@@ -10,25 +11,26 @@ import { MODEL_TENSORS, layerTensor } from "../model/arch";
 import { configFromGGUF } from "../model/config";
 import { loadEngine, type Engine } from "../model/engine";
 import { evaluate, selfSample, type EvalResult } from "../model/eval";
-import { Llama } from "../model/llama";
+import { Transformer } from "../model/transformer";
 import { tensorToF32 } from "../model/weights";
 import { UsageError, fileArg, intArg, parseCli } from "./args";
 import { formatArg, methodArg, prepareCalibration } from "./quantize";
-import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/quantModel";
+import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/wholeModel";
 import { Tokenizer } from "../tokenizer";
 
-export const HELP_EVAL_COMPARE = `int4 eval --base / --methods: quantized models against full precision.
+export const HELP_EVAL_COMPARE = `int4 eval base / methods: quantized models against full precision.
 
 Usage:
-  int4 eval --base FULL.gguf --model QUANT.gguf [--text FILE] [--ctx N] [--json]
-  int4 eval --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE] [--all-4bit] [--text FILE] [--json]
+  int4 eval base --base FULL.gguf --model QUANT.gguf [--text FILE] [--ctx N] [--json]
+  int4 eval methods --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE] [--all-4bit] [--text FILE] [--json]
+(without the mode name, as before: --base selects base, --methods selects methods)
 
---base: the quantized file (--model) runs as stored against its source (--base) at f32. Prints the
+base: the quantized file (--model) runs as stored against its source (--base) at f32. Prints the
 KL divergence of its next-token distributions from the source's (mean ± standard error, median,
 p99, max), top-1 agreement, RMS of the change in the correct token's probability, both
 perplexities (± standard error) and their ratio; then the relative RMS error and SQNR of every
 quantized matrix against the source, worst ten first.
---methods: quantizes --model in memory with each method (as \`int4 quantize\` would) and prints one
+methods: quantizes --model in memory with each method (as \`int4 quantize\` would) and prints one
 table: bits/weight, mean KLD, top-1 agreement, PPL ratio.
 
 Options:
@@ -36,10 +38,10 @@ Options:
   --text FILE   text to score; default: text the f32 model samples itself (--seed, temperature 0.8)
   --chunks N    contexts at most (default: all of --text; 16 of self-sampled text)
   --seed S      seed of self-sampled text (default 1)
-  --format F    (--methods) q4_0, q4_1, q4_g32|64|128[_sym|_asym]
-  --calib FILE  (--methods) calibration text: needed by awq, gptq, awq+gptq (use a different text than --text)
-  --all-4bit    (--methods) every matrix 4-bit
-  --sequential  (--methods) calibrate layer by layer (see int4 quantize --help)
+  --format F    (methods) q4_0, q4_1, q4_g32|64|128[_sym|_asym]
+  --calib FILE  (methods) calibration text: needed by awq, gptq, awq+gptq (use a different text than --text)
+  --all-4bit    (methods) every matrix 4-bit
+  --sequential  (methods) calibrate layer by layer (see int4 quantize --help)
   --threads N   default: available CPUs
   --json        print the result as JSON
   -h, --help`;
@@ -50,11 +52,6 @@ const OPTIONS = {
   chunks: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
   sequential: { type: "boolean" },
 } as const;
-
-/** True when `int4 eval` arguments ask for this module (--base or --methods). */
-export function isCompareEval(args: string[]): boolean {
-  return args.some((a) => /^--(base|methods)(=|$)/.test(a));
-}
 
 export interface TensorError {
   name: string;
@@ -126,7 +123,7 @@ function tokensFor(c: Common, tok: Tokenizer, base: Engine): { tokens: number[];
     return { tokens, source: c.text };
   }
   const n = (c.chunks ?? 16) * c.ctx;
-  const tokens = selfSample(base.llama, n, tok.bos, tok.eos, c.seed);
+  const tokens = selfSample(base.transformer, n, tok.bos, tok.eos, c.seed);
   return { tokens, source: `self-sampled by the f32 model (seed ${c.seed}, temperature 0.8, ${tokens.length} tokens)` };
 }
 
@@ -142,7 +139,7 @@ function summary(r: EvalResult) {
 async function baseMode(v: Record<string, string | boolean | undefined>, c: Common): Promise<number> {
   const basePath = fileArg("base", v.base, true)!;
   const model = fileArg("model", v.model, true)!;
-  for (const k of ["methods", "format", "calib", "all-4bit"]) if (v[k] !== undefined) throw new UsageError(`--${k} goes with --methods, not with --base`);
+  for (const k of ["format", "calib", "all-4bit"]) if (v[k] !== undefined) throw new UsageError(`--${k} goes with int4 eval methods, not with int4 eval base`);
   const bf = openGGUF(basePath);
   const qf = openGGUF(model);
   try {
@@ -155,7 +152,7 @@ async function baseMode(v: Record<string, string | boolean | undefined>, c: Comm
     const base = loadEngine({ source: { kind: "gguf", path: basePath }, quant: "f32", threads: c.threads, ctx: c.ctx });
     const q = loadEngine({ source: { kind: "gguf", path: model }, quant: "stored", threads: c.threads, ctx: c.ctx });
     const { tokens, source } = tokensFor(c, tok, base);
-    const r = evaluate(base.llama, q.llama, tokens, c.ctx, tok.bos);
+    const r = evaluate(base.transformer, q.transformer, tokens, c.ctx, tok.bos);
     const tensors = tensorErrors(bf, qf);
     // bits per weight of the file's matrices as stored
     let mBits = 0, mWeights = 0;
@@ -215,8 +212,8 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
       // sequential calibration modifies its model: a fresh one per method
       const seq = calibFile && seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
       const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") });
-      const llama = new Llama(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
-      const r = evaluate(base.llama, llama, tokens, c.ctx, tok.bos);
+      const transformer = new Transformer(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
+      const r = evaluate(base.transformer, transformer, tokens, c.ctx, tok.bos);
       const bits = matrixBits(qm);
       rows.push({ method, format, allFourBit, bitsPerWeight: bits.bitsPerWeight, fileBitsPerWeight: bits.fileBitsPerWeight, nominalBitsPerWeight: bits.nominalBitsPerWeight, ...summary(r), awqAlpha: qm.awqAlpha, seconds: (performance.now() - t0) / 1000 });
       disposeQuantized(qm);
@@ -238,7 +235,8 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
   }
 }
 
-export async function evalCompareCmd(args: string[]): Promise<number> {
+/** `int4 eval base` and `int4 eval methods`. */
+export async function evalCompareCmd(mode: "base" | "methods", args: string[]): Promise<number> {
   const v = parseCli(args, OPTIONS);
   if (v.help) {
     process.stdout.write(HELP_EVAL_COMPARE + "\n");
@@ -253,6 +251,8 @@ export async function evalCompareCmd(args: string[]): Promise<number> {
     chunks: intArg("chunks", v.chunks, 1, 1 << 20),
     seed: intArg("seed", v.seed, 0, Number.MAX_SAFE_INTEGER) ?? 1,
   };
-  if (v.base !== undefined && v.methods !== undefined) throw new UsageError("--base and --methods: give one of them");
-  return v.base !== undefined ? await baseMode(v, c) : await methodsMode(v, c);
+  if (mode === "base" && v.methods !== undefined) throw new UsageError("--methods goes with int4 eval methods, not with int4 eval base");
+  if (mode === "methods" && v.base !== undefined) throw new UsageError("--base goes with int4 eval base, not with int4 eval methods");
+  if (mode === "methods" && v.methods === undefined) throw new UsageError("--methods M1,M2,... is required");
+  return mode === "base" ? await baseMode(v, c) : await methodsMode(v, c);
 }

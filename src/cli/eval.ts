@@ -1,17 +1,50 @@
-// `int4 eval`: a model at full precision (f32) against a quantization of it; with --base or
-// --methods, a quantized file against its source or several methods (eval-compare.ts).
+// `int4 eval`: how far a quantized model is from full precision, in one of three modes named by
+// the first argument (EVAL_MODES): quant (here: the f32 model against a quantization of it made in
+// memory), base and methods (eval-compare.ts: a quantized file against its source, several
+// methods side by side).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { openGGUF } from "../gguf/reader";
-import { configFromGGUF, type LlamaConfig } from "../model/config";
+import { configFromGGUF, type ModelConfig } from "../model/config";
 import { loadEngine } from "../model/engine";
 import { evaluate, selfSample } from "../model/eval";
 import { QUANT_NAMES } from "../model/quant";
 import { Tokenizer } from "../tokenizer";
+import { parseArgs } from "node:util";
 import { UsageError, fileArg, intArg, mib, parseCli, quantArg, showHelp } from "./args";
-import { HELP_EVAL_COMPARE, evalCompareCmd, isCompareEval } from "./eval-compare";
+import { HELP_EVAL_COMPARE, evalCompareCmd } from "./eval-compare";
 
-const HELP_EVAL = `int4 eval: full precision (f32) against a quantization of the same model.
+interface EvalMode {
+  name: string;
+  usage: string;
+  what: string;
+  run(args: string[]): Promise<number>;
+}
+
+/** The modes of `int4 eval`, named by its first argument. */
+export const EVAL_MODES: readonly EvalMode[] = [
+  {
+    name: "quant", usage: "int4 eval [quant] --model FILE.gguf [--quant Q] [--text FILE] [--ctx N] [--json]",
+    what: "the model at f32 against a quantization of it made in memory (the default mode)", run: (a) => evalQuant(a),
+  },
+  {
+    name: "base", usage: "int4 eval base --base FULL.gguf --model QUANT.gguf [--text FILE] [--ctx N] [--json]",
+    what: "a quantized file, run as stored, against its source at f32", run: (a) => evalCompareCmd("base", a),
+  },
+  {
+    name: "methods", usage: "int4 eval methods --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE]",
+    what: "several quantization methods of one model, quantized in memory, side by side", run: (a) => evalCompareCmd("methods", a),
+  },
+];
+
+const HELP_MODES = `int4 eval: how far a quantized model is from full precision. The first argument names the mode:
+
+${EVAL_MODES.map((m) => `  ${m.usage}\n      ${m.what}`).join("\n")}
+
+Without a mode name (the older command lines), --base selects base and --methods selects methods;
+otherwise the mode is quant.`;
+
+const HELP_EVAL = `int4 eval quant: full precision (f32) against a quantization of the same model.
 
 Prints the perplexity of both, mean and 99th-percentile KL divergence of the quantized next-token
 distribution from the f32 one, and top-1 agreement. llama.cpp's protocol: contexts of --ctx tokens,
@@ -28,9 +61,18 @@ Options:
   --json         print the result as JSON
   -h, --help`;
 
-/** int4 eval: the compare modes when --base or --methods is given, else f32 vs a quant. */
+/** int4 eval [MODE] ...: the mode named first; without one, the mode its options imply (see HELP_MODES). */
 export async function evalCmd(args: string[]): Promise<number> {
-  return isCompareEval(args) ? evalCompareCmd(args) : evalQuant(args);
+  const mode = EVAL_MODES.find((m) => m.name === args[0]);
+  if (mode) return mode.run(args.slice(1));
+  if (args[0] !== undefined && !args[0].startsWith("-")) {
+    throw new UsageError(`unknown mode "${args[0]}" (expected ${EVAL_MODES.map((m) => m.name).join(", ")})`);
+  }
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) return showHelp(HELP_MODES + "\n\n" + HELP_EVAL + "\n\n" + HELP_EVAL_COMPARE);
+  const given = parseArgs({ args, strict: false, allowPositionals: true }).values;
+  if (given.base !== undefined && given.methods !== undefined) throw new UsageError("--base and --methods: give one of them");
+  const implied = given.base !== undefined ? "base" : given.methods !== undefined ? "methods" : "quant";
+  return EVAL_MODES.find((m) => m.name === implied)!.run(args);
 }
 
 async function evalQuant(args: string[]): Promise<number> {
@@ -38,7 +80,7 @@ async function evalQuant(args: string[]): Promise<number> {
     model: { type: "string" }, quant: { type: "string" }, text: { type: "string" }, ctx: { type: "string" },
     chunks: { type: "string" }, seed: { type: "string" }, threads: { type: "string" }, json: { type: "boolean" },
   });
-  if (v.help) return showHelp(HELP_EVAL + "\n\n" + HELP_EVAL_COMPARE);
+  if (v.help) return showHelp(HELP_EVAL);
   const model = fileArg("model", v.model as string | undefined, true)!;
   const quant = quantArg(v.quant as string, false);
   const text = v.text as string | undefined;
@@ -48,7 +90,7 @@ async function evalQuant(args: string[]): Promise<number> {
   const seed = intArg("seed", v.seed as string, 0, Number.MAX_SAFE_INTEGER) ?? 1;
   const threads = intArg("threads", v.threads as string, 1, 256) ?? os.availableParallelism();
   const f = openGGUF(model);
-  let tokenizer: Tokenizer, config: LlamaConfig;
+  let tokenizer: Tokenizer, config: ModelConfig;
   try {
     config = configFromGGUF(f);
     tokenizer = Tokenizer.fromGGUF(f);
@@ -67,10 +109,10 @@ async function evalQuant(args: string[]): Promise<number> {
     if (chunksArg !== undefined) tokens = tokens.slice(0, chunksArg * ctx);
   } else {
     const chunks = chunksArg ?? 4;
-    tokens = selfSample(ref.llama, chunks * ctx, tokenizer.bos, tokenizer.eos, seed);
+    tokens = selfSample(ref.transformer, chunks * ctx, tokenizer.bos, tokenizer.eos, seed);
     source = `self-sampled by the f32 model (seed ${seed}, temperature 0.8, ${tokens.length} tokens)`;
   }
-  const r = evaluate(ref.llama, q.llama, tokens, ctx, tokenizer.bos);
+  const r = evaluate(ref.transformer, q.transformer, tokens, ctx, tokenizer.bos);
   const secs = (performance.now() - t0) / 1000;
   const out = {
     model, quant, text: source, ...r, bitsPerWeight: q.info.bitsPerWeight, weightBytes: q.info.weightBytes,

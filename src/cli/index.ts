@@ -20,9 +20,9 @@ export const COMMANDS: readonly Command[] = [
   {
     name: "eval",
     usage: [
-      ["int4 eval --model FILE.gguf [--quant Q] [--text FILE] [--ctx N] [--json]", "quantization error vs f32"],
-      ["int4 eval --base FULL.gguf --model QUANT.gguf [--text FILE]", "a quantized file vs its source"],
-      ["int4 eval --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE]", "compare methods"],
+      ["int4 eval [quant] --model FILE.gguf [--quant Q] [--text FILE] [--ctx N] [--json]", "quantization error vs f32"],
+      ["int4 eval base --base FULL.gguf --model QUANT.gguf [--text FILE]", "a quantized file vs its source"],
+      ["int4 eval methods --model in.gguf --methods rtn,mse,awq,gptq --format F [--calib FILE]", "compare methods"],
     ],
     run: evalCmd,
   },

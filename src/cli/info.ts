@@ -23,7 +23,7 @@ export function infoCmd(args: string[]): number {
   try {
     const c = configFromGGUF(f);
     const tensors = f.tensors.map((t) => ({ name: t.name, type: t.type.name, shape: t.ne, bytes: t.byteLength }));
-    const kvBytes = (ctx: number) => 2 * c.nLayers * Math.ceil(ctx / 16) * 16 * c.nKvHeads * c.headDim * 4; // as Llama allocates it
+    const kvBytes = (ctx: number) => 2 * c.nLayers * Math.ceil(ctx / 16) * 16 * c.nKvHeads * c.headDim * 4; // as Transformer allocates it
     const memory = QUANT_NAMES.map((qn) => ({ quant: qn, weightBytes: weightBytesOf(f, parseQuant(qn)) }));
     const ctxs = [...new Set([512, 2048, c.ctx].filter((x) => x <= c.ctx))].sort((a, b) => a - b);
     if (v.json) {

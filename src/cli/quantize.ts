@@ -1,7 +1,7 @@
 // `int4 quantize`: a GGUF model in, a quantized GGUF model out (README "Quantization methods").
 //   int4 quantize --model in.gguf --out out.gguf --format q4_0 --method gptq --calib text.txt
 // Calibration (--calib) runs the f32 model over the text (src/quant/calibrate.ts); the tensors are
-// quantized by src/quant/quantModel.ts and written atomically by src/gguf/writer.ts with all the
+// quantized by src/quant/wholeModel.ts and written atomically by src/gguf/writer.ts with all the
 // source's metadata plus the method, format, group size, calibration hash and int4's version.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
@@ -13,11 +13,12 @@ import { configFromGGUF } from "../model/config";
 import { loadEngine } from "../model/engine";
 import { packageRoot } from "../native";
 import { calibrate, progressBar, type Calibration } from "../quant/calibrate";
-import type { SequentialCalibration } from "../quant/quantModel";
+import type { SequentialCalibration } from "../quant/wholeModel";
 import {
-  FORMAT_ALIASES, FORMATS, LLAMA_FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, isLlamaFormat, matrixBits, quantizeModel,
+  FORMATS, LLAMA_FORMATS, MODEL_METHODS, NEEDS_CALIBRATION, disposeQuantized, formatSpec, isLlamaFormat, matrixBits, parseFormat, quantizeModel,
   type Format, type ModelMethod, type QuantizedModel,
-} from "../quant/quantModel";
+} from "../quant/wholeModel";
+import { int4FormatName } from "../formatNames";
 import { LLAMA_FTYPE_ID, type LlamaFileType } from "../quant/llamaTypes";
 import { Tensor } from "../tensor";
 import { Tokenizer } from "../tokenizer";
@@ -57,9 +58,9 @@ export function formatArg(v: unknown, required = true): Format | undefined {
     return undefined;
   }
   const s = String(v);
-  const f = FORMAT_ALIASES[s] ?? s;
-  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")} (or q4_g32, q4_g64, q4_g128), got "${s}"`);
-  return f as Format;
+  const f = parseFormat(s);
+  if (!f) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")} (or q4_g32, q4_g64, q4_g128: _sym), got "${s}"`);
+  return f;
 }
 
 export function methodArg(name: string, v: string): ModelMethod {
@@ -93,7 +94,7 @@ export function readCalibrationText(model: string, textFile: string, ctx: number
 }
 
 /**
- * The calibration of `int4 quantize` / `eval --methods`: one pass of the f32 model (default), or
+ * The calibration of `int4 quantize` / `eval methods`: one pass of the f32 model (default), or
  * sequential (--sequential: statistics of each layer collected with the layers before it
  * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up / output (gptq methods).
  */
@@ -101,13 +102,13 @@ export function prepareCalibration(model: string, textFile: string, ctx: number,
                                    rowHessians = false):
     { calibration?: Calibration; sequential?: SequentialCalibration; sha256: string; tokens: number } {
   const ct = readCalibrationText(model, textFile, ctx);
-  const llama = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).llama;
+  const transformer = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).transformer;
   const used = Math.floor(ct.tokens.length / ctx) * ctx;
   if (sequential) {
     if (!quiet) log(`calibration: ${used} tokens (${used / ctx} contexts of ${ctx}), sequential: one pass per layer, each with the layers before it quantized`);
-    return { sequential: { llama, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
+    return { sequential: { transformer, tokens: ct.tokens, ctx, bos: ct.bos }, sha256: ct.sha256, tokens: used };
   }
-  const cal = calibrate(llama, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"), rowHessians);
+  const cal = calibrate(transformer, ct.tokens, ctx, ct.bos, quiet ? undefined : progressBar("calibration", "contexts"), rowHessians);
   if (!quiet) {
     const distinct = new Set(cal.inputs.values()).size;
     log(`calibration: ${cal.tokens} tokens (${cal.contexts} contexts of ${ctx}) in ${cal.seconds.toFixed(1)} s; ` +
@@ -226,7 +227,7 @@ export async function quantizeCmd(args: string[]): Promise<number> {
     const b = matrixBits(qm);
     const types = new Map<string, number>();
     for (const t of qm.tensors) {
-      const name = t.q ? (t.q.ggmlType ?? `int4_g${t.q!.groupSize}_${t.q!.scheme === "symmetric" ? "sym" : "asym"}`) : t.type;
+      const name = t.q ? (t.q.ggmlType ?? int4FormatName(t.q.groupSize, t.q.scheme)) : t.type;
       types.set(name, (types.get(name) ?? 0) + 1);
     }
     log(`wrote ${out}: ${mib(bytes)} (source ${mib(f.fileSize)}), ${b.fileBitsPerWeight.toFixed(3)} bits/weight over the matrices ` +

@@ -32,6 +32,7 @@ import * as path from "node:path";
 import { checkDims, rangeError, typeError } from "../errors";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { Tensor } from "../tensor";
+import { int4FormatName, parseInt4FormatName } from "../formatNames";
 import { f32ToF16 } from "../quant/fp16";
 import { BLOCK_TYPE_NAMES, type GGMLType } from "../blockTypes";
 import { GGML_TYPES, int4RowBytes } from "./types";
@@ -61,7 +62,7 @@ export interface GGUFArray {
 
 const EXT_GROUPS: readonly GroupSize[] = [32, 64, 128, 256];
 
-type Int4ExtType = `int4_g${GroupSize}_${"sym" | "asym"}`;
+type Int4ExtType = `q4_g${GroupSize}_${"sym" | "asym"}`;
 export type GGUFTensorType = "f32" | "f16" | GGMLType | Int4ExtType;
 
 /** llama.cpp's type of a name, from the one table of GGUF types (./types). */
@@ -74,12 +75,20 @@ function ggmlTypeInfo(name: string) {
 /** Tensor type ids: llama.cpp's (ggml_type) and int4's extension (1000 + G symmetric, 2000 + G asymmetric). */
 export const GGUF_TENSOR_TYPES: Readonly<Record<GGUFTensorType, number>> = Object.freeze(Object.fromEntries([
   ...(["f32", "f16", ...BLOCK_TYPE_NAMES] as const).map((n) => [n, ggmlTypeInfo(n).id]),
-  ...EXT_GROUPS.flatMap((g) => [[`int4_g${g}_sym`, 1000 + g], [`int4_g${g}_asym`, 2000 + g]]),
+  ...EXT_GROUPS.flatMap((g) => [[int4FormatName(g, "symmetric"), 1000 + g], [int4FormatName(g, "asymmetric"), 2000 + g]]),
 ])) as Record<GGUFTensorType, number>;
 
-/** The int4 extension type for a group size and scheme. */
+/** The int4 extension type for a group size and scheme (named as the format, src/formatNames.ts). */
 export function int4ExtensionType(groupSize: GroupSize, scheme: Scheme): GGUFTensorType {
-  return `int4_g${groupSize}_${scheme === "symmetric" ? "sym" : "asym"}` as GGUFTensorType;
+  return int4FormatName(groupSize, scheme);
+}
+
+/** A tensor type by its name, or by an older spelling of an int4 extension type ("int4_g64_sym"); null otherwise. */
+function tensorTypeOf(name: unknown): GGUFTensorType | null {
+  if (typeof name !== "string") return null;
+  if (Object.prototype.hasOwnProperty.call(GGUF_TENSOR_TYPES, name)) return name as GGUFTensorType;
+  const ext = name.startsWith("int4_") ? parseInt4FormatName(name) : null;
+  return ext ? int4FormatName(ext.groupSize, ext.scheme) : null;
 }
 
 /** Group size and scheme of an int4 extension type id, or null for any other id. */
@@ -446,12 +455,12 @@ export function planGGUF(content: GGUFContent): { header: Uint8Array; alignment:
     if (Buffer.byteLength(spec.name, "utf8") > MAX_NAME_BYTES) throw rangeError(`${label}.name`, `at most ${MAX_NAME_BYTES} bytes (llama.cpp's GGML_MAX_NAME)`, `"${spec.name}"`);
     if (names.has(spec.name)) throw rangeError(`${label}.name`, "unique tensor names", `"${spec.name}" twice`);
     names.add(spec.name);
-    if (typeof spec.type !== "string" || !Object.prototype.hasOwnProperty.call(GGUF_TENSOR_TYPES, spec.type)) {
+    const type = tensorTypeOf(spec.type);
+    if (type === null) {
       throw rangeError(`tensor "${spec.name}" type`, `one of ${Object.keys(GGUF_TENSOR_TYPES).join(", ")}`, typeof spec.type === "string" ? `"${spec.type}"` : (spec.type as unknown));
     }
     const dims = checkDims(`tensor "${spec.name}" dims`, spec.dims);
     if (dims.length > 4) throw rangeError(`tensor "${spec.name}" dims`, "at most 4 dimensions", `[${dims.join(", ")}]`);
-    const type = spec.type as GGUFTensorType;
     if (typeof spec.data !== "function" && !(spec.data instanceof Uint8Array)) throw typeError(`tensor "${spec.name}" data`, "a Uint8Array or a function returning one", spec.data);
     const bytes = ggufTensorBytes(type, dims, `tensor "${spec.name}"`);
     if (spec.data instanceof Uint8Array && spec.data.length !== bytes) throw rangeError(`tensor "${spec.name}" data`, `${bytes} bytes for ${spec.type} [${dims.join(", ")}]`, `${spec.data.length} bytes`);

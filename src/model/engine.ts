@@ -1,10 +1,11 @@
-// Loading a model into the current thread (the worker of loadModel, or the CLI's eval): the GGUF
-// file or the demo weights, in the chosen quantization, and a Llama forward pass over them.
+// The engine: a model loaded into the thread that runs it (the worker of a Model, or the CLI's eval
+// and quantize directly): the GGUF file or the demo weights in the chosen quantization, the
+// Transformer (forward pass) over them, the tokenizer and what `info` reports.
 import * as os from "node:os";
 import { openGGUF } from "../gguf/reader";
-import { DEMO_CONFIG, configFromGGUF, type LlamaConfig } from "./config";
+import { DEMO_CONFIG, configFromGGUF, type ModelConfig } from "./config";
 import { Tokenizer, demoVocabulary } from "../tokenizer";
-import { Llama } from "./llama";
+import { Transformer } from "./transformer";
 import { parseQuant, type QuantName } from "./quant";
 import { checkLoadFits, demoWeights, loadWeights, weightStats, type DemoError, type ModelWeights } from "./weights";
 
@@ -19,7 +20,7 @@ export interface LoadSpec {
 }
 
 export interface ModelInfo {
-  config: LlamaConfig;
+  config: ModelConfig;
   quant: QuantName;
   threads: number;
   ctx: number;
@@ -35,18 +36,20 @@ export interface ModelInfo {
   demo?: DemoError;
 }
 
+/** A loaded model on the thread that runs it: the middle layer between Model (the public handle) and Transformer (the forward pass). */
 export interface Engine {
-  llama: Llama;
+  transformer: Transformer;
   /** The model's tokenizer (the worker's copy, for long prompts). */
   tokenizer: Tokenizer;
   weights: ModelWeights;
   info: ModelInfo;
 }
 
+/** Loads a model into the current thread (synchronously; a Model's worker calls this). */
 export function loadEngine(spec: LoadSpec): Engine {
   const t0 = performance.now();
   const quant = parseQuant(spec.quant);
-  let config: LlamaConfig, weights: ModelWeights, demo: DemoError | undefined, tokenizer: Tokenizer;
+  let config: ModelConfig, weights: ModelWeights, demo: DemoError | undefined, tokenizer: Tokenizer;
   if (spec.source.kind === "demo") {
     config = DEMO_CONFIG;
     tokenizer = new Tokenizer(demoVocabulary());
@@ -68,12 +71,12 @@ export function loadEngine(spec: LoadSpec): Engine {
     if (l.kind === "q4") l.q.nativeMatrix();
   }
   const ctx = spec.ctx ?? Math.min(config.ctx, 2048);
-  const llama = new Llama(config, weights, { ctx, threads: spec.threads });
+  const transformer = new Transformer(config, weights, { ctx, threads: spec.threads });
   const st = weightStats(weights);
   const info: ModelInfo = {
     config, quant: quant.name, threads: spec.threads, ctx,
     weightBytes: st.bytes, linearWeights: st.linearWeights, bitsPerWeight: st.bitsPerWeight,
-    kvCacheBytes: llama.kvCacheBytes, tiedOutput: weights.tied, loadMs: performance.now() - t0, demo,
+    kvCacheBytes: transformer.kvCacheBytes, tiedOutput: weights.tied, loadMs: performance.now() - t0, demo,
   };
-  return { llama, tokenizer, weights, info };
+  return { transformer, tokenizer, weights, info };
 }

@@ -3,7 +3,7 @@
 // is scored. Both models (full precision and quantized) see the same tokens; per scored position:
 // the negative log-likelihood of the actual next token (-> perplexity), the KL divergence of the
 // quantized next-token distribution from the full-precision one, and whether their top-1 agree.
-import type { Llama } from "./llama";
+import type { Transformer } from "./transformer";
 import { Sampler } from "../sampler";
 
 export interface EvalResult {
@@ -16,7 +16,7 @@ export interface EvalResult {
   klP99: number;
   klMax: number;
   top1Agreement: number;
-  // uncertainty and more statistics (what `int4 eval --base` prints)
+  // uncertainty and more statistics (what `int4 eval base` prints)
   /** Standard error of klMean (sample standard deviation / sqrt(n)). */
   klStdErr: number;
   klMedian: number;
@@ -40,7 +40,7 @@ function logSoftmax(logits: Float32Array, off: number, n: number, out: Float64Ar
   for (let i = 0; i < n; i++) out[i] = logits[off + i] - lse;
 }
 
-export function evaluate(ref: Llama, quant: Llama, tokens: ArrayLike<number>, ctx: number, bos: number): EvalResult {
+export function evaluate(ref: Transformer, quant: Transformer, tokens: ArrayLike<number>, ctx: number, bos: number): EvalResult {
   const V = ref.config.vocab;
   const chunks = Math.floor(tokens.length / ctx);
   if (chunks < 1) throw new RangeError(`eval: expected at least ${ctx} tokens (one context), got ${tokens.length}`);
@@ -99,7 +99,7 @@ export function evaluate(ref: Llama, quant: Llama, tokens: ArrayLike<number>, ct
 }
 
 /** Text the model writes itself (fixed seed): `count` tokens, BOS first; an EOS becomes BOS (a new story). */
-export function selfSample(model: Llama, count: number, bos: number, eos: number, seed: number, temperature = 0.8): number[] {
+export function selfSample(model: Transformer, count: number, bos: number, eos: number, seed: number, temperature = 0.8): number[] {
   const sampler = new Sampler(model.config.vocab, { temperature, seed, topK: 0, topP: 1, minP: 0 });
   const out = [bos];
   const one = new Int32Array(1);

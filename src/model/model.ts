@@ -49,6 +49,11 @@ function workerPath(): string {
   return path.join(packageRoot, "dist", "model", "worker.js");
 }
 
+/**
+ * The public handle of a loaded model, on the caller's thread: it tokenizes, and streams
+ * generate() from its worker thread, which holds the Engine (./engine.ts) and with it the
+ * Transformer (./transformer.ts, the forward pass).
+ */
 export class Model {
   readonly info: ModelInfo;
   readonly tokenizer: Tokenizer;

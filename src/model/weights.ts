@@ -9,7 +9,7 @@ import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
 import { LAYER_NORMS, LAYER_TENSORS, MODEL_TENSORS, layerTensor } from "./arch";
-import { DEMO_CONFIG, expectedTensors, type LlamaConfig } from "./config";
+import { DEMO_CONFIG, expectedTensors, type ModelConfig } from "./config";
 import { ops } from "./nativeOps";
 import { matrixBytes, type QuantSpec } from "./quant";
 
@@ -243,7 +243,7 @@ export function layerFrom(get: (field: keyof LayerWeights) => Float32Array | Lin
 }
 
 /** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
-export function loadWeights(f: GGUFFile, c: LlamaConfig, spec: QuantSpec): ModelWeights {
+export function loadWeights(f: GGUFFile, c: ModelConfig, spec: QuantSpec): ModelWeights {
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
   const expected = new Set(expectedTensors(c).map(([name]) => name));
   for (const t of f.tensors) {
@@ -272,11 +272,15 @@ export interface DemoError {
 /**
  * Deterministic random weights (approximately normal, std 0.02; embeddings std 1; norms 1),
  * generated natively and quantized as they are generated (cpp/ops/demo.cpp), on `threads` threads.
+ * Names and shapes are the architecture's (./arch); each matrix's seed is its place in the order
+ * embedding, each layer's matrices, output.
  */
-export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
+export function demoWeights(spec: QuantSpec, threads: number, c: ModelConfig = DEMO_CONFIG): { weights: ModelWeights; error: DemoError } {
   let tensorIndex = 0;
   let errSq = 0, refSq = 0;
-  const gen = (N: number, K: number, std: number, name: string): Linear => {
+  const shapes = new Map(expectedTensors(c).map(([name, ne]) => [name, ne]));
+  const gen = (name: string, std: number): Linear => {
+    const [K, N] = shapes.get(name)!;
     const seed = DEMO_SEED + tensorIndex++ * 1000003;
     if (spec.kind === "f32") {
       const w = new Float32Array(N * K);
@@ -294,23 +298,16 @@ export function demoWeights(spec: QuantSpec, threads: number, c: LlamaConfig = D
     return { kind: "q4", N, K, q: new QTensor({ dims: [N, K], groupSize: spec.groupSize, scheme: spec.scheme, codes, scales, offsets }) };
   };
   const ones = () => new Float32Array(c.dim).fill(1);
-  const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
-  const embed = gen(c.vocab, c.dim, 1, "token_embd.weight");
+  const embed = gen(MODEL_TENSORS.embed, 1);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.nLayers; l++) {
-    layers.push({
-      attnNorm: ones(),
-      wq: multiplyOnly(gen(q, c.dim, 0.02, `blk.${l}.attn_q.weight`)),
-      wk: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_k.weight`)),
-      wv: multiplyOnly(gen(kv, c.dim, 0.02, `blk.${l}.attn_v.weight`)),
-      wo: multiplyOnly(gen(c.dim, q, 0.02, `blk.${l}.attn_output.weight`)),
-      ffnNorm: ones(),
-      gate: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_gate.weight`)),
-      up: multiplyOnly(gen(c.hidden, c.dim, 0.02, `blk.${l}.ffn_up.weight`)),
-      down: multiplyOnly(gen(c.dim, c.hidden, 0.02, `blk.${l}.ffn_down.weight`)),
-    });
+    const w: Partial<Record<keyof LayerWeights, Float32Array | Linear>> = {};
+    for (const field of Object.keys(LAYER_TENSORS) as (keyof LayerWeights)[]) {
+      w[field] = LAYER_NORMS.includes(field) ? ones() : multiplyOnly(gen(layerTensor(l, field), 0.02));
+    }
+    layers.push(w as LayerWeights);
   }
-  const output = multiplyOnly(gen(c.vocab, c.dim, 0.02, "output.weight"));
+  const output = multiplyOnly(gen(MODEL_TENSORS.output, 0.02));
   return {
     weights: { embed, layers, outputNorm: ones(), output, tied: false },
     error: { weightRelRms: refSq > 0 ? Math.sqrt(errSq / refSq) : 0 },

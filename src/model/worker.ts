@@ -15,13 +15,13 @@ function post(m: FromWorker): void {
 }
 
 function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
-  const { llama } = engine!;
+  const { transformer } = engine!;
   const ctrl = new Int32Array(m.shared, 0, HEADER);
   const ids = new Int32Array(m.shared, HEADER * 4);
-  const sampler = new Sampler(llama.config.vocab, m.sampler);
+  const sampler = new Sampler(transformer.config.vocab, m.sampler);
   for (const t of m.tokens) sampler.accept(t);
   const t0 = performance.now();
-  let logits = llama.forward(m.tokens, 0);
+  let logits = transformer.forward(m.tokens, 0);
   const t1 = performance.now();
   let pos = m.tokens.length, n = 0, reason: StopReason = "maxTokens", tFirst = t1;
   while (n < m.maxTokens) {
@@ -33,10 +33,10 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
     publish(ctrl);
     if (n === 1) tFirst = performance.now();
     if (n === m.maxTokens) break;
-    if (pos >= llama.ctx) { reason = "context"; break; }
+    if (pos >= transformer.ctx) { reason = "context"; break; }
     sampler.accept(tok);
     one[0] = tok;
-    logits = llama.forward(one, pos++);
+    logits = transformer.forward(one, pos++);
   }
   const t2 = performance.now();
   return { promptTokens: m.tokens.length, promptMs: t1 - t0, generatedTokens: n, generateMs: n > 1 ? t2 - tFirst : 0, generateForwards: Math.max(0, n - 1), stopReason: reason };

@@ -7,7 +7,7 @@
 // Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
 // length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input. With
 // rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH).
-import type { Llama } from "../model/llama";
+import type { Transformer } from "../model/transformer";
 import type { LayerWeights, Linear, ModelWeights } from "../model/weights";
 import { MODEL_TENSORS, layerTensor } from "../model/arch";
 import type { Tensor } from "../tensor";
@@ -158,16 +158,16 @@ function inputGroups(w: ModelWeights): Map<Linear, string[]> {
 }
 
 /**
- * Runs `llama` (an f32 model) over `tokens` in contexts of `ctx` tokens (BOS first; a last partial
+ * Runs `transformer` (an f32 model) over `tokens` in contexts of `ctx` tokens (BOS first; a last partial
  * context is dropped) and returns the statistics of every linear layer's input. `progress(done,
  * total)` is called after each context.
  */
-export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, bos: number,
+export function calibrate(transformer: Transformer, tokens: ArrayLike<number>, ctx: number, bos: number,
                           progress?: (done: number, total: number) => void, rowHessians = false): Calibration {
   const t0 = performance.now();
   const contexts = Math.floor(tokens.length / ctx);
   if (contexts < 1) throw new RangeError(`calibration text: expected at least ${ctx} tokens (one context of --ctx), got ${tokens.length}`);
-  const groups = inputGroups(llama.weights);
+  const groups = inputGroups(transformer.weights);
   const byLinear = new Map<Linear, InputStats>();
   const inputs = new Map<string, InputStats>();
   for (const [l, names] of groups) {
@@ -178,7 +178,7 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
   const ffn = new Map<Linear, { up: Linear; g: InputStats; u: InputStats }>();
   let outRows: InputStats | null = null;
   if (rowHessians) {
-    llama.weights.layers.forEach((L, i) => {
+    transformer.weights.layers.forEach((L, i) => {
       if (L.gate.kind !== "f32" || L.up.kind !== "f32") return;
       const shared = byLinear.get(L.gate)!;
       const g: InputStats = { ...shared }, u: InputStats = { ...shared };
@@ -188,30 +188,30 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
       inputs.set(layerTensor(i, "gate"), g);
       inputs.set(layerTensor(i, "up"), u);
     });
-    const out = llama.weights.output;
+    const out = transformer.weights.output;
     if (out.kind === "f32") {
       outRows = { ...byLinear.get(out)! };
       outRows.rowH = new Float64Array(out.N * out.K * out.K);
       inputs.set(MODEL_TENSORS.output, outRows);
     }
   }
-  llama.onLinearInput = (l, x) => {
+  transformer.onLinearInput = (l, x) => {
     const s = byLinear.get(l);
     if (s) accumulate(s, x);
     const f = ffn.get(l);
     if (f && l.kind === "f32" && f.up.kind === "f32") accumulateRows(f.g, f.u, x, l.w, f.up.w, l.N);
-    if (outRows && l === llama.weights.output && l.kind === "f32") accumulateOutputRows(outRows, x, l.w, l.N);
+    if (outRows && l === transformer.weights.output && l.kind === "f32") accumulateOutputRows(outRows, x, l.w, l.N);
   };
   try {
     const chunk = new Array<number>(ctx);
     for (let c = 0; c < contexts; c++) {
       for (let i = 0; i < ctx; i++) chunk[i] = tokens[c * ctx + i];
       chunk[0] = bos;
-      llama.forwardAll(chunk, 0);
+      transformer.forwardAll(chunk, 0);
       progress?.(c + 1, contexts);
     }
   } finally {
-    llama.onLinearInput = null;
+    transformer.onLinearInput = null;
   }
   let bytes = 0;
   for (const s of byLinear.values()) {
@@ -223,7 +223,7 @@ export function calibrate(llama: Llama, tokens: ArrayLike<number>, ctx: number, 
     bytes += f.g.rowH!.byteLength + f.u.rowH!.byteLength;
   }
   if (outRows) {
-    outRows.rows = byLinear.get(llama.weights.output)!.rows;
+    outRows.rows = byLinear.get(transformer.weights.output)!.rows;
     bytes += outRows.rowH!.byteLength;
   }
   return { inputs, tokens: contexts * ctx, contexts, ctx, seconds: (performance.now() - t0) / 1000, bytes };

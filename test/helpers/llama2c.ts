@@ -1,4 +1,4 @@
-// A plain float64 Llama forward pass over llama2.c's checkpoint format (run.c's arithmetic), for the
+// A plain float64 Transformer forward pass over llama2.c's checkpoint format (run.c's arithmetic), for the
 // quantization-method tests: it exposes the input of every linear layer (the calibration
 // activations) and runs with any replacement weights. Test-only: the package's own model code
 // (src/model/) is what users run; at merge the tests can switch to it.

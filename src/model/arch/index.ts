@@ -3,7 +3,7 @@
 import type { Architecture } from "./types";
 import { llama } from "./llama";
 
-export type { Architecture, LlamaConfig } from "./types";
+export type { Architecture, ModelConfig } from "./types";
 export { LAYER_NORMS, LAYER_TENSORS, MODEL_TENSORS, layerTensor } from "./llama";
 
 const REGISTRY: readonly Architecture[] = [llama];

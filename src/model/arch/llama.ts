@@ -4,7 +4,7 @@
 // places it differs in a file like this one.
 import { GGUFError, type GGUFFile } from "../../gguf/reader";
 import type { LayerWeights, ModelWeights } from "../weights";
-import type { Architecture, LlamaConfig } from "./types";
+import type { Architecture, ModelConfig } from "./types";
 
 /** Each per-layer field of LayerWeights and its tensor name under `blk.<l>.`. */
 export const LAYER_TENSORS = {
@@ -49,7 +49,7 @@ function posInt(f: GGUFFile, key: string, v: number, max: number): number {
   return v;
 }
 
-function config(f: GGUFFile, arch: string): LlamaConfig {
+function config(f: GGUFFile, arch: string): ModelConfig {
   const k = (s: string) => `${arch}.${s}`;
   const dim = posInt(f, k("embedding_length"), num(f, k("embedding_length")), 1 << 16);
   const nLayers = posInt(f, k("block_count"), num(f, k("block_count")), 1024);
@@ -74,7 +74,7 @@ function config(f: GGUFFile, arch: string): LlamaConfig {
 }
 
 /** The tensors of a llama model and their shapes in ggml order (ne[0] = row length); required or not. */
-function tensors(c: LlamaConfig): [string, number[], boolean][] {
+function tensors(c: ModelConfig): [string, number[], boolean][] {
   const q = c.nHeads * c.headDim, kv = c.nKvHeads * c.headDim;
   const list: [string, number[], boolean][] = [
     [MODEL_TENSORS.embed, [c.dim, c.vocab], true],

@@ -2,7 +2,7 @@
 // hyperparameters are read, and its tensors with their shapes.
 import type { GGUFFile } from "../../gguf/reader";
 
-export interface LlamaConfig {
+export interface ModelConfig {
   arch: string;
   /** Model width (embedding length). */
   dim: number;
@@ -27,7 +27,7 @@ export interface Architecture {
   /** Values of `general.architecture` this file describes. */
   names: readonly string[];
   /** Hyperparameters from the metadata under `<arch>.*`, checked against each other. */
-  config(f: GGUFFile, arch: string): LlamaConfig;
+  config(f: GGUFFile, arch: string): ModelConfig;
   /** Tensors: name, shape in ggml order (ne[0] = row length), and whether the file must have it. */
-  tensors(c: LlamaConfig): [name: string, ne: number[], required: boolean][];
+  tensors(c: ModelConfig): [name: string, ne: number[], required: boolean][];
 }

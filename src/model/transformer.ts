@@ -1,4 +1,5 @@
-// The Llama forward pass, llama2.c-style: embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache,
+// The forward pass (Transformer), llama2.c-style, of the graph the architectures of ./arch describe
+// (llama's; another architecture declares the few places its layer differs): embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache,
 // causal GQA attention, output projection, residual; RMSNorm, SwiGLU MLP, residual) -> final
 // RMSNorm -> logits. A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
 // M = 1 while generating). Every linear layer runs on the native INT4 matmul: the public matmul, or
@@ -10,7 +11,7 @@ import { BLOCK_TYPES } from "../blockTypes";
 import { matmul, type MatmulOptions } from "../matmul";
 import type { NativeQMatrix } from "../native";
 import { Tensor } from "../tensor";
-import type { LlamaConfig } from "./config";
+import type { ModelConfig } from "./config";
 import { ops } from "./nativeOps";
 import type { Linear, ModelWeights } from "./weights";
 
@@ -32,7 +33,7 @@ class Scratch {
   readonly gateUp: Tensor[];
   readonly gateUpOut: Float32Array[];
 
-  constructor(readonly M: number, c: LlamaConfig, threads: number) {
+  constructor(readonly M: number, c: ModelConfig, threads: number) {
     const t = (n: number) => new Tensor(new Float32Array(M * n), [M, n]);
     const qd = c.nHeads * c.headDim, kvd = c.nKvHeads * c.headDim;
     this.x = t(c.dim); this.xb = t(c.dim); this.xb2 = t(c.dim);
@@ -65,7 +66,7 @@ function linearGroup(ls: Linear[]): LinearGroup {
   return { ls, mats };
 }
 
-export interface LlamaOptions {
+export interface TransformerOptions {
   /** KV cache length (positions); default min(model context, 2048). */
   ctx?: number;
   threads?: number;
@@ -74,7 +75,13 @@ export interface LlamaOptions {
 /** Longest batch run at once; longer prompts run in chunks of this many tokens. */
 export const MAX_BATCH = 512;
 
-export class Llama {
+/**
+ * The forward pass of one model: its weights, a KV cache for one sequence and the activation
+ * buffers. forward() feeds tokens at given positions and returns the next-token logits. The
+ * innermost of three layers: Model (./model.ts, the public handle on the caller's thread) ->
+ * Engine (./engine.ts, what the thread that runs the model holds) -> Transformer.
+ */
+export class Transformer {
   readonly ctx: number;
   readonly threads: number;
   readonly kCache: Float32Array; // (nLayers, nKv, cacheCtx/16, hd, 16): keys in blocks of 16 positions (cpp/ops/ops.h)
@@ -93,7 +100,7 @@ export class Llama {
    */
   onLinearInput: ((l: Linear, x: Tensor) => void) | null = null; // calibration (src/quant/calibrate.ts)
 
-  constructor(readonly config: LlamaConfig, readonly weights: ModelWeights, options: LlamaOptions = {}) {
+  constructor(readonly config: ModelConfig, readonly weights: ModelWeights, options: TransformerOptions = {}) {
     this.ctx = options.ctx ?? Math.min(config.ctx, 2048);
     this.threads = options.threads ?? 1;
     const kvd = config.nKvHeads * config.headDim;

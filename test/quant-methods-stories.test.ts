@@ -7,12 +7,12 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { rng } from "./helpers/ggmlRef";
 import { forward, klStats, loadLlama2c, sample, type Llama2c } from "./helpers/llama2c";
-import { calibrate, quantizeModel, type Method } from "./helpers/quantModel";
+import { calibrate, quantizeModel, type Method } from "./helpers/llama2cQuant";
 
 const models = path.resolve(__dirname, "..", "../shared/models");
 const bin = path.join(models, "stories260K.bin");
 const have = fs.existsSync(bin);
-if (!have) console.warn(`quant-model tests skipped: ${bin} not found`);
+if (!have) console.warn(`quant-methods-stories tests skipped: ${bin} not found`);
 
 describe.skipIf(!have)("quantization methods on stories260K", () => {
   let m: Llama2c;

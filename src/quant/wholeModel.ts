@@ -1,13 +1,13 @@
 // Quantizing a whole model (README "Quantization methods"): which type each tensor gets, the
 // method that picks its codes and scales, awq's folding, and the result as GGUF tensors (for
-// `int4 quantize`) or as in-memory weights (for `int4 eval --methods`).
+// `int4 quantize`) or as in-memory weights (for `int4 eval methods`).
 //
 // Tensor types, as llama-quantize chooses them for a Q4_0 / Q4_1 file of a model like this one:
 //   1-D tensors (norms) F32; output.weight Q8_0; a matrix whose rows are not a multiple of 32
 //   F16 (ggml's Q4_0/Q4_1 blocks cannot hold it); every other matrix (token_embd included) 4-bit.
 // --all-4bit: every matrix 4-bit (int4's extension type where llama.cpp has no layout). The int4
 // formats q4_g{32,64,128}_{sym,asym} hold any row length, so only output.weight differs there.
-import { configFromGGUF, type LlamaConfig } from "../model/config";
+import { configFromGGUF, type ModelConfig } from "../model/config";
 import type { GGUFFile } from "../gguf/reader";
 import { LAYER_NORMS, MODEL_TENSORS, layerTensor } from "../model/arch";
 import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
@@ -17,12 +17,13 @@ import { BLOCK_TYPES, blockBytes, type GGMLType } from "../blockTypes";
 import { native } from "../native";
 import { LLAMA_FILE_TYPES, llamaTensorTypes, type LlamaFileType } from "./llamaTypes";
 import { encodeF16, encodeQ8_0, int4RowBytes } from "../gguf/writer";
+import { int4FormatName, parseInt4FormatName } from "../formatNames";
 import { f16ToF32 } from "./fp16";
 import { awqScales } from "./awq";
 import { quantizeGptq } from "./gptq";
 import { quantizeMse, rtnParts } from "./mse";
 import { calibrate, type Calibration, type InputStats } from "./calibrate";
-import type { Llama } from "../model/llama";
+import type { Transformer } from "../model/transformer";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
 
@@ -30,8 +31,13 @@ import { polishCodes, refitScales } from "./refit";
 export const LLAMA_FORMATS = LLAMA_FILE_TYPES.filter((t) => t !== "q4_0" && t !== "q4_1");
 export const FORMATS = ["q4_0", "q4_1", ...LLAMA_FORMATS, "q4_g32_sym", "q4_g32_asym", "q4_g64_sym", "q4_g64_asym", "q4_g128_sym", "q4_g128_asym"] as const;
 export type Format = (typeof FORMATS)[number];
-/** Accepted spellings: the FORMATS, and q4_g64 / q4_g128 (= _sym). */
-export const FORMAT_ALIASES: Record<string, Format> = { q4_g32: "q4_g32_sym", q4_g64: "q4_g64_sym", q4_g128: "q4_g128_sym" };
+
+/** A format by its name or an older spelling of it (src/formatNames.ts); null for anything else. */
+export function parseFormat(name: string): Format | null {
+  const int4 = parseInt4FormatName(name);
+  const f = int4 ? int4FormatName(int4.groupSize, int4.scheme) : name;
+  return (FORMATS as readonly string[]).includes(f) ? (f as Format) : null;
+}
 
 /** rtn, mse (importance = diag H with calibration), gptq, awq (awq scaling + mse), awq+gptq (awq scaling, then gptq). */
 export const MODEL_METHODS = ["rtn", "mse", "awq", "gptq", "awq+gptq"] as const;
@@ -47,8 +53,7 @@ export function formatSpec(f: Format): { groupSize: GroupSize; scheme: Scheme; l
   if (isLlamaFormat(f)) return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
   if (f === "q4_0") return { groupSize: 32, scheme: "symmetric", llamaTypes: true };
   if (f === "q4_1") return { groupSize: 32, scheme: "asymmetric", llamaTypes: true };
-  const m = /^q4_g(\d+)_(sym|asym)$/.exec(f)!;
-  return { groupSize: Number(m[1]) as GroupSize, scheme: m[2] === "sym" ? "symmetric" : "asymmetric", llamaTypes: false };
+  return { ...parseInt4FormatName(f)!, llamaTypes: false };
 }
 
 export interface QuantizeModelOptions {
@@ -85,7 +90,7 @@ export interface QuantizedTensor {
 }
 
 export interface QuantizedModel {
-  config: LlamaConfig;
+  config: ModelConfig;
   tensors: QuantizedTensor[];
   /** awq: the α chosen per scaled input ("blk.0.attn", "blk.0.ffn", "blk.0.ffn_down", "output"). */
   awqAlpha: Record<string, number>;
@@ -217,11 +222,11 @@ function awqSearch(ws: Float32Array[], Ns: number[], K: number, sts: InputStats[
 /**
  * Sequential calibration: the statistics of layer l's inputs are collected with the layers before
  * it (and the embedding) already quantized, as gptq's reference implementation does, so each
- * layer compensates the error that reaches it. `llama` is an f32 model of the same file whose
+ * layer compensates the error that reaches it. `transformer` is an f32 model of the same file whose
  * weights are replaced, layer by layer, by the quantized ones (it is modified).
  */
 export interface SequentialCalibration {
-  llama: Llama;
+  transformer: Transformer;
   tokens: ArrayLike<number>;
   ctx: number;
   bos: number;
@@ -314,7 +319,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const linearOf = (t: QuantizedTensor): Linear => t.q ? { kind: "q4", N: t.dims[0], K: t.dims[1], q: t.q! } : { kind: "f32", N: t.dims[0], K: t.dims[1], w: storedValues(t) };
   const install = (l: number) => {
     if (!seq) return;
-    const w = seq.llama.weights;
+    const w = seq.transformer.weights;
     if (l < 0) {
       const e = done.get(MODEL_TENSORS.embed);
       if (e) {
@@ -330,7 +335,7 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     }));
   };
   const recalibrate = () => {
-    if (seq) cal = calibrate(seq.llama, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
+    if (seq) cal = calibrate(seq.transformer, seq.tokens, seq.ctx, seq.bos, undefined, opts.rowHessians);
   };
 
   quantizeTensor(MODEL_TENSORS.embed);
@@ -375,7 +380,7 @@ export function storedValues(t: QuantizedTensor): Float32Array {
   return out;
 }
 
-/** The quantized model as ModelWeights for Llama, exactly as `int4 eval` runs its GGUF file (quant "stored"). */
+/** The quantized model as ModelWeights for Transformer, exactly as `int4 eval` runs its GGUF file (quant "stored"). */
 export function toModelWeights(qm: QuantizedModel): ModelWeights {
   const byName = new Map(qm.tensors.map((t) => [t.name, t]));
   const get = (n: string) => {

@@ -1,7 +1,8 @@
-// AVX-512 versions of the two operators whose cost grows with the prompt: causal attention and
-// SwiGLU (compiled with AVX-512 flags only; nn.cpp calls them when the AVX-512 kernels are in use).
-// Same sums in the same order as the scalar code in nn.cpp (over i for a score, over t for an
-// output), with fused multiply-adds and a polynomial exp: results agree to a few ulp.
+// The AVX-512 table of cpp/ops (ops_table.h), compiled with AVX-512 flags only: its own versions of
+// the operators whose cost grows with the prompt (causal attention, SwiGLU, the f32 GEMM's blocks)
+// and ops_generic.inc's random fill. Attention and SwiGLU make the same sums in the same order as
+// ops_generic.inc (over i for a score, over t for an output), with fused multiply-adds and a
+// polynomial exp: results agree to a few ulp.
 //
 // No STL and no inline functions with external linkage here (a COMDAT copy compiled with AVX-512
 // could be picked for baseline callers): scratch memory comes from the caller.
@@ -10,10 +11,10 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include <cmath>
+#include <cmath>  // INFINITY
 #include <cstdint>
 
-#include "nn_isa.h"
+#include "ops_generic.inc"
 
 namespace int4 {
 namespace {
@@ -153,7 +154,7 @@ void attention_row_group_avx512(const float* q, const float* k_cache, const floa
                                 int64_t pos0, int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
                                 float* att) {
   const int64_t q_dim = n_head * hd, group = n_head / n_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(hd));
   const int64_t T = pos0 + m + 1;  // positions this row sees
   const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
   const float* kg = k_cache + g * ctx * hd;         // (ctx / 16, hd, 16)
@@ -227,5 +228,9 @@ void silu_mul_avx512(float* gate, const float* up, int64_t n) {
     _mm512_mask_storeu_ps(gate + i, m, _mm512_mul_ps(s, _mm512_maskz_loadu_ps(m, up + i)));
   }
 }
+
+const OpsTable kAvx512Ops = {
+    "avx512", sgemm_block_avx512, attention_row_group_avx512, silu_mul_avx512, fill_normal_generic,
+};
 
 }  // namespace int4

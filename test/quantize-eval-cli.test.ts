@@ -1,4 +1,4 @@
-// Issue 5 end to end on stories260K: `int4 quantize` files (llama-quantize's tensor types, int4's
+// Quantizing end to end on stories260K: `int4 quantize` files (llama-quantize's tensor types, int4's
 // extension types, metadata), loading them, `int4 eval --base` / `--methods`, calibration
 // statistics, and the comparison with llama.cpp's own Q4_0 numbers. Heavy measurements live in
 // bench/quant-table.mjs; these runs use a few contexts of the committed texts.
@@ -8,16 +8,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cli, have, root, stories } from "./helpers/cliSetup";
 import { GGUFError, loadModel, openGGUF, Tensor, Tokenizer, hessianFromActivations } from "../src/index";
 import { loadEngine } from "../src/model/engine";
 import { calibrate } from "../src/quant/calibrate";
-import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/quantModel";
+import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/wholeModel";
 
-const root = path.resolve(__dirname, "..");
-const cli = path.join(root, "dist", "cli.js");
-const models = path.resolve(root, "../shared/models");
-const stories = path.join(models, "stories260K-f32.gguf");
-const have = fs.existsSync(stories);
 if (!have) console.warn(`skipping quantize tests that need ${stories} (shared test model absent)`);
 const evalText = path.join(root, "bench/data/stories260K-eval-seed1.txt");
 const calibText = path.join(root, "bench/data/stories260K-calib-seed2.txt");
@@ -158,12 +154,14 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
     expect(text).toMatch(/worst ten by relative RMS error/);
   });
 
-  it("eval --methods quantizes in memory exactly as the file: rtn's numbers equal eval --base of the rtn file", () => {
-    const a = JSON.parse(int4("eval", "--model", stories, "--methods", "rtn,mse", "--format", "q4_0", "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
+  it("eval methods quantizes in memory exactly as the file: rtn's numbers equal eval base of the rtn file (either spelling)", () => {
+    const a = JSON.parse(int4("eval", "methods", "--model", stories, "--methods", "rtn,mse", "--format", "q4_0", "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
     const b = JSON.parse(int4("eval", "--base", stories, "--model", path.join(dir, "q4_0.gguf"), "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
     expect(a.results.map((x: { method: string }) => x.method)).toEqual(["rtn", "mse"]);
     expect(a.results[0].klMean).toBe(b.klMean);
     expect(a.results[0].top1Agreement).toBe(b.top1Agreement);
+    const b2 = JSON.parse(int4("eval", "base", "--base", stories, "--model", path.join(dir, "q4_0.gguf"), "--text", evalText, "--chunks", "4", "--json", "--threads", "1").out);
+    expect(b2.klMean).toBe(b.klMean);
     expect(a.results[0].bitsPerWeight).toBeCloseTo(7.116, 2);
   });
 
@@ -187,15 +185,15 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
   it("calibration: each input's H is XᵀX of the rows its layer saw (shared by q/k/v and gate/up)", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     const rows: number[][] = [];
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === e.weights.layers[1].down) rows.push(...Array.from({ length: x.dims[0] }, (_, m) => Array.from(x.data.subarray(m * x.dims[1], (m + 1) * x.dims[1]))));
     };
     const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200, 1, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19];
-    e.llama.forwardAll([1, ...tokens.slice(1, 16)], 0);
-    e.llama.forwardAll([1, ...tokens.slice(17, 32)], 0);
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1);
-    expect(e.llama.onLinearInput).toBeNull();
+    e.transformer.forwardAll([1, ...tokens.slice(1, 16)], 0);
+    e.transformer.forwardAll([1, ...tokens.slice(17, 32)], 0);
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1);
+    expect(e.transformer.onLinearInput).toBeNull();
     expect(cal.tokens).toBe(32);
     const st = cal.inputs.get("blk.1.ffn_down.weight")!;
     expect(st.rows).toBe(32);
@@ -210,13 +208,13 @@ describe.runIf(have)("int4 quantize on stories260K", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     const L = e.weights.layers[3];
     let X: Float32Array | null = null;
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === L.gate) X = x.data.slice(0, x.dims[0] * x.dims[1]);
     };
     const tokens = [1, 403, 407, 261, 378, 300, 20, 40, 60, 80, 100, 120, 140, 160, 180, 200];
-    e.llama.forwardAll(tokens, 0);
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    e.transformer.forwardAll(tokens, 0);
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1, undefined, true);
     const up = cal.inputs.get("blk.3.ffn_up.weight")!, gate = cal.inputs.get("blk.3.ffn_gate.weight")!;
     expect(up.H).toBe(gate.H); // the shared XᵀX stays shared
     expect(up.rows).toBe(16);
@@ -251,15 +249,15 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
   it("calibration with row Hessians: output row n gets Σ_t p_tn (1 - p_tn) x_t x_tᵀ, p the softmax of the logits", () => {
     const e = loadEngine({ source: { kind: "gguf", path: stories }, quant: "f32", threads: 1, ctx: 16 });
     let X: Float32Array | null = null;
-    e.llama.onLinearInput = (l, x) => {
+    e.transformer.onLinearInput = (l, x) => {
       if (l === e.weights.output) X = x.data.slice(0, x.dims[0] * x.dims[1]);
     };
-    const logits = e.llama.forwardAll(tokens, 0).slice();
-    e.llama.onLinearInput = null;
-    const cal = calibrate(e.llama, tokens, 16, 1, undefined, true);
+    const logits = e.transformer.forwardAll(tokens, 0).slice();
+    e.transformer.onLinearInput = null;
+    const cal = calibrate(e.transformer, tokens, 16, 1, undefined, true);
     const out = cal.inputs.get("output.weight")!;
     expect(out.rows).toBe(16);
-    const plain = calibrate(e.llama, tokens, 16, 1);
+    const plain = calibrate(e.transformer, tokens, 16, 1);
     expect(plain.inputs.get("output.weight")!.rowH).toBeUndefined();
     for (let i = 0; i < 64 * 64; i += 5) expect(out.H[i]).toBeCloseTo(plain.inputs.get("output.weight")!.H[i], 6); // XᵀX as before
     const K = 64, V = 512;
@@ -284,7 +282,7 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
     const f = openGGUF(stories);
     try {
       const ids = Tokenizer.fromGGUF(f).encode(text, { bos: true }).slice(0, 256);
-      const withRows = calibrate(e.llama, ids, 64, 1, undefined, true);
+      const withRows = calibrate(e.transformer, ids, 64, 1, undefined, true);
       const without = { ...withRows, inputs: new Map(withRows.inputs) };
       without.inputs.set("output.weight", { ...withRows.inputs.get("output.weight")!, rowH: undefined });
       const rowH = withRows.inputs.get("output.weight")!.rowH!;
@@ -347,7 +345,8 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
       [["quantize", "--model", "/nonexistent.gguf", "--out", "/tmp/x.gguf", "--format", "q4_0"], /--model: no such file/],
       [["quantize", "--model", model, "--format", "q4_0"], /--out FILE is required/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf"], /--format is required/],
-      [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q3_k"], /--format: expected one of q4_0, q4_1, q4_g32_sym/],
+      [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q3_k"], /--format: expected one of q4_0, q4_1, q5_0, .*q4_k_m.*iq4_xs, q4_g32_sym/],
+      [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_k_m", "--method", "mse"], /--method mse: --format q4_k_m is written with rtn only/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_0", "--method", "magic"], /--method: expected one of rtn, mse, awq, gptq/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_0", "--method", "gptq"], /--method gptq needs --calib FILE/],
       [["quantize", "--model", model, "--out", "/nonexistent-dir/x.gguf", "--format", "q4_0"], /--out: no such directory/],
@@ -358,6 +357,11 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
       [["eval", "--model", model, "--methods", "rtn,nope", "--format", "q4_0"], /--methods: expected one of rtn/],
       [["eval", "--model", model, "--methods", "gptq", "--format", "q4_0"], /need --calib FILE/],
       [["eval", "--base", model, "--model", model, "--ctx", "3"], /--ctx: expected an integer in \[8, 65536\]/],
+      [["eval", "nope", "--model", model], /unknown mode "nope" \(expected quant, base, methods\)/],
+      [["eval", "base", "--model", model], /--base FILE is required/],
+      [["eval", "base", "--base", model, "--model", model, "--methods", "rtn"], /--methods goes with int4 eval methods/],
+      [["eval", "methods", "--model", model, "--format", "q4_0"], /--methods M1,M2,... is required/],
+      [["eval", "quant", "--model", model, "--base", model], /Unknown option '--base'/],
     ];
     for (const [args, msg] of cases) {
       const r = int4(...args);
@@ -366,5 +370,7 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
     }
     expect(int4("quantize", "--help").out).toMatch(/--all-4bit/);
     expect(int4("eval", "--help").out).toMatch(/--methods/);
+    expect(int4("eval", "--help").out).toMatch(/int4 eval base --base FULL.gguf/);
+    expect(int4("eval", "methods", "--help").out).toMatch(/int4 eval methods --model/);
   });
 });
