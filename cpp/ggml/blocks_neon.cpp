@@ -15,7 +15,7 @@
 //           so a row's result differs from vec_dot_q8 only by the order of the f32 additions.
 // The GEMV decodes each block as it streams past, 4 rows of W per pass over x; the GEMM decodes a
 // panel of 4 rows (a slice of K at a time) once into a buffer and runs up to 64 rows of x over
-// it. A row's f32 operations are the same in both and do not depend on which rows or tasks
+// it, two at a time (4 x 2 dot products per decoded vector loaded). A row's f32 operations are the same in both and do not depend on which rows or tasks
 // share a pass, so GEMV and GEMM agree bit for bit and thread counts do not change results.
 //
 // Nothing from a header's inline functions is called here (fp16 conversion, the scale unpacking
@@ -350,6 +350,26 @@ inline void panel_dot(const Dec* panel, int64_t S, int64_t g0, int64_t g1, const
   for (int i = 0; i < R; i++) acc[i] = a[i];
 }
 
+// The same for two rows of x (accs a0, a1): each decoded vector is loaded once for both; every
+// accumulator sees exactly the operations panel_dot would do.
+template <class T, int R>
+inline void panel_dot2(const Dec* panel, int64_t S, int64_t g0, int64_t g1, const block_q8* xrow0, const block_q8* xrow1,
+                       int64_t nb, float32x4_t* acc0, float32x4_t* acc1) {
+  float32x4_t a0[R], a1[R];
+  for (int i = 0; i < R; i++) a0[i] = acc0[i], a1[i] = acc1[i];
+  for (int64_t g = g0; g < g1; g++) {
+    XGroup x0, x1;
+    load_x<T::kMin>(xrow0, g, nb, x0);
+    load_x<T::kMin>(xrow1, g, nb, x1);
+    for (int i = 0; i < R; i++) {
+      const Dec& w = panel[i * S + (g - g0)];
+      a0[i] = group_dot<T>(a0[i], w, x0);
+      a1[i] = group_dot<T>(a1[i], w, x1);
+    }
+  }
+  for (int i = 0; i < R; i++) acc0[i] = a0[i], acc1[i] = a1[i];
+}
+
 template <class T>
 void gemm(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, int64_t M, int64_t r0,
           int64_t r1, float* y, int64_t ldy) {
@@ -372,7 +392,13 @@ void gemm(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64_t K, con
         const int64_t g1 = g0 + S < ng ? g0 + S : ng;
         for (int i = 0; i < n; i++)
           for (int64_t g = g0; g < g1; g++) T::decode(W + (r + i) * row_bytes, g, nb, panel[i * S + (g - g0)]);
-        for (int64_t m = m0; m < m1; m++) {
+        int64_t m = m0;
+        if (n == R)
+          for (; m + 2 <= m1; m += 2) {
+            float32x4_t* a = acc.get() + (m - m0) * R;
+            panel_dot2<T, R>(panel.get(), S, g0, g1, xq + m * nb, xq + (m + 1) * nb, nb, a, a + R);
+          }
+        for (; m < m1; m++) {
           float32x4_t* a = acc.get() + (m - m0) * R;
           if (n == R)
             panel_dot<T, R>(panel.get(), S, g0, g1, xq + m * nb, nb, a);
