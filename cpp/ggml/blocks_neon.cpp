@@ -6,17 +6,20 @@
 // Every type is evaluated the same way, a group of 4 chunks (128 weights, 4 activation chunks)
 // at a time:
 //   decode: the group's weights become 8 vectors of 16 signed bytes (Q4_K: the nibbles 0..15,
-//           Q5_K: 0..31, Q6_K: q - 32, Q8_0: the codes, IQ4: the codebook values by vqtbl1q),
-//           its integer scales (per 16 or 32 weights), per chunk the float scale d and, for the
-//           types with mins, dmin and the integer min m;
+//           Q5_K: 0..31, Q6_K: q - 32, Q3_K: q - 4, Q8_0 / Q8_K: the codes, IQ4_NL / IQ4_XS:
+//           the codebook values by vqtbl1q, ...), its integer scales (per 16 or 32 weights),
+//           per chunk the float scale d and, for the types with mins (Q2_K, Q4_K, Q5_K), dmin
+//           and the integer mins; Q4_1 / Q5_1 per chunk their f32 offset m;
 //   dot:    per chunk the exact integer sum of the codes times the activation codes, the integer
 //           scales applied inside it (as the reference does), then in f32 for 4 chunks at once
-//             acc += (d * dx) * isum  [- (dmin * dx) * (m * sum(x codes))]
-//           so a row's result differs from vec_dot_q8 only by the order of the f32 additions.
+//             acc += (d * dx) * isum  [- (dmin * dx) * (m * sum(x codes))]  [+ m * sx]
+//           so a row's result differs from vec_dot_q8 only in the order (and fusing) of its
+//           f32 operations, never in the integer sums.
 // The GEMV decodes each block as it streams past, 4 rows of W per pass over x; the GEMM decodes a
 // panel of 4 rows (a slice of K at a time) once into a buffer and runs up to 64 rows of x over
-// it, two at a time (4 x 2 dot products per decoded vector loaded). A row's f32 operations are the same in both and do not depend on which rows or tasks
-// share a pass, so GEMV and GEMM agree bit for bit and thread counts do not change results.
+// it, two at a time (each decoded vector loaded once for 4 x 2 dot products). A row's f32
+// operations are the same in both and do not depend on which rows or tasks share a pass, so
+// GEMV and GEMM agree bit for bit and thread counts do not change results.
 //
 // Nothing from a header's inline functions is called here (fp16 conversion, the scale unpacking
 // are local): the linker may keep any one copy of an inline function for every caller, and the
@@ -509,7 +512,7 @@ void gemv(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64_t K, con
 // ---- GEMM: a panel of R rows decoded once, every row of x (a tile of them) over it ----
 
 constexpr int kPanelRows = 4;
-constexpr int64_t kSliceGroups = 24;  // groups of K per decoded slice: 4 rows x 24 x 208 bytes, in L1
+constexpr int64_t kSliceGroups = 24;  // groups of K per decoded slice: 4 rows x 24 x 224 bytes, in L1
 constexpr int64_t kTileM = 64;        // rows of x per pass over a panel (their slice of x in L2)
 
 // acc[i] (row i of the panel, one row of x) + groups [g0, g1) of the panel's slice (starting at g0)
