@@ -76,6 +76,7 @@ extern const BlockKernels kBlockKernels_avx512[kTypeCount];
 #endif
 #if defined(__aarch64__)
 extern const BlockKernels kBlockKernels_neon[kTypeCount];
+extern const BlockKernels kBlockKernels_neon_dotprod[kTypeCount];  // with sdot: CPUs with ASIMDDP only
 #endif
 
 // The scalar GEMV / GEMM (vec_dot_q8 row by row): what a missing SIMD entry runs.

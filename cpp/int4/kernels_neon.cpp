@@ -202,7 +202,7 @@ void gemm_q4_q8_neon(const QMatrixView& W, const block_q8* xq, int64_t M, int64_
 
 #if defined(INT4_NEON_DOTPROD)
 const KernelTable kNeonDotKernels = {
-    "neon+dotprod", quantize_q4_generic, quantize_row_q8_neon, dequantize_row_q4_neon, gemv_q4_f32_neon, gemv_q4_q8_neon, gemm_q4_q8_neon, nullptr, nullptr, ggml::kBlockKernels_neon,
+    "neon+dotprod", quantize_q4_generic, quantize_row_q8_neon, dequantize_row_q4_neon, gemv_q4_f32_neon, gemv_q4_q8_neon, gemm_q4_q8_neon, nullptr, nullptr, ggml::kBlockKernels_neon_dotprod,
 };
 #else
 const KernelTable kNeonKernels = {

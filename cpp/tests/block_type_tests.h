@@ -105,8 +105,11 @@ void run(const KernelTable* const* tables, int ntables, const std::string& only)
   for (int i = 0; i < ntables; i++) {
     const KernelTable& kt = *tables[i];
     if (!only.empty() && only != kt.name && only != isa_family(kt)) continue;
-    for (const ggml::TypeTraits& t : ggml::kTypes)
+    for (const ggml::TypeTraits& t : ggml::kTypes) {
       for (int64_t M : {1, 3, 4, 9, 33}) test_matmul(kt, t, M, 37, t.block_size == 32 ? 160 : 768);
+      // long rows (a GEMM may decode K in slices) and more than 64 rows of x (and tiles of them)
+      test_matmul(kt, t, 70, 9, t.block_size == 32 ? 32 * 101 : 256 * 13);
+    }
   }
 }
 
