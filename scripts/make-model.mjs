@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// Writes a random-weight llama GGUF at a real model's shape, for benchmarks against llama.cpp on
+// the same file: F16 matrices (normal, std 0.02; embedding std 1), F32 norms of ones, the demo
+// model's 32000-piece SentencePiece vocabulary (extended or cut to the shape's vocabulary), and
+// llama.cpp's metadata, so llama.cpp loads it too. Quantize it with `int4 quantize --format
+// q4_k_m` (llama-quantize's types and bytes) to get the file users download at that shape.
+//   node scripts/make-model.mjs [--shape tinyllama] --out model-f16.gguf [--seed 1]
+import { createRequire } from "node:module";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { writeGGUF, ggufTensorFromFloat } = require(path.join(root, "dist", "gguf", "writer.js"));
+const { Tensor } = require(path.join(root, "dist", "tensor.js"));
+const { native } = require(path.join(root, "dist", "native.js"));
+const { demoVocabulary } = require(path.join(root, "dist", "tokenizer", "demo.js"));
+const { llama } = require(path.join(root, "dist", "model", "arch", "llama.js"));
+
+/** Shapes of real models (their config.json), as llama.cpp's metadata names them. */
+const SHAPES = {
+  tinyllama: { name: "TinyLlama-1.1B (shape)", dim: 2048, nLayers: 22, nHeads: 32, nKvHeads: 4, hidden: 5632, vocab: 32000, ctx: 2048, ropeBase: 10000 },
+  "llama-7b": { name: "Llama-2-7B (shape)", dim: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, hidden: 11008, vocab: 32000, ctx: 4096, ropeBase: 10000 },
+  small: { name: "small test (shape)", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 4, hidden: 768, vocab: 512, ctx: 512, ropeBase: 10000 },
+};
+
+const usage = `usage: node scripts/make-model.mjs [--shape ${Object.keys(SHAPES).join("|")}] --out FILE.gguf [--seed N]`;
+let a;
+try {
+  ({ values: a } = parseArgs({ options: { shape: { type: "string", default: "tinyllama" }, out: { type: "string" }, seed: { type: "string", default: "1" }, help: { type: "boolean" } } }));
+} catch (e) {
+  console.error(`${e.message}\n${usage}`);
+  process.exit(2);
+}
+if (a.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const s = SHAPES[a.shape];
+if (!s || !a.out) {
+  console.error(s ? `--out is required\n${usage}` : `--shape: expected one of ${Object.keys(SHAPES).join(", ")}, got ${JSON.stringify(a.shape)}\n${usage}`);
+  process.exit(2);
+}
+const seed0 = Number(a.seed);
+if (!Number.isInteger(seed0) || seed0 < 0) {
+  console.error(`--seed: expected a non-negative integer, got ${JSON.stringify(a.seed)}\n${usage}`);
+  process.exit(2);
+}
+
+const headDim = s.dim / s.nHeads;
+const config = { arch: "llama", dim: s.dim, nLayers: s.nLayers, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim, hidden: s.hidden, vocab: s.vocab, ctx: s.ctx, eps: 1e-5, ropeBase: s.ropeBase, nRot: headDim, ropeMode: 0 };
+const v = demoVocabulary(s.vocab);
+const tokens = v.tokens.slice(0, s.vocab);
+while (tokens.length < s.vocab) tokens.push(`<unused${tokens.length}>`);
+const types = Array.from({ length: s.vocab }, (_, i) => (i < v.types.length ? v.types[i] : 5));
+const meta = [
+  ["general.architecture", { type: "string", value: "llama" }],
+  ["general.name", { type: "string", value: `${s.name}, random weights (int4 scripts/make-model.mjs, seed ${seed0})` }],
+  ["general.file_type", { type: "u32", value: 1 }],
+  ["llama.context_length", { type: "u32", value: s.ctx }],
+  ["llama.embedding_length", { type: "u32", value: s.dim }],
+  ["llama.block_count", { type: "u32", value: s.nLayers }],
+  ["llama.feed_forward_length", { type: "u32", value: s.hidden }],
+  ["llama.rope.dimension_count", { type: "u32", value: headDim }],
+  ["llama.attention.head_count", { type: "u32", value: s.nHeads }],
+  ["llama.attention.head_count_kv", { type: "u32", value: s.nKvHeads }],
+  ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
+  ["llama.rope.freq_base", { type: "f32", value: s.ropeBase }],
+  ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+  ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
+  ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
+  ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
+  ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
+  ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
+  ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+];
+// every tensor of the architecture, each generated when the writer reaches it (one at a time in memory)
+const specs = llama.tensors(config).map(([name, ne], i) => {
+  const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
+  const n = dims.reduce((x, y) => x * y, 1);
+  const isNorm = ne.length === 1;
+  const spec = {
+    name, type: isNorm ? "f32" : "f16", dims,
+    data: () => {
+      const w = new Float32Array(n);
+      if (isNorm) w.fill(1);
+      else native.fillNormal(w, seed0 * 1000003 + i, 0, name === "token_embd.weight" ? 1 : 0.02, 2);
+      return ggufTensorFromFloat(name, new Tensor(w, dims), isNorm ? "f32" : "f16").data();
+    },
+  };
+  return spec;
+});
+const t0 = performance.now();
+const bytes = await writeGGUF(a.out, { metadata: meta, tensors: specs });
+console.error(`wrote ${a.out}: ${(bytes / 2 ** 30).toFixed(2)} GiB, ${specs.length} tensors, ${s.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
