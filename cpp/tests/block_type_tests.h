@@ -105,8 +105,14 @@ void run(const KernelTable* const* tables, int ntables, const std::string& only)
   for (int i = 0; i < ntables; i++) {
     const KernelTable& kt = *tables[i];
     if (!only.empty() && only != kt.name && only != isa_family(kt)) continue;
-    for (const ggml::TypeTraits& t : ggml::kTypes)
+    for (const ggml::TypeTraits& t : ggml::kTypes) {
       for (int64_t M : {1, 3, 4, 9, 33}) test_matmul(kt, t, M, 37, t.block_size == 32 ? 160 : 768);
+      // one block / super-block per row; the GEMM's M tails (4..7 rows past a tile), fewer rows
+      // than a row tile, and more rows of x than one x block of the SIMD GEMMs (64)
+      for (int64_t M : {1, 2, 5, 6, 7}) test_matmul(kt, t, M, 5, t.block_size);
+      test_matmul(kt, t, 7, 3, 2 * ggml::QK_K);
+      test_matmul(kt, t, 70, 21, ggml::QK_K);
+    }
   }
 }
 
