@@ -10,6 +10,12 @@
 //       per layer Q, K, V and gate, up each as one matmul_q4_shared, O and down alone; then the
 //       output), random weights held as the addon holds them: seconds per token and weight GB/s.
 //       The weights' memory bound without the rest of the forward pass.
+//   int4_bench blocks <isa> <type> <M> <N> <K> <threads> <repeats>
+//       matmul_q4 on a llama.cpp block type held as stored (<type>: Q4_K, Q6_K, ... as llama.cpp
+//       names it), int8 activations, random blocks with moderate fp16 scales. M < 4 (GEMV) runs
+//       cold: distinct copies of the matrix totalling >= 1 GiB (INT4_BENCH_COLD_BYTES), each used
+//       once per pass, so the weights stream from memory; "bytes" are the weight bytes of one
+//       matrix, gbps_median its read rate. M >= 4 (GEMM) runs one matrix; gflops is 2 M N K / s.
 //   int4_bench sgemm <M> <N> <K> <threads> <repeats>
 //       the f32 GEMM of the reference path (quant "f32"); "bytes" is its flop count, so
 //       gbps_median reads as GFLOPS.
@@ -29,6 +35,7 @@
 
 #include "int4/dispatch.h"
 #include "int4/kernels.h"
+#include "ggml/types.h"
 #include "int4/thread_pool.h"
 #include "ops/ops.h"
 
@@ -218,6 +225,79 @@ int decode(const std::string& isa, int threads, int tokens) {
   return 0;
 }
 
+// Random blocks of type t whose fp16 scale fields hold moderate values (no NaN, inf or subnormal
+// arithmetic, which would time something else).
+void fill_blocks(const ggml::TypeTraits& t, uint8_t* p, int64_t nblocks, std::mt19937& rng) {
+  for (int64_t i = 0; i < nblocks * t.block_bytes; i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(p + i, &v, static_cast<size_t>(nblocks * t.block_bytes - i < 4 ? nblocks * t.block_bytes - i : 4));
+  }
+  const std::string n = t.name;
+  std::vector<int> half;  // offsets of fp16 fields in a block
+  if (n == "Q4_1" || n == "Q5_1" || n == "Q4_K" || n == "Q5_K") half = {0, 2};
+  else if (n == "Q2_K") half = {80, 82};
+  else if (n == "Q3_K") half = {108};
+  else if (n == "Q6_K") half = {208};
+  else if (n != "Q8_K") half = {0};
+  for (int64_t b = 0; b < nblocks; b++) {
+    uint8_t* blk = p + b * t.block_bytes;
+    for (int o : half) {
+      const uint16_t h = static_cast<uint16_t>(0x2000 + (rng() & 0x3ff));
+      std::memcpy(blk + o, &h, 2);
+    }
+    if (n == "Q8_K") {
+      const float d = 0.01f;
+      std::memcpy(blk, &d, 4);
+    }
+  }
+}
+
+int blocks(const std::string& isa, const std::string& type, int64_t M, int64_t N, int64_t K, int threads, int repeats) {
+  const std::string err = select_kernels(isa);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 2;
+  }
+  const ggml::TypeTraits* t = nullptr;
+  for (const auto& tt : ggml::kTypes)
+    if (type == tt.name) t = &tt;
+  if (!t || K % t->block_size) {
+    std::fprintf(stderr, "unknown type %s (or K not a multiple of its block)\n", type.c_str());
+    return 2;
+  }
+  std::mt19937 rng(1);
+  const int64_t row_bytes = t->row_bytes(K), bytes = N * row_bytes;
+  double cold = 1024.0 * 1024 * 1024;
+  if (const char* c = std::getenv("INT4_BENCH_COLD_BYTES")) cold = std::atof(c);
+  const int64_t copies = M < kGemmMinRows ? static_cast<int64_t>((cold + bytes - 1) / bytes) : 1;
+  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies));
+  std::vector<QMatrixView> views(static_cast<size_t>(copies));
+  for (int64_t i = 0; i < copies; i++) {
+    data[i].resize(static_cast<size_t>(bytes));
+    fill_blocks(*t, data[i].data(), bytes / t->block_bytes, rng);
+    QMatrixView& v = views[i];
+    v.rows = N, v.cols = K, v.block_type = t, v.blocks = data[i].data(), v.block_row_bytes = row_bytes;
+  }
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(static_cast<size_t>(M * K)), y(static_cast<size_t>(M * N));
+  for (auto& v : x) v = dist(rng);
+  const KernelTable& kt = active_kernels();
+  std::vector<double> times;
+  for (int r = 0; r < repeats + 1; r++) {
+    const auto t0 = Clock::now();
+    for (const auto& v : views) matmul_q4(kt, v, x.data(), M, y.data(), Activations::Int8, threads);
+    if (r > 0) times.push_back(seconds_since(t0) / static_cast<double>(copies));
+  }
+  std::sort(times.begin(), times.end());
+  const double med = times[times.size() / 2];
+  std::printf("{\"kind\":\"blocks\",\"isa\":\"%s\",\"type\":\"%s\",\"M\":%lld,\"N\":%lld,\"K\":%lld,\"threads\":%d,"
+              "\"cold\":%s,\"median_s\":%.9g,\"min_s\":%.9g,\"bytes\":%lld,\"gbps_median\":%.6g,\"gflops\":%.6g}\n",
+              kt.name, t->name, static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K), threads,
+              copies > 1 ? "true" : "false", med, times.front(), static_cast<long long>(bytes), static_cast<double>(bytes) / med / 1e9,
+              2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) / med / 1e9);
+  return 0;
+}
+
 int sgemm(int64_t M, int64_t N, int64_t K, int threads, int repeats) {
   std::mt19937 rng(1);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -243,11 +323,14 @@ int main(int argc, char** argv) {
     return matmul(argv[2], std::atoll(argv[3]), std::atoll(argv[4]), std::atoll(argv[5]), std::atoi(argv[6]), std::atoi(argv[7]),
                   std::atoi(argv[8]));
   if (mode == "decode" && argc == 5) return decode(argv[2], std::atoi(argv[3]), std::atoi(argv[4]));
+  if (mode == "blocks" && argc == 9)
+    return blocks(argv[2], argv[3], std::atoll(argv[4]), std::atoll(argv[5]), std::atoll(argv[6]), std::atoi(argv[7]), std::atoi(argv[8]));
   if (mode == "sgemm" && argc == 7)
     return sgemm(std::atoll(argv[2]), std::atoll(argv[3]), std::atoll(argv[4]), std::atoi(argv[5]), std::atoi(argv[6]));
   std::fprintf(stderr, "usage: int4_bench bandwidth <bytes> <threads> <repeats>\n"
                        "       int4_bench matmul <isa> <M> <N> <K> <group> <threads> <repeats>\n"
                        "       int4_bench decode <isa> <threads> <tokens>\n"
+                       "       int4_bench blocks <isa> <type> <M> <N> <K> <threads> <repeats>\n"
                        "       int4_bench sgemm <M> <N> <K> <threads> <repeats>\n");
   return 2;
 }

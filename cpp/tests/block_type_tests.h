@@ -109,6 +109,11 @@ void run(const KernelTable* const* tables, int ntables, const std::string& only)
       for (int64_t M : {1, 3, 4, 9, 33}) test_matmul(kt, t, M, 37, t.block_size == 32 ? 160 : 768);
       // long rows (a GEMM may decode K in slices) and more than 64 rows of x (and tiles of them)
       test_matmul(kt, t, 70, 9, t.block_size == 32 ? 32 * 101 : 256 * 13);
+      // one block / super-block per row; the GEMM's M tails (4..7 rows past a tile), fewer rows
+      // than a row tile, and more rows of x than one x block of the SIMD GEMMs (64)
+      for (int64_t M : {1, 2, 5, 6, 7}) test_matmul(kt, t, M, 5, t.block_size);
+      test_matmul(kt, t, 7, 3, 2 * ggml::QK_K);
+      test_matmul(kt, t, 70, 21, ggml::QK_K);
     }
   }
 }
