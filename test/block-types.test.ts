@@ -6,29 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { BLOCK_TYPES, BLOCK_TYPE_NAMES, QTensor, Tensor, matmul } from "../src/index";
-import { blockBytes, type BlockTypeInfo } from "../src/blockTypes";
 import { openGGUF } from "../src/gguf/reader";
 import { GGML_TYPES } from "../src/gguf/types";
 import { native } from "../src/native";
 import { tensorToF32 } from "../src/model/weights";
-import { randn, rng } from "./helpers/ggmlRef";
-
-/** Random blocks with finite, moderate values: random bytes, each block drawn again until it is. */
-function randomBlocks(t: BlockTypeInfo, N: number, K: number, seed: number): Uint8Array {
-  const r = rng(seed);
-  const out = new Uint8Array(blockBytes(t, N, K));
-  const vals = new Float32Array(t.blockSize);
-  for (let b = 0; b < out.length / t.blockBytes; b++) {
-    const blk = out.subarray(b * t.blockBytes, (b + 1) * t.blockBytes);
-    for (;;) {
-      for (let i = 0; i < blk.length; i++) blk[i] = Math.floor(r() * 256);
-      if (native.firstNonFinite(t.id, blk) >= 0) continue;
-      native.dequantizeGGML(t.id, blk, 1, t.blockSize, vals);
-      if (vals.every((v) => Number.isFinite(v) && Math.abs(v) < 1e4)) break;
-    }
-  }
-  return out;
-}
+import { randomBlocks } from "./helpers/blocks";
+import { randn } from "./helpers/ggmlRef";
 
 describe("block types", () => {
   it("the native table is the GGUF table's for those types, and BLOCK_TYPE_NAMES names them all", () => {
