@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const int4 = require("../dist/index.js");
 
-export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES,
+export const { Tensor, QTensor, quantize, dequantize, matmul, backend, nativeSourceHash, GROUP_SIZES, SCHEMES, BLOCK_TYPES, BLOCK_TYPE_NAMES,
   // inference
   loadModel, Model, DEMO_MODEL, QUANT_NAMES, openGGUF, GGUFError, Tokenizer, Sampler,
   // quantization methods
