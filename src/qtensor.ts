@@ -21,7 +21,7 @@ export interface QuantizeOptions {
   groupSize?: GroupSize;
   /** "symmetric" (default): codes -8..7 and a scale, like Q4_0. "asymmetric": codes 0..15, a scale and a minimum, like Q4_1. */
   scheme?: Scheme;
-  // ---- quantization methods (src/quant/, README "Quantization methods"): begin ----
+  // quantization methods (src/quant/, README "Quantization methods")
   /** "rtn" (default): round to nearest, natively, bit-exact with llama.cpp. "mse": per-group scale search. "gptq": Hessian error compensation (needs `hessian`). */
   method?: QuantMethod;
   /** mse and gptq: per-input-column weights of the squared error (length K, non-negative), e.g. mean x² of calibration inputs. */
@@ -30,7 +30,6 @@ export interface QuantizeOptions {
   hessian?: Tensor;
   /** gptq only: how each group's scale is chosen from its compensated weights, "mse" (default) or "rtn". */
   groupScales?: "rtn" | "mse";
-  // ---- quantization methods: end ----
 }
 
 /** The parts of a block-type QTensor: llama.cpp blocks of `type`, K / blockSize blocks a row. */
@@ -289,7 +288,7 @@ export function quantize(w: Tensor, options?: QuantizeOptions): QTensor {
   const opts = checkOptions("quantize options", options);
   const groupSize = opts.groupSize === undefined ? 32 : checkOneOf("groupSize", opts.groupSize, GROUP_SIZES);
   const scheme = opts.scheme === undefined ? "symmetric" : checkOneOf("scheme", opts.scheme, SCHEMES);
-  // ---- quantization methods (src/quant/): begin ----
+  // a method other than rtn: src/quant/
   const known = ["groupSize", "scheme", "method", "importance", "hessian", "groupScales"];
   for (const key of Object.keys(opts)) {
     if (!known.includes(key)) throw rangeError("quantize options", known.join(", "), `option "${key}"`);
@@ -302,7 +301,6 @@ export function quantize(w: Tensor, options?: QuantizeOptions): QTensor {
   for (const key of ["importance", "hessian", "groupScales"]) {
     if (opts[key] !== undefined) throw rangeError(`quantize options.${key}`, 'method "mse" or "gptq"', `method "rtn"`);
   }
-  // ---- quantization methods: end ----
   const lay = layoutOf(N, K, groupSize);
   const codes = new Uint8Array(lay.codeBytes);
   const scales = new Uint16Array(lay.scaleCount);

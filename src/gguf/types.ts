@@ -23,7 +23,7 @@ const TABLE: [number, string, number, number][] = [
   [34, "TQ1_0", 256, 54], [35, "TQ2_0", 256, 66], [39, "MXFP4", 32, 17],
 ];
 
-// ---- int4 extension types (src/gguf/writer.ts, README "Quantization methods"): begin ----
+// int4 extension types (src/gguf/writer.ts, README "GGUF files").
 // INT4 [N, K] with group size G, symmetric (id 1000 + G) or asymmetric (2000 + G); a row is
 // ceil(K/G) groups, each its fp16 scale (and offset) followed by its codes in 32-weight chunks,
 // a partial last chunk packed (int4RowBytes below is the one definition of the row size).
@@ -36,7 +36,6 @@ export function int4RowBytes(K: number, groupSize: number, scheme: "symmetric" |
   return Math.ceil(K / groupSize) * (scheme === "symmetric" ? 2 : 4) + Math.ceil(K / 2);
 }
 export const INT4_EXT_TYPES = EXT.map(([, name]) => name);
-// ---- int4 extension types: end ----
 
 export const GGML_TYPES: ReadonlyMap<number, GGMLTypeInfo> = new Map([
   ...TABLE.map(([id, name, blockSize, blockBytes]): [number, GGMLTypeInfo] => [id, { id, name, blockSize, blockBytes }]),

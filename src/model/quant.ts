@@ -7,8 +7,9 @@
 //   "f32": full precision, the reference path
 //   "stored": every matrix as the file stores it: 4-bit tensors (Q4_0, Q4_1, int4 extension types)
 //     kept bit-exactly, every other matrix (F32, F16, BF16, Q8_0) at f32 with exactly its stored
-//     values; what `int4 eval --base` runs a quantized file with (not in QUANT_NAMES: a file property)
+//     values; what `int4 eval base` runs a quantized file with (not in QUANT_NAMES: a file property)
 import { rangeError, typeError } from "../errors";
+import { parseInt4FormatName } from "../formatNames";
 import type { GroupSize, Scheme } from "../qtensor";
 
 export type QuantName = "native" | "q4" | "f32" | "stored" | `q4_g${32 | 64 | 128}_${"sym" | "asym"}`;
@@ -37,12 +38,10 @@ export function parseQuant(v: unknown, name = "quant"): QuantSpec {
   if (v === "native") return { name: "native", kind: "q4", groupSize: 32, scheme: "symmetric", keepAnyQ4: true, stored: true, native: true };
   if (v === "stored") return { name: "stored", kind: "q4", groupSize: 32, scheme: "symmetric", keepAnyQ4: true, stored: true };
   if (v === "f32") return { name: "f32", kind: "f32", groupSize: 32, scheme: "symmetric", keepAnyQ4: false };
-  const m = /^q4_g(32|64|128)_(sym|asym)$/.exec(v);
-  if (!m) throw rangeError(name, `one of ${QUANT_NAMES.join(", ")}`, JSON.stringify(v));
-  return {
-    name: v as QuantName, kind: "q4", groupSize: Number(m[1]) as GroupSize,
-    scheme: m[2] === "sym" ? "symmetric" : "asymmetric", keepAnyQ4: false,
-  };
+  // the INT4 formats, by their one spelling (src/formatNames.ts); group 256 is not a load quant
+  const f = /^q4_g\d+_(sym|asym)$/.test(v) ? parseInt4FormatName(v) : null;
+  if (!f || f.groupSize === 256) throw rangeError(name, `one of ${QUANT_NAMES.join(", ")}`, JSON.stringify(v));
+  return { name: v as QuantName, kind: "q4", groupSize: f.groupSize, scheme: f.scheme, keepAnyQ4: false };
 }
 
 /** Storage bytes of an [N, K] matrix under a quant (what int4 info prints). */
