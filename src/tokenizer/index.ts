@@ -91,7 +91,9 @@ export class Tokenizer {
     const control = new Uint8Array(n);
     const stop = new Set<number>();
     let eot = v.eot ?? -1;
-    if (eot < 0) for (const t of EOT_TEXTS) { const id = this.#ids.get(t); if (id !== undefined && (eot < 0 || id < eot)) eot = id; }
+    // the first text of the list found (llama.cpp takes whichever its hash map yields first; Qwen has
+    // both <|im_end|> and <|endoftext|>, and <|im_end|> ends a chat turn)
+    for (const t of EOT_TEXTS) if (eot < 0) eot = this.#ids.get(t) ?? -1;
     for (let id = 0; id < n; id++) {
       const type = v.types[id];
       if (type === TokenType.Control || type === TokenType.Unknown) control[id] = 1;
