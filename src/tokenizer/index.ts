@@ -140,7 +140,7 @@ export class Tokenizer {
       if (!Object.hasOwn(PRE_TOKENIZERS, pre)) {
         throw new RangeError(`Tokenizer vocabulary.pre: expected a pre-tokenizer (${Object.keys(PRE_TOKENIZERS).join(", ")}), got ${JSON.stringify(pre)}`);
       }
-      this.#bpe = new BpeEncoder({ ids: this.#ids, ranks: mergeRanks(v.merges!), pre: preTokenizer(pre, "") });
+      this.#bpe = new BpeEncoder({ ids: this.#ids, ranks: mergeRanks(v.merges!), pre: preTokenizer(pre, ""), merges: v.merges });
     } else {
       this.#spm = { ids: this.#ids, scores: v.scores, byteIds: this.#byteIds, unk: v.unk, addSpacePrefix: v.addSpacePrefix };
     }
