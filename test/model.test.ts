@@ -258,8 +258,8 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     const arch = tinyModel({ arch: "gpt2" });
     expect(() => load(arch.bytes, "q4", "arch.gguf")).toThrow(/unsupported architecture "gpt2" \(supported: llama, mistral\)/);
     expect(load(tinyModel({ arch: "mistral" }).bytes, "q4", "mistral.gguf").info.config.arch).toBe("mistral");
-    const tok = tinyModel({ tokenizer: "gpt2" });
-    await expect(loadModel(writeTemp("tok.gguf", tok.bytes))).rejects.toThrow(/unsupported tokenizer "gpt2"/);
+    const tok = tinyModel({ tokenizer: "bert" });
+    await expect(loadModel(writeTemp("tok.gguf", tok.bytes))).rejects.toThrow(/unsupported tokenizer "bert"/);
     await expect(loadModel(writeTemp("shape2.gguf", bad.bytes))).rejects.toThrow(GGUFError);
     const vocab = tinyModel({ shapes: { "token_embd.weight": [64, 301], "output.weight": [64, 301] } });
     await expect(loadModel(writeTemp("vocab.gguf", vocab.bytes))).rejects.toThrow(/the tokenizer has 300 tokens, the model's vocabulary 301/);

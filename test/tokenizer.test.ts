@@ -88,12 +88,28 @@ describe.runIf(have)("tokenizer of stories260K (tokenizer.ggml.*)", () => {
 });
 
 describe("tokenizer errors and the demo vocabulary", () => {
-  it("rejects tokenizers other than SentencePiece-style llama", () => {
-    const f = openGGUF(buildGGUF({ kv: [["tokenizer.ggml.model", T.STRING, "gpt2"], ["tokenizer.ggml.tokens", T.ARRAY, ["a"], T.STRING]], tensors: [] }));
+  it("rejects tokenizers other than SentencePiece-style llama and byte-level BPE gpt2", () => {
+    const f = openGGUF(buildGGUF({ kv: [["tokenizer.ggml.model", T.STRING, "bert"], ["tokenizer.ggml.tokens", T.ARRAY, ["a"], T.STRING]], tensors: [] }));
     expect(() => Tokenizer.fromGGUF(f)).toThrow(GGUFError);
-    expect(() => Tokenizer.fromGGUF(f)).toThrow(/unsupported tokenizer "gpt2"/);
+    expect(() => Tokenizer.fromGGUF(f)).toThrow(/unsupported tokenizer "bert"/);
     const g = openGGUF(buildGGUF({ kv: [], tensors: [] }));
     expect(() => Tokenizer.fromGGUF(g)).toThrow(/unsupported tokenizer null/);
+  });
+
+  it("rejects an unknown pre-tokenizer by name, and a gpt2 vocabulary without merges", () => {
+    const kv = (pre: string) => [["tokenizer.ggml.model", T.STRING, "gpt2"], ["tokenizer.ggml.pre", T.STRING, pre],
+      ["tokenizer.ggml.tokens", T.ARRAY, ["a", "b", "ab"], T.STRING], ["tokenizer.ggml.merges", T.ARRAY, ["a b"], T.STRING]] as const;
+    const f = openGGUF(buildGGUF({ kv: kv("no-such-pre") as never, tensors: [] }));
+    expect(() => Tokenizer.fromGGUF(f)).toThrow(GGUFError);
+    expect(() => Tokenizer.fromGGUF(f)).toThrow(/unknown pre-tokenizer "no-such-pre" \(tokenizer.ggml.pre; supported: default, llama3/);
+    const ok = Tokenizer.fromGGUF(openGGUF(buildGGUF({ kv: kv("gpt-2") as never, tensors: [] })));
+    expect(ok.model).toBe("gpt2");
+    expect(ok.encode("abab ba", { bos: false })).toEqual([2, 2, 1, 0]); // " " is no token here: dropped, as llama.cpp drops it
+    const noMerges = openGGUF(buildGGUF({ kv: [["tokenizer.ggml.model", T.STRING, "gpt2"], ["tokenizer.ggml.tokens", T.ARRAY, ["a"], T.STRING]], tensors: [] }));
+    expect(() => Tokenizer.fromGGUF(noMerges)).toThrow(/tokenizer.ggml.merges should be an array of strings/);
+    const v = { ...demoVocabulary(300), model: "gpt2" as const, merges: [], pre: "nope" };
+    expect(() => new Tokenizer(v)).toThrow(RangeError);
+    expect(() => new Tokenizer({ ...v, merges: undefined })).toThrow(TypeError);
   });
 
   it("rejects a token list of the wrong kind and ids out of range", () => {

@@ -12,6 +12,8 @@ Options:
   --model FILE        GGUF model (llama architecture; F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors).
                       Default: the built-in demo model (random weights, TinyLlama-1.1B shape)
   --prompt TEXT       default "Once upon a time"
+  --special           control-token text in the prompt ("<|eot_id|>", "<|im_start|>")
+                      becomes those tokens; default: it is plain text
   -n, --n-predict N   tokens to generate (default 128; 32 for the demo model)
   --temp T            temperature, 0 = greedy (default 0.8)
   --top-k K           default 40 (0 = off)
@@ -33,7 +35,7 @@ export async function runCmd(args: string[]): Promise<number> {
     model: { type: "string" }, prompt: { type: "string" }, "n-predict": { type: "string", short: "n" },
     temp: { type: "string" }, "top-k": { type: "string" }, "top-p": { type: "string" }, "min-p": { type: "string" },
     "repeat-penalty": { type: "string" }, seed: { type: "string" }, threads: { type: "string" },
-    quant: { type: "string" }, ctx: { type: "string" },
+    quant: { type: "string" }, ctx: { type: "string" }, special: { type: "boolean" },
   });
   if (v.help) return showHelp(HELP_RUN);
   const model = fileArg("model", v.model as string | undefined, false);
@@ -76,7 +78,7 @@ export async function runCmd(args: string[]): Promise<number> {
     process.stdout.write(opts.prompt);
     for await (const piece of m.generate(opts.prompt, {
       maxTokens: opts.n, temperature: opts.temperature, topK: opts.topK, topP: opts.topP, minP: opts.minP,
-      repeatPenalty: opts.repeatPenalty, seed: opts.seed, signal: ac.signal,
+      repeatPenalty: opts.repeatPenalty, seed: opts.seed, signal: ac.signal, special: v.special === true,
     })) {
       process.stdout.write(piece);
     }

@@ -34,6 +34,11 @@ export interface GenerateOptions extends SamplerOptions {
   maxTokens?: number;
   /** Stops generation (the iterator then ends normally). */
   signal?: AbortSignal;
+  /**
+   * Control-token text in the prompt ("<|eot_id|>", "<|im_start|>") becomes those tokens
+   * (llama.cpp's parse_special); default false: it is tokenized as plain text.
+   */
+  special?: boolean;
 }
 
 /** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
@@ -42,7 +47,7 @@ export const DEMO_MODEL = "demo";
 const LOAD_OPTIONS = ["quant", "threads", "ctx"];
 /** Prompts longer than this (characters) are tokenized on the worker thread. */
 const LONG_PROMPT = 16384;
-const GENERATE_OPTIONS = ["maxTokens", "signal", ...SAMPLER_OPTION_NAMES];
+const GENERATE_OPTIONS = ["maxTokens", "signal", "special", ...SAMPLER_OPTION_NAMES];
 
 /** The worker script (compiled; tests running from src/ use the build in dist/). */
 function workerPath(): string {
@@ -104,8 +109,8 @@ export class Model {
   }
 
   /**
-   * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at EOS,
-   * after maxTokens, at the end of the context, or when `signal` aborts. One generate() at a time.
+   * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at any
+   * of the tokenizer's stopTokens (EOS, end of turn), after maxTokens, at the end of the context, or when `signal` aborts. One generate() at a time.
    */
   async *generate(prompt: string, options?: GenerateOptions): AsyncGenerator<string, void, undefined> {
     if (typeof prompt !== "string") throw typeError("generate prompt", "a string", prompt);
@@ -114,6 +119,8 @@ export class Model {
     const maxTokens = o.maxTokens === undefined ? 128 : checkPositiveInt("maxTokens", o.maxTokens, 1 << 24);
     const signal = o.signal as AbortSignal | undefined;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError("signal", "an AbortSignal", signal);
+    const special = o.special ?? false;
+    if (typeof special !== "boolean") throw typeError("special", "a boolean", special);
     const sampler: SamplerOptions = {};
     for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
     resolveSamplerOptions(sampler); // validate here, where the caller can catch it
@@ -130,7 +137,7 @@ export class Model {
         // long text is tokenized on the worker: the caller's event loop stays free
         const id = this.#nextId++;
         const req = this.#request<Int32Array>(id);
-        const msg: ToWorker = { type: "tokenize", id, text: prompt };
+        const msg: ToWorker = { type: "tokenize", id, text: prompt, special };
         worker.ref(); // the answer keeps the process alive
         worker.postMessage(msg);
         try {
@@ -139,7 +146,7 @@ export class Model {
           worker.unref();
         }
       } else {
-        tokens = Int32Array.from(this.tokenizer.encode(prompt));
+        tokens = Int32Array.from(this.tokenizer.encode(prompt, { special }));
       }
     } catch (e) {
       this.#busy = false;
@@ -166,7 +173,7 @@ export class Model {
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort);
     worker.ref();
-    const msg: ToWorker & { eos: number } = { type: "generate", id, tokens, maxTokens, sampler, shared, eos: this.tokenizer.eos };
+    const msg: ToWorker = { type: "generate", id, tokens, maxTokens, sampler, shared, stop: Int32Array.from(this.tokenizer.stopTokens) };
     worker.postMessage(msg);
     const dec = this.tokenizer.decoder();
     for (const t of tokens) dec.push(t);

@@ -35,9 +35,10 @@ export interface GenerateStats {
 
 export type ToWorker =
   | { type: "load"; spec: LoadSpec }
-  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer }
+  /** `stop`: the tokens that end generation (the tokenizer's stopTokens: EOS, end of turn, ...) */
+  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer; stop: Int32Array }
   /** Long prompts are tokenized here, off the caller's event loop. */
-  | { type: "tokenize"; id: number; text: string };
+  | { type: "tokenize"; id: number; text: string; special: boolean };
 
 export type FromWorker =
   | { type: "loaded"; info: ModelInfo }

@@ -7,7 +7,7 @@ import { loadEngine, type Engine } from "./engine";
 import { ABORT, COUNT, DONE, HEADER, publish, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
 
 let engine: Engine | null = null;
-let eos = -1;
+let stop = new Set<number>();
 const one = new Int32Array(1);
 
 function post(m: FromWorker): void {
@@ -27,7 +27,7 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
   while (n < m.maxTokens) {
     if (Atomics.load(ctrl, ABORT) !== 0) { reason = "abort"; break; }
     const tok = sampler.sample(logits);
-    if (tok === eos) { reason = "eos"; break; }
+    if (stop.has(tok)) { reason = "eos"; break; }
     ids[n++] = tok;
     Atomics.store(ctrl, COUNT, n);
     publish(ctrl);
@@ -42,7 +42,7 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
   return { promptTokens: m.tokens.length, promptMs: t1 - t0, generatedTokens: n, generateMs: n > 1 ? t2 - tFirst : 0, generateForwards: Math.max(0, n - 1), stopReason: reason };
 }
 
-parentPort!.on("message", (m: ToWorker & { eos?: number }) => {
+parentPort!.on("message", (m: ToWorker) => {
   if (m.type === "load") {
     try {
       engine = loadEngine(m.spec);
@@ -53,14 +53,14 @@ parentPort!.on("message", (m: ToWorker & { eos?: number }) => {
     }
   } else if (m.type === "tokenize") {
     try {
-      const tokens = Int32Array.from(engine!.tokenizer.encode(m.text));
+      const tokens = Int32Array.from(engine!.tokenizer.encode(m.text, { special: m.special }));
       parentPort!.postMessage({ type: "tokens", id: m.id, tokens } satisfies FromWorker, [tokens.buffer]);
     } catch (e) {
       const err = e as Error;
       post({ type: "error", id: m.id, name: err.name, message: err.message });
     }
   } else if (m.type === "generate") {
-    eos = m.eos ?? -1;
+    stop = new Set(m.stop);
     const ctrl = new Int32Array(m.shared, 0, HEADER);
     try {
       post({ type: "done", id: m.id, stats: generate(m) });

@@ -15,10 +15,13 @@ export interface SpmModel {
   addSpacePrefix: boolean;
 }
 
-/** Appends the tokens of `text` (no BOS) to `out`. */
-export function spmEncode(m: SpmModel, text: string, out: number[]): number[] {
+/**
+ * Appends the tokens of `text` (no BOS) to `out`. `atStart`: the text starts the input or follows
+ * a special token, where llama.cpp adds the leading space (add_space_prefix).
+ */
+export function spmEncode(m: SpmModel, text: string, out: number[], atStart = true): number[] {
   if (text.length === 0) return out;
-  const s = (m.addSpacePrefix ? " " + text : text).replaceAll(" ", SPACE);
+  const s = (m.addSpacePrefix && atStart ? " " + text : text).replaceAll(" ", SPACE);
   // symbols: one per code point, as a doubly linked list over `syms`
   const syms: { text: string; prev: number; next: number }[] = [];
   for (const ch of s) syms.push({ text: ch, prev: syms.length - 1, next: syms.length + 1 });
