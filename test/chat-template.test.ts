@@ -54,3 +54,38 @@ describe("chat templates", () => {
     expect(() => renderChat("{{ raise_exception('roles must alternate') }}", conversation)).toThrow(/roles must alternate/);
   });
 });
+
+// The rendered prompt's token ids: int4's tokenizer (special: true, the model's BOS rule) against
+// llama.cpp's on the same text (node-llama-cpp, vocabulary-only load), for the vocabularies with
+// templates in ../shared/vocab and the common templates on the Llama 3 vocabulary.
+import { Tokenizer } from "../src/tokenizer";
+// @ts-expect-error: an .mjs module of the benchmarks without types
+import { LlamaCpp, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
+
+const haveLlama = fs.existsSync(vocab) && (findNodeLlamaCpp() as { dir: string | null }).dir !== null;
+describe.skipIf(!haveLlama)("chat prompts tokenize as llama.cpp tokenizes them", () => {
+  const cases: [string, string | null][] = [["qwen2", null], ["phi-3", null], ["llama-bpe", "llama3"], ["qwen2", "chatml"]];
+  for (const [name, builtin] of cases) {
+    it(`${name}: ${builtin ?? "its own template"}`, async () => {
+      const file = path.join(vocab, `ggml-vocab-${name}.gguf`);
+      const f = openGGUF(file);
+      const tok = Tokenizer.fromGGUF(f);
+      const template = builtin ?? f.string("tokenizer.chat_template")!;
+      f.close();
+      const bosText = tok.bos === null || tok.bos === undefined ? "" : tok.piece(tok.bos);
+      const text = renderChat(template, conversation, { bosToken: bosText, eosToken: tok.piece(tok.eos) });
+      // a template that writes BOS itself: no second one from the tokenizer (as llama.cpp's chat path)
+      const ids = tok.encode(text, { special: true, bos: text.startsWith(bosText) && bosText !== "" ? false : undefined });
+      const l = await LlamaCpp.start();
+      try {
+        await l.loadVocab(file);
+        let ref: number[] = await l.tokenize(text, { special: true });
+        if (bosText !== "" && text.startsWith(bosText) && ref[0] === tok.bos && ref[1] === tok.bos) ref = ref.slice(1);
+        expect(ids).toEqual(ref);
+      } finally {
+        await l.close();
+      }
+    }, 60_000);
+  }
+});
+if (!haveLlama) describe("chat prompts tokenize as llama.cpp tokenizes them", () => it.skip("../shared/vocab or node-llama-cpp is absent", () => {}));

@@ -5,7 +5,8 @@
 //   {"cmd":"load","model":path,"threads":n,"ctx":n}   -> {"ok":true,"vocab":n,"bos":id,"eos":id,"types":{...}}
 //   {"cmd":"logits","tokens":[...]}                  -> {"ok":true,"vocab":n,"logits":b64} after every token, one batch (teacher forced)
 //   {"cmd":"greedy","prompt":[...],"n":n}            -> {"ok":true,"vocab":n,"ids":[...],"logits":b64} the greedy continuation
-//   {"cmd":"tokenize","text":s}                      -> {"ok":true,"tokens":[...]} (BOS first when the model adds one)
+//   {"cmd":"tokenize","text":s,"special":b}          -> {"ok":true,"tokens":[...]} (BOS first when the model adds one)
+//   {"cmd":"loadVocab","model":path}                  -> {"ok":true,"bos":id,"eos":id} (a vocabulary-only GGUF)
 //   {"cmd":"bench","pp":n,"tg":n}                    -> {"ok":true,"ppMs":t,"tgMs":t} (one run of each)
 // Logits travel as base64 of little-endian float32, [positions, vocab].
 import * as readline from "node:readline";
@@ -95,7 +96,16 @@ async function bench(r) {
 
 const handlers = {
   load, logits, greedy, bench,
-  tokenize: async (r) => ({ tokens: [...(model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : []), ...model.tokenize(r.text)] }),
+  // special: special-token text becomes its token (llama.cpp's parse_special), as for a chat prompt
+  tokenize: async (r) => ({ tokens: [...(model.tokens.shouldPrependBosToken && model.tokens.bos !== null ? [model.tokens.bos] : []), ...model.tokenize(r.text, r.special === true)] }),
+  // a vocabulary-only GGUF (no tensors): for tokenize alone
+  loadVocab: async (r) => {
+    if (context) await context.dispose();
+    if (model) await model.dispose();
+    context = null;
+    model = await llama.loadModel({ modelPath: r.model, vocabOnly: true });
+    return { bos: model.tokens.bos, eos: model.tokens.eos };
+  },
 };
 
 for await (const line of readline.createInterface({ input: process.stdin })) {
@@ -105,7 +115,7 @@ for await (const line of readline.createInterface({ input: process.stdin })) {
     r = JSON.parse(line);
     const h = handlers[r.cmd];
     if (!h) throw new Error(`unknown command ${JSON.stringify(r.cmd)}`);
-    if (r.cmd !== "load" && !model) throw new Error("no model loaded");
+    if (r.cmd !== "load" && r.cmd !== "loadVocab" && !model) throw new Error("no model loaded");
     send({ ok: true, ...(await h(r)) });
   } catch (e) {
     send({ ok: false, error: String(e?.message ?? e) });

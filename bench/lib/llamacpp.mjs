@@ -86,8 +86,15 @@ export class LlamaCpp {
   }
 
   /** llama.cpp's tokenization (BOS first when the model adds one). */
-  async tokenize(text) {
-    return (await this.#call({ cmd: "tokenize", text })).tokens;
+  /** Token ids of text (BOS first when the model adds one); special: special-token text becomes its token. */
+  async tokenize(text, { special = false } = {}) {
+    return (await this.#call({ cmd: "tokenize", text, special })).tokens;
+  }
+
+  /** Loads only a GGUF file's vocabulary (a vocabulary-only file has no tensors): for tokenize. */
+  async loadVocab(model) {
+    if (typeof model !== "string" || !fs.existsSync(model)) throw new Error(`llama.cpp loadVocab: no such file ${JSON.stringify(model)}`);
+    return this.#call({ cmd: "loadVocab", model: path.resolve(model) });
   }
 
   /** One timed run: pp tokens as one batch, then tg tokens one at a time. { ppMs, tgMs } */
