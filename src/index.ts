@@ -46,6 +46,10 @@ export type { QuantName } from "./model/quant";
 export { openGGUF, GGUFError } from "./gguf/reader";
 export type { GGUFFile, GGUFTensorInfo, GGUFValue, GGUFArray } from "./gguf/reader";
 export { Tokenizer } from "./tokenizer";
+export { ChatSession } from "./chat/session";
+export type { ChatOptions, Reply } from "./chat/session";
+export { renderChat, BUILTIN_TEMPLATES } from "./chat/template";
+export type { ChatMessage, RenderOptions } from "./chat/template";
 export { Sampler } from "./sampler";
 export type { SamplerOptions } from "./sampler";
 

@@ -13,6 +13,7 @@ import { checkOptions, checkPositiveInt, rangeError, typeError } from "../errors
 import { GGUFError, openGGUF } from "../gguf/reader";
 import { packageRoot } from "../native";
 import { SAMPLER_OPTION_NAMES, resolveSamplerOptions, type SamplerOptions } from "../sampler";
+import { ChatSession, type ChatOptions } from "../chat/session";
 import { Tokenizer, demoVocabulary } from "../tokenizer";
 import { configFromGGUF } from "./config";
 import type { LoadSpec, ModelInfo, ModelSource } from "./engine";
@@ -39,6 +40,8 @@ export interface GenerateOptions extends SamplerOptions {
    * (llama.cpp's parse_special); default false: it is tokenized as plain text.
    */
   special?: boolean;
+  /** BOS first (default: the model's add_bos_token); false for a prompt that already holds it. */
+  bos?: boolean;
 }
 
 /** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
@@ -47,7 +50,7 @@ export const DEMO_MODEL = "demo";
 const LOAD_OPTIONS = ["quant", "threads", "ctx"];
 /** Prompts longer than this (characters) are tokenized on the worker thread. */
 const LONG_PROMPT = 16384;
-const GENERATE_OPTIONS = ["maxTokens", "signal", "special", ...SAMPLER_OPTION_NAMES];
+const GENERATE_OPTIONS = ["maxTokens", "signal", "special", "bos", ...SAMPLER_OPTION_NAMES];
 
 /** The worker script (compiled; tests running from src/ use the build in dist/). */
 function workerPath(): string {
@@ -72,11 +75,15 @@ export class Model {
   #nextId = 1;
   #pending = new Map<number, { resolve: (s: never) => void; reject: (e: Error) => void }>();
 
+  /** The file's chat template (tokenizer.chat_template, Jinja), or null. */
+  readonly chatTemplate: string | null;
+
   /** @internal use loadModel() */
-  constructor(worker: Worker, info: ModelInfo, tokenizer: Tokenizer) {
+  constructor(worker: Worker, info: ModelInfo, tokenizer: Tokenizer, chatTemplate: string | null = null) {
     this.#worker = worker;
     this.info = info;
     this.tokenizer = tokenizer;
+    this.chatTemplate = chatTemplate;
     worker.on("message", (m: FromWorker) => {
       if (m.type === "done") this.#settle(m.id, null, m.stats);
       else if (m.type === "tokens") this.#settle(m.id, null, m.tokens);
@@ -109,6 +116,16 @@ export class Model {
   }
 
   /**
+   * A chat session: a conversation in the model's chat template (or options.template). Its turns
+   * reuse the KV cache of the ones before (only new tokens run), as every generate() does with a
+   * prompt that begins with the tokens the cache holds.
+   */
+  chat(options?: ChatOptions): ChatSession {
+    if (this.#disposed) throw new Error("Model: used after dispose()");
+    return new ChatSession(this, this.chatTemplate, options);
+  }
+
+  /**
    * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at any
    * of the tokenizer's stopTokens (EOS, end of turn), after maxTokens, at the end of the context, or when `signal` aborts. One generate() at a time.
    */
@@ -121,6 +138,8 @@ export class Model {
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError("signal", "an AbortSignal", signal);
     const special = o.special ?? false;
     if (typeof special !== "boolean") throw typeError("special", "a boolean", special);
+    const bos = o.bos as boolean | undefined;
+    if (bos !== undefined && typeof bos !== "boolean") throw typeError("bos", "a boolean", bos);
     const sampler: SamplerOptions = {};
     for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
     resolveSamplerOptions(sampler); // validate here, where the caller can catch it
@@ -137,7 +156,7 @@ export class Model {
         // long text is tokenized on the worker: the caller's event loop stays free
         const id = this.#nextId++;
         const req = this.#request<Int32Array>(id);
-        const msg: ToWorker = { type: "tokenize", id, text: prompt, special };
+        const msg: ToWorker = { type: "tokenize", id, text: prompt, special, bos };
         worker.ref(); // the answer keeps the process alive
         worker.postMessage(msg);
         try {
@@ -146,7 +165,7 @@ export class Model {
           worker.unref();
         }
       } else {
-        tokens = Int32Array.from(this.tokenizer.encode(prompt, { special }));
+        tokens = Int32Array.from(this.tokenizer.encode(prompt, { special, bos }));
       }
     } catch (e) {
       this.#busy = false;
@@ -256,6 +275,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
   const threads = o.threads === undefined ? Math.max(1, os.availableParallelism()) : checkPositiveInt("threads", o.threads, 256);
   const ctx = o.ctx === undefined ? undefined : checkPositiveInt("ctx", o.ctx, 1 << 22);
   let source: ModelSource, tokenizer: Tokenizer;
+  let chatTemplate: string | null = null;
   if (file === DEMO_MODEL) {
     source = { kind: "demo" };
     quant ??= "q4";
@@ -267,6 +287,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
       quant ??= defaultQuant(f);
       checkLoadFits(f, parseQuant(quant), os.totalmem());
       tokenizer = Tokenizer.fromGGUF(f);
+      chatTemplate = f.string("tokenizer.chat_template") ?? null;
       if (tokenizer.vocabSize !== config.vocab) {
         throw new GGUFError(`GGUF ${file}: the tokenizer has ${tokenizer.vocabSize} tokens, the model's vocabulary ${config.vocab}`);
       }
@@ -294,7 +315,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
     worker.removeAllListeners("error");
     worker.removeAllListeners("exit");
     worker.unref();
-    return new Model(worker, info, tokenizer);
+    return new Model(worker, info, tokenizer, chatTemplate);
   } catch (e) {
     void worker.terminate();
     throw e;

@@ -25,6 +25,8 @@ export type StopReason = "eos" | "maxTokens" | "abort" | "context";
 
 export interface GenerateStats {
   promptTokens: number;
+  /** Of promptTokens, those whose keys and values the KV cache already held (the prompt began with them): not run again. */
+  cachedTokens: number;
   promptMs: number;
   generatedTokens: number;
   /** Time from the first generated token to the last: `generateForwards` forward passes (M = 1) and samplings. */
@@ -38,7 +40,7 @@ export type ToWorker =
   /** `stop`: the tokens that end generation (the tokenizer's stopTokens: EOS, end of turn, ...) */
   | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer; stop: Int32Array }
   /** Long prompts are tokenized here, off the caller's event loop. */
-  | { type: "tokenize"; id: number; text: string; special: boolean };
+  | { type: "tokenize"; id: number; text: string; special: boolean; bos?: boolean };
 
 export type FromWorker =
   | { type: "loaded"; info: ModelInfo }

@@ -7,6 +7,11 @@ import { loadEngine, type Engine } from "./engine";
 import { ABORT, COUNT, DONE, HEADER, publish, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
 
 let engine: Engine | null = null;
+// The tokens whose keys and values the KV cache holds, at positions 0.. (those fed through the
+// forward pass by the last generate): a new prompt that starts with them reuses them and runs only
+// the rest, as llama.cpp's server does. Each position's keys and values depend only on the tokens
+// up to it, so the reuse is exact.
+let cached = new Int32Array(0);
 let stop = new Set<number>();
 const one = new Int32Array(1);
 
@@ -20,8 +25,12 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
   const ids = new Int32Array(m.shared, HEADER * 4);
   const sampler = new Sampler(transformer.config.vocab, m.sampler);
   for (const t of m.tokens) sampler.accept(t);
+  // the longest prefix of the prompt the cache holds; the last prompt token always runs (its logits)
+  let reuse = 0;
+  while (reuse < cached.length && reuse < m.tokens.length - 1 && cached[reuse] === m.tokens[reuse]) reuse++;
+  cached = new Int32Array(0); // until this generation has written what it records
   const t0 = performance.now();
-  let logits = transformer.forward(m.tokens, 0);
+  let logits = transformer.forward(m.tokens.subarray(reuse), reuse);
   const t1 = performance.now();
   let pos = m.tokens.length, n = 0, reason: StopReason = "maxTokens", tFirst = t1;
   while (n < m.maxTokens) {
@@ -39,7 +48,12 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
     logits = transformer.forward(one, pos++);
   }
   const t2 = performance.now();
-  return { promptTokens: m.tokens.length, promptMs: t1 - t0, generatedTokens: n, generateMs: n > 1 ? t2 - tFirst : 0, generateForwards: Math.max(0, n - 1), stopReason: reason };
+  // fed: the prompt and the generated tokens that went through the forward pass (not the last one)
+  const fedGenerated = pos - m.tokens.length;
+  cached = new Int32Array(pos);
+  cached.set(m.tokens);
+  cached.set(ids.subarray(0, fedGenerated), m.tokens.length);
+  return { promptTokens: m.tokens.length, cachedTokens: reuse, promptMs: t1 - t0, generatedTokens: n, generateMs: n > 1 ? t2 - tFirst : 0, generateForwards: Math.max(0, n - 1), stopReason: reason };
 }
 
 parentPort!.on("message", (m: ToWorker) => {
@@ -53,7 +67,7 @@ parentPort!.on("message", (m: ToWorker) => {
     }
   } else if (m.type === "tokenize") {
     try {
-      const tokens = Int32Array.from(engine!.tokenizer.encode(m.text, { special: m.special }));
+      const tokens = Int32Array.from(engine!.tokenizer.encode(m.text, { special: m.special, bos: m.bos }));
       parentPort!.postMessage({ type: "tokens", id: m.id, tokens } satisfies FromWorker, [tokens.buffer]);
     } catch (e) {
       const err = e as Error;
