@@ -64,7 +64,7 @@ function configOf(s: Shape): ModelConfig {
 }
 
 /** Writes the model `which` to `file` (seeded: the same bytes every time); returns its config. */
-export async function writeArchModel(file: string, which: ArchModel, seed = 7): Promise<void> {
+export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: { omit?: string; arch?: string } = {}): Promise<void> {
   const s = SHAPES[which];
   const a = s.arch;
   const v = demoVocabulary(s.vocab);
@@ -76,7 +76,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7): 
     special.forEach((t, i) => { tokens[s.vocab - special.length + i] = t; types[s.vocab - special.length + i] = 3; });
   }
   const meta: Meta = [
-    ["general.architecture", { type: "string", value: a }],
+    ["general.architecture", { type: "string", value: opts.arch ?? a }],
     ["general.name", { type: "string", value: `${which} test model, random weights` }],
     ["general.file_type", { type: "u32", value: 1 }],
     [`${a}.context_length`, { type: "u32", value: s.ctx }],
@@ -101,7 +101,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7): 
   ];
   const c = configOf(s);
   const list = architecture(a)!.tensors(c).filter(([name, , required]) =>
-    required || (name === "output.weight" && !s.tied) || (name === "rope_freqs.weight" && which === "llama3"));
+    name !== opts.omit && (required || (name === "output.weight" && !s.tied) || (name === "rope_freqs.weight" && which === "llama3")));
   const specs = list.map(([name, ne], i) => {
     const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
     const n = dims.reduce((x, y) => x * y, 1);
