@@ -76,7 +76,8 @@ const meta = [
   ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
 ];
 // every tensor of the architecture, each generated when the writer reaches it (one at a time in memory)
-const specs = llama.tensors(config).map(([name, ne], i) => {
+// (not the optional rope_freqs: a Llama 1/2 shape; test/helpers/archModels.ts writes the other architectures)
+const specs = llama.tensors(config).filter(([name]) => name !== "rope_freqs.weight").map(([name, ne], i) => {
   const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
   const n = dims.reduce((x, y) => x * y, 1);
   const isNorm = ne.length === 1;

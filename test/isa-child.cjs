@@ -54,6 +54,7 @@ async function main() {
     out.cases.push({ ...c, yInt8: Array.from(yInt8), yF32: Array.from(yF32), absSum, sameThreads: same2 });
   }
   out.nonFinite = nonFinite();
+  out.archOps = archOps();
   const asyncSame = await Promise.all(pending);
   out.cases.forEach((c, i) => (c.sameAsync = asyncSame[i]));
   process.stdout.write(JSON.stringify(out) + "\n");
@@ -78,14 +79,41 @@ function nonFinite() {
     q[hd + 1] = bad; // query row 0, head 1
     const out = new Float32Array(M * H * hd);
     ops.attention(q, kc, vc, 0, out, M, pos0, H, KV, hd, ctx, 1);
+    // the architectures' options: soft-capped scores within a sliding window of 4 positions
+    const outCapped = new Float32Array(M * H * hd);
+    ops.attention(q, kc, vc, 0, outCapped, M, pos0, H, KV, hd, ctx, 1, 0.2, 3, 4);
     const gate = new Float32Array(40).map(() => r()), up = new Float32Array(40).map(() => r());
     gate[3] = bad; up[20] = bad; gate[35] = -bad;
+    const gateG = gate.slice();
     ops.siluMul(gate, up, 40, 1);
+    ops.geluMul(gateG, up, 40, 1);
     const x = new Float32Array(2 * 48).map(() => r()), nw = new Float32Array(48).fill(1), nout = new Float32Array(2 * 48);
     x[7] = bad;
     ops.rmsnorm(x, nw, nout, 2, 48, 1e-5, 1);
-    res[name] = { attention: cls(out), silu: cls(gate), rmsnorm: cls(nout) };
+    res[name] = { attention: cls(out), attentionCappedWindow: cls(outCapped), silu: cls(gate), gelu: cls(gateG), rmsnorm: cls(nout) };
   }
+  return res;
+}
+
+// The operators the architectures added, on finite values: attention with a score scale,
+// soft-capping and a sliding window (over a batch longer than the window), and the GELU gate.
+function archOps() {
+  const ops = require(path.join(process.argv[2], "dist", "model", "nativeOps.js")).ops;
+  const r = rng(7);
+  const H = 8, KV = 2, hd = 64, ctx = 48, M = 40, pos0 = 3, T = pos0 + M;
+  const kc = new Float32Array(KV * ctx * hd), vc = new Float32Array(KV * ctx * hd);
+  const k = new Float32Array(T * KV * hd).map(() => r()), v = new Float32Array(T * KV * hd).map(() => r());
+  ops.storeKV(k, v, T, 0, KV, hd, ctx, kc, vc, 0);
+  const q = new Float32Array(M * H * hd).map(() => 3 * r());
+  const res = {};
+  for (const [name, scale, cap, win] of [["plain", 0.125, 0, 0], ["capped", 0.2, 2, 0], ["window", 0.125, 0, 7], ["cappedWindow", 0.3, 1.5, 16]]) {
+    const o = new Float32Array(M * H * hd);
+    ops.attention(q, kc, vc, 0, o, M, pos0, H, KV, hd, ctx, 1, scale, cap, win);
+    res[name] = Array.from(o);
+  }
+  const gate = new Float32Array(100).map(() => 4 * r()), up = new Float32Array(100).map(() => r());
+  ops.geluMul(gate, up, 100, 1);
+  res.gelu = Array.from(gate);
   return res;
 }
 

@@ -70,6 +70,16 @@ describe("INT4_ISA: every ISA this host runs matches the scalar reference", () =
       }
     });
 
+    it(`${isa}: attention with scale, soft-cap and sliding window, and the GELU gate, match the scalar reference`, () => {
+      const got = (runChild(isa) as unknown as { archOps: Record<string, number[]> }).archOps;
+      const ref = (scalar as unknown as { archOps: Record<string, number[]> }).archOps;
+      for (const op of Object.keys(ref)) {
+        // sums in another order and a polynomial exp: a few ulp of values about 1
+        const bad = ref[op].filter((r, i) => !(Math.abs(got[op][i] - r) <= 1e-5 * (1 + Math.abs(r))));
+        expect(bad.length, `${op}: ${bad.length} values differ`).toBe(0);
+      }
+    });
+
     it(`${isa}: C++ kernel tests of its tables`, () => {
       const r = spawnSync(kernelTests, [isa], { encoding: "utf8" });
       expect(r.stderr).toBe("");

@@ -256,7 +256,7 @@ describe("GGUF tensor types and model files (tiny synthetic model)", () => {
     const bad = tinyModel({ shapes: { "blk.1.attn_k.weight": [64, 48] } });
     expect(() => load(bad.bytes, "q4", "shape.gguf")).toThrow(/tensor "blk.1.attn_k.weight" has shape \[64, 48\], expected \[64, 32\]/);
     const arch = tinyModel({ arch: "gpt2" });
-    expect(() => load(arch.bytes, "q4", "arch.gguf")).toThrow(/unsupported architecture "gpt2" \(supported: llama, mistral\)/);
+    expect(() => load(arch.bytes, "q4", "arch.gguf")).toThrow(/unsupported architecture "gpt2" \(supported: llama, mistral, qwen2, qwen3, phi3, gemma2, gemma3\)/);
     expect(load(tinyModel({ arch: "mistral" }).bytes, "q4", "mistral.gguf").info.config.arch).toBe("mistral");
     const tok = tinyModel({ tokenizer: "bert" });
     await expect(loadModel(writeTemp("tok.gguf", tok.bytes))).rejects.toThrow(/unsupported tokenizer "bert"/);

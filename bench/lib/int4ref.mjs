@@ -65,7 +65,8 @@ const F16_REL2 = 2 ** -22 / 3;
 export function roundingBudget(engine, tokens, typeOf, { relativeDifference, llamaCppActivations, int4Activations }) {
   const w = engine.weights, names = new Map();
   w.layers.forEach((layer, l) => {
-    for (const f of Object.keys(SITES)) names.set(layer[f], { name: `blk.${l}.${LAYER_NAMES[f]}.weight`, site: `blk.${l}.${SITES[f]}` });
+    // the tensor the matrix came from (a fused one's name for its parts: Phi-3's attn_qkv, ffn_up)
+    for (const f of Object.keys(SITES)) names.set(layer[f], { name: w.tensorNames?.get(layer[f]) ?? `blk.${l}.${LAYER_NAMES[f]}.weight`, site: `blk.${l}.${SITES[f]}` });
   });
   names.set(w.output, { name: w.tied ? "token_embd.weight" : "output.weight", site: "output" });
   const sites = new Map();

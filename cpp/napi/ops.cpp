@@ -110,7 +110,12 @@ Napi::Value Rmsnorm(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rope(x, M, nHeads, headDim, pos0, nRot, base, mode)
+// An optional number argument: its default when absent or undefined.
+double opt_num(const Napi::CallbackInfo& info, size_t i, const char* name, double fallback) {
+  return info.Length() > i && !info[i].IsUndefined() ? num_arg(info, i, name) : fallback;
+}
+
+// rope(x, M, nHeads, headDim, pos0, nRot, base, mode, factors?: Float32Array | null, freqScale?, mscale?)
 Napi::Value Rope(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto x = typed_arg<float>(info, 0, "x", "Float32Array");
@@ -123,7 +128,15 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   if (mode == 1) throw_range(env, "mode: expected 0 (normal) or 2 (neox)");
   if (M > kMaxElements / (H * hd)) throw_range(env, "rope: too many elements");
   need(env, "x", x.ElementLength(), M * H * hd);
-  rope_f32(x.Data(), M, H, hd, pos0, n_rot, base, mode);
+  const float* factors = nullptr;
+  if (info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull()) {
+    auto f = typed_arg<float>(info, 8, "factors", "Float32Array");
+    need(env, "factors", f.ElementLength(), n_rot / 2);
+    factors = f.Data();
+  }
+  const float freq_scale = static_cast<float>(opt_num(info, 9, "freqScale", 1.0));
+  const float mscale = static_cast<float>(opt_num(info, 10, "mscale", 1.0));
+  rope_f32(x.Data(), M, H, hd, pos0, n_rot, base, mode, factors, freq_scale, mscale);
   return env.Undefined();
 }
 
@@ -162,7 +175,8 @@ Napi::Value StoreKV(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, ctx, threads)
+// attention(q, kCache, vCache, cacheOffset, out, M, pos0, nHead, nKv, headDim, ctx, threads, scale?, softcap?, window?)
+// scale defaults to 1/sqrt(headDim), softcap to 0 (none), window to 0 (every earlier position)
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto q = typed_arg<float>(info, 0, "q", "Float32Array");
@@ -177,6 +191,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   c.hd = int_arg(info, 9, "headDim", 1, 1 << 16);
   c.ctx = int_arg(info, 10, "ctx", 1, kMaxDim);
   const int threads = static_cast<int>(int_arg(info, 11, "threads", 0, kMaxThreads));
+  AttnOpts opts{static_cast<float>(opt_num(info, 12, "scale", 1.0 / std::sqrt(static_cast<double>(c.hd)))),
+                static_cast<float>(opt_num(info, 13, "softcap", 0.0)),
+                info.Length() > 14 && !info[14].IsUndefined() ? int_arg(info, 14, "window", 0, kMaxDim) : 0};
+  if (opts.softcap < 0) throw_range(env, "softcap: expected 0 (none) or a positive number");
   if (H % c.n_kv != 0) throw_range(env, "nHead: expected a multiple of nKv");
   if (pos0 + M > c.ctx) throw_range(env, "pos0 + M: expected at most ctx = " + std::to_string(c.ctx));
   if (M > kMaxDim / (H * c.hd) || c.n_kv * c.hd > kMaxDim / c.ctx) throw_range(env, "attention: too many elements");
@@ -190,7 +208,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
       (out.Data() != q.Data() && overlaps(out.Data(), n, q.Data(), n)))
     throw_range(env, "out: must not overlap the caches, nor q unless it is q");
   try {
-    attention_f32(q.Data(), kc.Data() + c.off, vc.Data() + c.off, out.Data(), M, pos0, H, c.n_kv, c.hd, c.ctx, threads);
+    attention_f32(q.Data(), kc.Data() + c.off, vc.Data() + c.off, out.Data(), M, pos0, H, c.n_kv, c.hd, c.ctx, threads, opts);
   } catch (const std::bad_alloc&) {  // the scores' scratch: a JS error, never a terminate()
     throw_range(env, "attention: out of memory");
   }
@@ -206,6 +224,54 @@ Napi::Value SiluMul(const Napi::CallbackInfo& info) {
   need(env, "gate", g.ElementLength(), n);
   need(env, "up", u.ElementLength(), n);
   silu_mul_f32(g.Data(), u.Data(), n, threads_arg(info, 3));
+  return env.Undefined();
+}
+
+// geluMul(gate, up, n, threads?): gate = gelu_tanh(gate) * up
+Napi::Value GeluMul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto g = typed_arg<float>(info, 0, "gate", "Float32Array");
+  auto u = typed_arg<float>(info, 1, "up", "Float32Array");
+  const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
+  need(env, "gate", g.ElementLength(), n);
+  need(env, "up", u.ElementLength(), n);
+  gelu_mul_f32(g.Data(), u.Data(), n, threads_arg(info, 3));
+  return env.Undefined();
+}
+
+// addBias(x, b, M, n): x (M,n) += b (n) on every row
+Napi::Value AddBias(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  auto b = typed_arg<float>(info, 1, "b", "Float32Array");
+  const int64_t M = int_arg(info, 2, "M", 1, kMaxDim), n = int_arg(info, 3, "n", 1, kMaxDim);
+  if (M > kMaxElements / n) throw_range(env, "addBias: too many elements");
+  need(env, "x", x.ElementLength(), M * n);
+  need(env, "b", b.ElementLength(), n);
+  add_bias_f32(x.Data(), b.Data(), M, n);
+  return env.Undefined();
+}
+
+// softcap(x, n, cap): x = cap * tanh(x / cap)
+Napi::Value Softcap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  const int64_t n = int_arg(info, 1, "n", 0, kMaxElements);
+  const double cap = num_arg(info, 2, "cap");
+  if (!(cap > 0)) throw_range(env, "cap: expected a positive number");
+  need(env, "x", x.ElementLength(), n);
+  softcap_f32(x.Data(), n, static_cast<float>(cap));
+  return env.Undefined();
+}
+
+// scaleInPlace(x, n, s): x *= s
+Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
+  const int64_t n = int_arg(info, 1, "n", 0, kMaxElements);
+  const double sc = num_arg(info, 2, "s");
+  need(env, "x", x.ElementLength(), n);
+  scale_f32(x.Data(), n, static_cast<float>(sc));
   return env.Undefined();
 }
 
@@ -293,6 +359,10 @@ void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("attention", Napi::Function::New(env, Attention));
   exports.Set("siluMul", Napi::Function::New(env, SiluMul));
   exports.Set("addInPlace", Napi::Function::New(env, AddInPlace));
+  exports.Set("geluMul", Napi::Function::New(env, GeluMul));
+  exports.Set("addBias", Napi::Function::New(env, AddBias));
+  exports.Set("softcap", Napi::Function::New(env, Softcap));
+  exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace));
   exports.Set("copyF32", Napi::Function::New(env, CopyF32));
   exports.Set("getRowQ4", Napi::Function::New(env, GetRowQ4));
   exports.Set("fillNormal", Napi::Function::New(env, FillNormal));

@@ -60,7 +60,7 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
 }
 
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot, float base,
-              int mode) {
+              int mode, const float* factors, float freq_scale, float mscale) {
   // The frequencies base^(-i/n_rot) depend on the model only: kept per thread between calls.
   thread_local std::vector<double> freq;
   thread_local float freq_base = 0.0f;
@@ -76,9 +76,11 @@ void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t po
   for (int64_t m = 0; m < M; m++) {
     const double pos = static_cast<double>(pos0 + m);
     for (int64_t i = 0; i < n_rot; i += 2) {
-      const double v = pos * freq[i / 2];
-      cs[i] = static_cast<float>(std::cos(v));
-      cs[i + 1] = static_cast<float>(std::sin(v));
+      double v = pos * freq[i / 2];
+      if (factors) v /= static_cast<double>(factors[i / 2]);
+      v *= static_cast<double>(freq_scale);
+      cs[i] = static_cast<float>(std::cos(v)) * mscale;
+      cs[i + 1] = static_cast<float>(std::sin(v)) * mscale;
     }
     float* row = x + m * n_heads * head_dim;
     for (int64_t h = 0; h < n_heads; h++) {
@@ -117,6 +119,7 @@ struct AttentionJob {
   float* out;
   int64_t M, pos0, n_head, n_kv, hd, ctx;
   const OpsTable* ops;
+  AttnOpts opts;
 };
 
 // One task: row m = task / n_kv, KV head g = task % n_kv. Scratch for the scores is per thread.
@@ -126,7 +129,7 @@ void attention_task(void* arg, int64_t task) {
   thread_local std::vector<float> att;
   if (att.size() < static_cast<size_t>(j.n_head / j.n_kv * T)) att.resize(static_cast<size_t>(j.n_head / j.n_kv * T));
   if (j.M <= 4) prefetch_kv(j.k_cache, j.v_cache, T, j.hd, j.ctx, g);
-  j.ops->attention_row_group(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data());
+  j.ops->attention_row_group(j.q, j.k_cache, j.v_cache, j.out, m, j.pos0, j.n_head, j.n_kv, j.hd, j.ctx, g, att.data(), j.opts);
 }
 
 }  // namespace
@@ -143,10 +146,10 @@ void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64
 }
 
 void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M, int64_t pos0,
-                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads) {
+                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads, const AttnOpts& opts) {
   // Tasks of one row and one KV head, taken in order from the pool's counter (later rows see more
   // positions; taking them as threads free up keeps the threads even). A short one runs alone.
-  AttentionJob job{q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, &active_ops()};
+  AttentionJob job{q, k_cache, v_cache, out, M, pos0, n_head, n_kv, hd, ctx, &active_ops(), opts};
   const bool small = M * (pos0 + M) * n_head * hd < (int64_t(1) << 16);
   parallel_for(small ? 1 : threads, M * n_kv, attention_task, &job);
 }
@@ -154,6 +157,24 @@ void attention_f32(const float* q, const float* k_cache, const float* v_cache, f
 void silu_mul_f32(float* gate, const float* up, int64_t n, int threads) {
   const OpsTable& ops = active_ops();
   parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) { ops.silu_mul(gate + a, up + a, b - a); });
+}
+
+void gelu_mul_f32(float* gate, const float* up, int64_t n, int threads) {
+  const OpsTable& ops = active_ops();
+  parallel_ranges(threads, n, 1, [&](int64_t a, int64_t b) { ops.gelu_mul(gate + a, up + a, b - a); });
+}
+
+void add_bias_f32(float* x, const float* b, int64_t M, int64_t n) {
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t j = 0; j < n; j++) x[m * n + j] += b[j];
+}
+
+void softcap_f32(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; i++) x[i] = cap * std::tanh(x[i] / cap);
+}
+
+void scale_f32(float* x, int64_t n, float s) {
+  for (int64_t i = 0; i < n; i++) x[i] *= s;
 }
 
 void add_f32(float* x, const float* y, int64_t n, int threads) {

@@ -16,9 +16,12 @@ void rmsnorm_f32(const float* x, const float* w, float* out, int64_t M, int64_t 
 
 // Rotates pairs of x (M, n_heads*head_dim) in place; row m is at position pos0 + m.
 // mode 0: llama.cpp "normal" (pairs (i, i+1)); mode 2: "neox" (pairs (i, i + n_rot/2)).
-// Only the first n_rot dimensions of each head rotate: theta_i = pos * base^(-i/n_rot), i even.
+// Only the first n_rot dimensions of each head rotate, pair j (j < n_rot/2) by the angle
+//   theta_j = freq_scale * pos * base^(-2j/n_rot) / factors[j]
+// (ggml_rope_ext without YaRN: factors are a model's rope_freqs / rope_factors_* tensor, null for
+// none; freq_scale is 1 / the linear scaling factor), and cos, sin are multiplied by mscale.
 void rope_f32(float* x, int64_t M, int64_t n_heads, int64_t head_dim, int64_t pos0, int64_t n_rot,
-              float base, int mode);
+              float base, int mode, const float* factors = nullptr, float freq_scale = 1.0f, float mscale = 1.0f);
 
 // The KV cache of one layer, n_kv * ctx * hd floats each; ctx is a multiple of kKvBlock.
 //   keys: k (n_kv, ctx / 16, hd, 16): per KV head, blocks of 16 positions, each block transposed
@@ -34,11 +37,34 @@ inline int64_t kv_key_index(int64_t t, int64_t g, int64_t i, int64_t hd, int64_t
 void store_kv_f32(const float* k, const float* v, int64_t M, int64_t pos0, int64_t n_kv, int64_t hd, int64_t ctx,
                   float* k_cache, float* v_cache);
 
+// How a score q.k becomes a softmax input, as the architecture declares it:
+//   s = q.k * scale; if softcap > 0: s = softcap * tanh(s / softcap) (Gemma 2);
+//   window > 0: query position p sees key position t only when p - t < window (llama.cpp's
+//   standard sliding window), else every t <= p.
+struct AttnOpts {
+  float scale;
+  float softcap;
+  int64_t window;
+};
+
 // Causal grouped-query attention. q (M, n_head*hd); the cache (above) holds positions
 // [0, pos0 + M), the M new ones included. Query row m (position pos0 + m) attends to positions
-// 0..pos0+m. out (M, n_head*hd). Query head h reads KV head h / (n_head / n_kv).
+// 0..pos0+m (the last `window` of them with a sliding window). out (M, n_head*hd). Query head h
+// reads KV head h / (n_head / n_kv).
 void attention_f32(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t M, int64_t pos0,
-                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads);
+                   int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int threads, const AttnOpts& opts);
+
+// gate = gelu(gate) * up, n values: GELU with the tanh approximation (GeGLU, Gemma).
+void gelu_mul_f32(float* gate, const float* up, int64_t n, int threads = 1);
+
+// x (M, n) += b (n): a linear layer's bias on each row.
+void add_bias_f32(float* x, const float* b, int64_t M, int64_t n);
+
+// x = cap * tanh(x / cap), n values (Gemma 2's final logit soft-capping).
+void softcap_f32(float* x, int64_t n, float cap);
+
+// x *= s, n values (Gemma's embedding scale).
+void scale_f32(float* x, int64_t n, float s);
 
 // gate = silu(gate) * up, n values.
 void silu_mul_f32(float* gate, const float* up, int64_t n, int threads = 1);

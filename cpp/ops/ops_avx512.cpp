@@ -58,9 +58,11 @@ void score_block(const float* qg, const float* kb, int64_t hd, __mmask16 m, __m5
   for (int j = 0; j < NJ; j++) acc[j] = a[j];
 }
 
-// att (nj, T) = q (nj, hd) . keys (T, hd)^T * scale, then softmax per row; kg: one KV head's key
-// blocks (ctx / 16, hd, 16).
-void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, int64_t T, float scale, float* att) {
+// att (nj, T) = q (nj, hd) . keys (T, hd)^T * scale, soft-capped and masked before t_lo as
+// ops_generic.inc's cap_and_mask (scalar: Gemma 2 and sliding windows only), then softmax per row;
+// kg: one KV head's key blocks (ctx / 16, hd, 16).
+void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, int64_t T, float scale, float softcap,
+                    int64_t t_lo, float* att) {
   __m512 vmax[kHeadBlock];
   for (int j = 0; j < nj; j++) vmax[j] = _mm512_set1_ps(-INFINITY);
   for (int64_t t0 = 0; t0 < T; t0 += 16) {
@@ -81,6 +83,13 @@ void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, in
       const __m512 a = _mm512_mul_ps(acc[j], _mm512_set1_ps(scale));
       vmax[j] = _mm512_mask_max_ps(vmax[j], m, vmax[j], a);
       _mm512_mask_storeu_ps(att + j * T + t0, m, a);
+    }
+  }
+  if (softcap > 0.0f || t_lo > 0) {
+    for (int j = 0; j < nj; j++) {
+      float lm[16];
+      cap_and_mask(att + j * T, T, t_lo, softcap, lm);
+      vmax[j] = _mm512_loadu_ps(lm);
     }
   }
   for (int j = 0; j < nj; j++) {
@@ -105,12 +114,12 @@ void scores_softmax(const float* qg, int64_t nj, const float* kg, int64_t hd, in
 // last one masked); vg: one KV head's values (T, hd). Template arguments keep the NJ x NV
 // accumulators in registers.
 template <int NJ, int NV>
-void weighted_values_t(const float* att, int64_t T, const float* vg, int64_t hd, int64_t c0, const __mmask16* mk,
-                       float* og) {
+void weighted_values_t(const float* att, int64_t t_lo, int64_t T, const float* vg, int64_t hd, int64_t c0,
+                       const __mmask16* mk, float* og) {
   __m512 acc[NJ][NV];
   for (int j = 0; j < NJ; j++)
     for (int c = 0; c < NV; c++) acc[j][c] = _mm512_setzero_ps();
-  for (int64_t t = 0; t < T; t++) {
+  for (int64_t t = t_lo; t < T; t++) {
     const float* v = vg + t * hd + c0;
     __m512 vv[NV];
     for (int c = 0; c < NV; c++) vv[c] = _mm512_maskz_loadu_ps(mk[c], v + 16 * c);
@@ -124,27 +133,28 @@ void weighted_values_t(const float* att, int64_t T, const float* vg, int64_t hd,
 }
 
 template <int NJ>
-void weighted_values_nj(const float* att, int64_t T, const float* vg, int64_t hd, int64_t c0, int nv,
+void weighted_values_nj(const float* att, int64_t t_lo, int64_t T, const float* vg, int64_t hd, int64_t c0, int nv,
                         const __mmask16* mk, float* og) {
   switch (nv) {
-    case 1: return weighted_values_t<NJ, 1>(att, T, vg, hd, c0, mk, og);
-    case 2: return weighted_values_t<NJ, 2>(att, T, vg, hd, c0, mk, og);
-    case 3: return weighted_values_t<NJ, 3>(att, T, vg, hd, c0, mk, og);
-    default: return weighted_values_t<NJ, 4>(att, T, vg, hd, c0, mk, og);
+    case 1: return weighted_values_t<NJ, 1>(att, t_lo, T, vg, hd, c0, mk, og);
+    case 2: return weighted_values_t<NJ, 2>(att, t_lo, T, vg, hd, c0, mk, og);
+    case 3: return weighted_values_t<NJ, 3>(att, t_lo, T, vg, hd, c0, mk, og);
+    default: return weighted_values_t<NJ, 4>(att, t_lo, T, vg, hd, c0, mk, og);
   }
 }
 
 // out_j (hd) = sum_t att_j[t] v[t] for nj heads (nj <= 4), columns [c0, c0 + 64) of the head.
-void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, int64_t hd, int64_t c0, float* og) {
+void weighted_values(const float* att, int64_t nj, int64_t t_lo, int64_t T, const float* vg, int64_t hd, int64_t c0,
+                     float* og) {
   const int64_t w = hd - c0 < 64 ? hd - c0 : 64;
   const int nv = static_cast<int>((w + 15) / 16);
   __mmask16 mk[4];
   for (int c = 0; c < nv; c++) mk[c] = tail_mask(w - 16 * c);
   switch (nj) {
-    case 1: return weighted_values_nj<1>(att, T, vg, hd, c0, nv, mk, og);
-    case 2: return weighted_values_nj<2>(att, T, vg, hd, c0, nv, mk, og);
-    case 3: return weighted_values_nj<3>(att, T, vg, hd, c0, nv, mk, og);
-    default: return weighted_values_nj<4>(att, T, vg, hd, c0, nv, mk, og);
+    case 1: return weighted_values_nj<1>(att, t_lo, T, vg, hd, c0, nv, mk, og);
+    case 2: return weighted_values_nj<2>(att, t_lo, T, vg, hd, c0, nv, mk, og);
+    case 3: return weighted_values_nj<3>(att, t_lo, T, vg, hd, c0, nv, mk, og);
+    default: return weighted_values_nj<4>(att, t_lo, T, vg, hd, c0, nv, mk, og);
   }
 }
 
@@ -152,22 +162,22 @@ void weighted_values(const float* att, int64_t nj, int64_t T, const float* vg, i
 
 void attention_row_group_avx512(const float* q, const float* k_cache, const float* v_cache, float* out, int64_t m,
                                 int64_t pos0, int64_t n_head, int64_t n_kv, int64_t hd, int64_t ctx, int64_t g,
-                                float* att) {
+                                float* att, const AttnOpts& opts) {
   const int64_t q_dim = n_head * hd, group = n_head / n_kv;
-  const float scale = 1.0f / __builtin_sqrtf(static_cast<float>(hd));
   const int64_t T = pos0 + m + 1;  // positions this row sees
+  const int64_t t_lo = first_visible(T, opts.window);
   const float* qg = q + m * q_dim + g * group * hd;  // (group, hd): the query heads of KV head g
   const float* kg = k_cache + g * ctx * hd;         // (ctx / 16, hd, 16)
   const float* vg = v_cache + g * ctx * hd;         // (ctx, hd)
   for (int64_t j0 = 0; j0 < group; j0 += kHeadBlock) {
     const int64_t nj = group - j0 < kHeadBlock ? group - j0 : kHeadBlock;
-    scores_softmax(qg + j0 * hd, nj, kg, hd, T, scale, att + j0 * T);
+    scores_softmax(qg + j0 * hd, nj, kg, hd, T, opts.scale, opts.softcap, t_lo, att + j0 * T);
   }
   float* og = out + m * q_dim + g * group * hd;
   for (int64_t j0 = 0; j0 < group; j0 += 4) {
     const int64_t nj = group - j0 < 4 ? group - j0 : 4;
     for (int64_t c0 = 0; c0 < hd; c0 += 64)
-      weighted_values(att + j0 * T, nj, T, vg, hd, c0, og + j0 * hd);
+      weighted_values(att + j0 * T, nj, t_lo, T, vg, hd, c0, og + j0 * hd);
   }
 }
 
@@ -230,7 +240,8 @@ void silu_mul_avx512(float* gate, const float* up, int64_t n) {
 }
 
 const OpsTable kAvx512Ops = {
-    "avx512", sgemm_block_avx512, attention_row_group_avx512, silu_mul_avx512, fill_normal_generic,
+    "avx512", sgemm_block_avx512, attention_row_group_avx512, silu_mul_avx512, gelu_mul_generic,
+    fill_normal_generic,
 };
 
 }  // namespace int4

@@ -5,7 +5,8 @@
 namespace int4 {
 
 const OpsTable kGenericOps = {
-    "generic", sgemm_block_generic, attention_row_group_generic, silu_mul_generic, fill_normal_generic,
+    "generic", sgemm_block_generic, attention_row_group_generic, silu_mul_generic, gelu_mul_generic,
+    fill_normal_generic,
 };
 
 }  // namespace int4

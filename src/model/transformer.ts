@@ -1,7 +1,11 @@
-// The forward pass (Transformer), llama2.c-style, of the graph the architectures of ./arch describe
-// (llama's; another architecture declares the few places its layer differs): embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache,
-// causal GQA attention, output projection, residual; RMSNorm, SwiGLU MLP, residual) -> final
-// RMSNorm -> logits. A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
+// The forward pass (Transformer), llama2.c-style, of the graph the architectures of ./arch describe:
+// embedding -> per layer (RMSNorm, Q/K/V, RoPE, KV cache, causal GQA attention, output projection,
+// residual; RMSNorm, gated MLP, residual) -> final RMSNorm -> logits. Where an architecture's layer
+// differs from llama's it says so in its declaration (ModelConfig's optional fields, the optional
+// fields of LayerWeights), and the one pass below reads those: biases on Q, K, V (qwen2), per-head
+// Q/K norms (qwen3, gemma3), post-norms (gemma), GELU gate, soft-capping, sliding windows, RoPE
+// frequency factors and per-layer RoPE bases. One sequence per Transformer; several sequences per
+// batch would give each row its own position and KV cache (pos0 and cacheOff become per row). A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
 // M = 1 while generating). Every linear layer runs on the native INT4 matmul: the public matmul, or
 // for Q, K, V and gate, up (linears of one input) the binding's matmulShared, one pass of the
 // thread pool per group; the native f32 sgemm with quant "f32". The other operators are native
@@ -14,6 +18,24 @@ import { Tensor } from "../tensor";
 import type { ModelConfig } from "./config";
 import { ops } from "./nativeOps";
 import type { Linear, ModelWeights } from "./weights";
+
+/** What differs between layers: the sliding window (0: none) and the RoPE base and scale. */
+interface LayerPlan {
+  window: number;
+  ropeBase: number;
+  ropeFreqScale: number;
+}
+
+function layerPlans(c: ModelConfig): LayerPlan[] {
+  return Array.from({ length: c.nLayers }, (_, l) => {
+    const swa = (c.window ?? 0) > 0 && (c.swaLayers?.[l] ?? true);
+    return {
+      window: swa ? c.window! : 0,
+      ropeBase: swa ? c.ropeBaseSwa ?? c.ropeBase : c.ropeBase,
+      ropeFreqScale: swa ? c.ropeFreqScaleSwa ?? c.ropeFreqScale ?? 1 : c.ropeFreqScale ?? 1,
+    };
+  });
+}
 
 /** Activation buffers for a batch of M tokens, with Tensor views and matmul options made once. */
 class Scratch {
@@ -94,6 +116,9 @@ export class Transformer {
   readonly #qkv: LinearGroup[];
   readonly #gateUp: LinearGroup[];
   #batch: Scratch | null = null;
+  readonly #plan: LayerPlan[];
+  /** RoPE frequency factors (nRot/2) or null: Llama 3's, or Phi-3's long or short ones for this context. */
+  readonly #ropeFactors: Float32Array | null;
   /**
    * When set, called before every linear layer with the Linear and its input rows x (M, K) (a
    * scratch buffer: copy or reduce it before returning). Null (the default) costs one check.
@@ -113,6 +138,11 @@ export class Transformer {
     this.#logits1Opts = { out: this.#logits1, threads: this.threads };
     this.#qkv = weights.layers.map((w) => linearGroup([w.wq, w.wk, w.wv]));
     this.#gateUp = weights.layers.map((w) => linearGroup([w.gate, w.up]));
+    this.#plan = layerPlans(config);
+    // llama.cpp's choice (llama_model::get_rope_factors): rope_freqs, else the long factors when the
+    // context exceeds the original one, else the short ones
+    const long = this.ctx > (config.ropeOrigCtx ?? config.ctx);
+    this.#ropeFactors = weights.ropeFreqs ?? (long ? weights.ropeFactorsLong : weights.ropeFactorsShort) ?? null;
   }
 
   get kvCacheBytes(): number {
@@ -153,27 +183,40 @@ export class Transformer {
   /** Runs M tokens at positions pos0.. through the layers, leaving the final hidden states in s.x. */
   #layers(tokens: ArrayLike<number>, start: number, s: Scratch, pos0: number): void {
     const c = this.config, M = s.M;
-    const kvd = c.nKvHeads * c.headDim;
+    const kvd = c.nKvHeads * c.headDim, qd = c.nHeads * c.headDim;
+    const mscale = c.ropeAttnFactor ?? 1, scale = c.attnScale ?? Math.fround(1 / Math.sqrt(c.headDim));
     for (let m = 0; m < M; m++) this.#embed(tokens[start + m], s.x.data, m * c.dim);
+    if (c.embedScale !== undefined) ops.scaleInPlace(s.x.data, M * c.dim, c.embedScale); // x (M,dim) *= sqrt(dim) (gemma)
     for (let l = 0; l < c.nLayers; l++) {
-      const w = this.weights.layers[l];
+      const w = this.weights.layers[l], p = this.#plan[l];
       const cacheOff = l * this.#cacheCtx * kvd;
       // attention block
       ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       // Wq (qd,dim), Wk (kvd,dim), Wv (kvd,dim) @ xb -> q (M,qd), k (M,kvd), v (M,kvd)
       this.#linears(this.#qkv[l], s.xb, s.qkv, s.qkvOut, s);
-      ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
-      ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, c.ropeBase, c.ropeMode);
+      if (w.bq) ops.addBias(s.q.data, w.bq, M, qd); // + bq (qd,), bk (kvd,), bv (kvd,) (qwen2)
+      if (w.bk) ops.addBias(s.k.data, w.bk, M, kvd);
+      if (w.bv) ops.addBias(s.v.data, w.bv, M, kvd);
+      // RMSNorm of each head: q as (M*nHeads, hd), k as (M*nKv, hd), one weight (hd,) for all heads (qwen3, gemma3)
+      if (w.qNorm) ops.rmsnorm(s.q.data, w.qNorm, s.q.data, M * c.nHeads, c.headDim, c.eps);
+      if (w.kNorm) ops.rmsnorm(s.k.data, w.kNorm, s.k.data, M * c.nKvHeads, c.headDim, c.eps);
+      ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
+      ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
       ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.#cacheCtx, this.kCache, this.vCache, cacheOff);
-      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.#cacheCtx, this.threads);
+      // softmax(q k^T * scale, soft-capped, within the window) v -> att (M,qd)
+      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.#cacheCtx, this.threads,
+        scale, c.attnSoftcap ?? 0, p.window);
       this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
+      if (w.postAttnNorm) ops.rmsnorm(s.xb2.data, w.postAttnNorm, s.xb2.data, M, c.dim, c.eps, this.threads); // (gemma)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
-      // feed-forward block: down(silu(gate(x)) * up(x))
+      // feed-forward block: down(act(gate(x)) * up(x)), act SiLU (SwiGLU) or GELU (GeGLU)
       ops.rmsnorm(s.x.data, w.ffnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       // W1 (hidden,dim), W3 (hidden,dim) @ xb -> hb (M,hidden), hb2 (M,hidden)
       this.#linears(this.#gateUp[l], s.xb, s.gateUp, s.gateUpOut, s);
-      ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden, this.threads);
+      if (c.act === "gelu") ops.geluMul(s.hb.data, s.hb2.data, M * c.hidden, this.threads);
+      else ops.siluMul(s.hb.data, s.hb2.data, M * c.hidden, this.threads);
       this.#linear(w.down, s.hb, s.xb2, s.opts.get(s.xb2)!); // W2 (dim,hidden) @ hb -> xb2 (M,dim)
+      if (w.postFfnNorm) ops.rmsnorm(s.xb2.data, w.postFfnNorm, s.xb2.data, M, c.dim, c.eps, this.threads); // (gemma)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
     }
   }
@@ -207,6 +250,7 @@ export class Transformer {
     // final norm of the last row only, then the output projection (vocab,dim) @ x -> logits
     ops.rmsnorm(s.M === 1 ? s.x.data : s.x.data.subarray((s.M - 1) * c.dim), this.weights.outputNorm, this.#one.xb.data, 1, c.dim, c.eps);
     this.#linear(this.weights.output, this.#one.xb, this.#logits1, this.#logits1Opts);
+    if (c.finalSoftcap) ops.softcap(this.#logits1.data, c.vocab, c.finalSoftcap); // logits = cap * tanh(logits / cap) (gemma2)
     return this.#logits1.data;
   }
 
@@ -224,6 +268,7 @@ export class Transformer {
       ops.rmsnorm(s.x.data, this.weights.outputNorm, s.xb.data, M, c.dim, c.eps);
       const logits = new Tensor(out.subarray(start * c.vocab, (start + M) * c.vocab), [M, c.vocab]);
       this.#linear(this.weights.output, s.xb, logits, { out: logits, threads: this.threads });
+      if (c.finalSoftcap) ops.softcap(logits.data, M * c.vocab, c.finalSoftcap);
     }
     return out;
   }

@@ -8,7 +8,7 @@ import { native } from "../native";
 import { decodeInt4, int4ExtensionOf } from "../gguf/writer";
 import { QTensor, layoutOf, quantize } from "../qtensor";
 import { Tensor } from "../tensor";
-import { LAYER_NORMS, LAYER_TENSORS, MODEL_TENSORS, layerTensor } from "./arch";
+import { LAYER_VECTORS, LLAMA_FIELDS, MODEL_TENSORS, architecture, layerTensor, type Source } from "./arch";
 import { DEMO_CONFIG, expectedTensors, type ModelConfig } from "./config";
 import { ops } from "./nativeOps";
 import { matrixBytes, type QuantSpec } from "./quant";
@@ -28,6 +28,17 @@ export interface LayerWeights {
   gate: Linear;
   up: Linear;
   down: Linear;
+  // what other architectures add (./arch declares which): absent in llama
+  /** biases of Q, K, V (qwen2) */
+  bq?: Float32Array;
+  bk?: Float32Array;
+  bv?: Float32Array;
+  /** RMSNorm weights (headDim) on each head of Q and of K, before RoPE (qwen3, gemma3) */
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
+  /** RMSNorms of the attention and FFN outputs before their residual adds (gemma2, gemma3) */
+  postAttnNorm?: Float32Array;
+  postFfnNorm?: Float32Array;
 }
 
 export interface ModelWeights {
@@ -37,6 +48,12 @@ export interface ModelWeights {
   /** The embedding itself when the file has no output.weight (tied). */
   output: Linear;
   tied: boolean;
+  /** RoPE frequency factors (nRot/2): Llama 3's rope_freqs; Phi-3's LongRoPE factors (long: beyond the original context) */
+  ropeFreqs?: Float32Array;
+  ropeFactorsLong?: Float32Array;
+  ropeFactorsShort?: Float32Array;
+  /** The tensor each matrix was loaded from (a fused one's name for its parts): for reports and the llama.cpp comparison. */
+  tensorNames?: Map<Linear, string>;
 }
 
 export function linearBytes(l: Linear): number {
@@ -52,7 +69,9 @@ export function weightStats(w: ModelWeights): { bytes: number; linearBytes: numb
     lb += linearBytes(l);
     n += l.N * l.K;
   }
-  for (const l of w.layers) norms += l.attnNorm.byteLength + l.ffnNorm.byteLength;
+  for (const l of w.layers) {
+    for (const v of [l.attnNorm, l.ffnNorm, l.bq, l.bk, l.bv, l.qNorm, l.kNorm, l.postAttnNorm, l.postFfnNorm]) norms += v?.byteLength ?? 0;
+  }
   return { bytes: lb + norms, linearBytes: lb, linearWeights: n, bitsPerWeight: (lb * 8) / n };
 }
 
@@ -235,29 +254,83 @@ function multiplyOnly(l: Linear): Linear {
   return l;
 }
 
-/** A layer's weights, each field from `get` (a norm's vector or a matrix's Linear), in the architecture's order. */
+/** A llama layer's weights, each field from `get` (a norm's vector or a matrix's Linear). */
 export function layerFrom(get: (field: keyof LayerWeights) => Float32Array | Linear): LayerWeights {
   const l: Record<string, Float32Array | Linear> = {};
-  for (const field of Object.keys(LAYER_TENSORS) as (keyof LayerWeights)[]) l[field] = get(field);
+  for (const field of LLAMA_FIELDS) l[field] = get(field);
   return l as unknown as LayerWeights;
 }
 
-/** Loads every weight of a llama model (shapes already checked by configFromGGUF). */
+/**
+ * Rows [r0, r0 + n) of a fused matrix (Phi-3's attn_qkv, ffn_up) as a Linear of its own: a block
+ * type's rows are whole blocks, so "native" keeps the file's bytes; otherwise the rows' f32
+ * values, converted under the quant spec.
+ */
+function matrixRows(f: GGUFFile, t: GGUFTensorInfo, r0: number, n: number, spec: QuantSpec): Linear {
+  if (!isLoadableType(t.type.name)) throw unsupported(t);
+  const K = t.ne[0];
+  const q4 = t.type.name === "Q4_0" ? 18 : t.type.name === "Q4_1" ? 20 : 0; // bytes per 32 values
+  if (q4 && spec.kind === "q4" && spec.keepAnyQ4) {
+    const rowBytes = (K / 32) * q4;
+    const bytes = f.readTensorBytes(t).slice(r0 * rowBytes, (r0 + n) * rowBytes);
+    return { kind: "q4", N: n, K, q: QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", bytes, [n, K]) };
+  }
+  const block = blockTypeOfGGUF(t.type.name);
+  if (spec.native && block && K % block.blockSize === 0 && spec.kind === "q4") {
+    const rowBytes = blockBytes(block, 1, K);
+    const bytes = f.readTensorBytes(t).slice(r0 * rowBytes, (r0 + n) * rowBytes);
+    return { kind: "q4", N: n, K, q: QTensor.fromGGML(block.name, bytes, [n, K]) };
+  }
+  const w = tensorToF32(f, t).slice(r0 * K, (r0 + n) * K);
+  if (spec.stored) return { kind: "f32", N: n, K, w };
+  return fromF32(w, n, K, spec, t.name);
+}
+
+function sourceMatrix(f: GGUFFile, src: Source, spec: QuantSpec): Linear {
+  if (!src.rows) return matrix(f, src.tensor, spec);
+  const t = f.tensor(src.tensor);
+  if (!t) throw new GGUFError(`GGUF ${f.path}: missing tensor "${src.tensor}"`);
+  try {
+    return matrixRows(f, t, src.rows[0], src.rows[1], spec);
+  } catch (e) {
+    if (e instanceof GGUFError) throw e;
+    throw new GGUFError(`GGUF ${f.path}: tensor ${q(t.name)} (${t.type.name}): ${(e as Error).message}`);
+  }
+}
+
+/** Loads every weight of a model of any registered architecture (shapes already checked by configFromGGUF). */
 export function loadWeights(f: GGUFFile, c: ModelConfig, spec: QuantSpec): ModelWeights {
   // Check every tensor's type first: an unsupported one fails before minutes of conversion.
   const expected = new Set(expectedTensors(c).map(([name]) => name));
   for (const t of f.tensors) {
     if (expected.has(t.name) && !isLoadableType(t.type.name)) throw unsupported(t);
   }
+  const arch = architecture(c.arch)!;
+  const tensorNames = new Map<Linear, string>();
   const embed = matrix(f, MODEL_TENSORS.embed, spec);
+  tensorNames.set(embed, MODEL_TENSORS.embed);
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < c.nLayers; l++) layers.push(layerFrom((field) => LAYER_NORMS.includes(field)
-    ? vector(f, layerTensor(l, field))
-    : multiplyOnly(matrix(f, layerTensor(l, field), spec))));
+  for (let l = 0; l < c.nLayers; l++) {
+    const w: Record<string, Float32Array | Linear> = {};
+    for (const [field, src] of Object.entries(arch.layer(c, l)) as [keyof LayerWeights, Source][]) {
+      if (LAYER_VECTORS.includes(field)) w[field] = vector(f, src.tensor);
+      else {
+        const lin = multiplyOnly(sourceMatrix(f, src, spec));
+        tensorNames.set(lin, src.tensor);
+        w[field] = lin;
+      }
+    }
+    layers.push(w as unknown as LayerWeights);
+  }
   const outputNorm = vector(f, MODEL_TENSORS.outputNorm);
   const hasOutput = f.tensor(MODEL_TENSORS.output) !== undefined;
   const output = hasOutput ? multiplyOnly(matrix(f, MODEL_TENSORS.output, spec)) : embed;
-  return { embed, layers, outputNorm, output, tied: !hasOutput };
+  if (hasOutput) tensorNames.set(output, MODEL_TENSORS.output);
+  const optional = (name: string) => (f.tensor(name) ? vector(f, name) : undefined);
+  const weights: ModelWeights = { embed, layers, outputNorm, output, tied: !hasOutput, tensorNames };
+  const factors = { ropeFreqs: optional(MODEL_TENSORS.ropeFreqs), ropeFactorsLong: optional(MODEL_TENSORS.ropeFactorsLong), ropeFactorsShort: optional(MODEL_TENSORS.ropeFactorsShort) };
+  for (const [k, v] of Object.entries(factors)) if (v) (weights as unknown as Record<string, Float32Array>)[k] = v;
+  return weights;
 }
 
 // ---- the demo model: random weights at TinyLlama-1.1B's shape ----
@@ -302,8 +375,8 @@ export function demoWeights(spec: QuantSpec, threads: number, c: ModelConfig = D
   const layers: LayerWeights[] = [];
   for (let l = 0; l < c.nLayers; l++) {
     const w: Partial<Record<keyof LayerWeights, Float32Array | Linear>> = {};
-    for (const field of Object.keys(LAYER_TENSORS) as (keyof LayerWeights)[]) {
-      w[field] = LAYER_NORMS.includes(field) ? ones() : multiplyOnly(gen(layerTensor(l, field), 0.02));
+    for (const field of LLAMA_FIELDS) {
+      w[field] = LAYER_VECTORS.includes(field) ? ones() : multiplyOnly(gen(layerTensor(l, field), 0.02));
     }
     layers.push(w as LayerWeights);
   }
