@@ -6,6 +6,8 @@
 // shorter than the test sequences, soft-caps low enough to bend the scores, RoPE factors and
 // scaling that change the angles.
 import { writeGGUF, ggufTensorFromFloat } from "../../src/gguf/writer";
+import { openGGUF } from "../../src/gguf/reader";
+import { toWriterValue } from "../../src/cli/quantize";
 import { Tensor } from "../../src/tensor";
 import { native } from "../../src/native";
 import { demoVocabulary } from "../../src/tokenizer/demo";
@@ -64,8 +66,16 @@ function configOf(s: Shape): ModelConfig {
 }
 
 /** Writes the model `which` to `file` (seeded: the same bytes every time); returns its config. */
-export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: { omit?: string; arch?: string } = {}): Promise<void> {
-  const s = SHAPES[which];
+export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: { omit?: string; arch?: string; vocabFile?: string } = {}): Promise<void> {
+  // a real vocabulary (a vocabulary-only GGUF's tokenizer.* keys, e.g. ../shared/vocab): its size is the model's
+  let tokenizerMeta: Meta | null = null;
+  let s = SHAPES[which];
+  if (opts.vocabFile) {
+    const vf = openGGUF(opts.vocabFile);
+    tokenizerMeta = [...vf.metadata].filter(([k]) => k.startsWith("tokenizer.")).map(([k, val]) => [k, toWriterValue(vf.metadataTypes.get(k)!, val)] as Meta[number]);
+    s = { ...s, vocab: vf.array("tokenizer.ggml.tokens")!.values.length };
+    vf.close();
+  }
   const a = s.arch;
   const v = demoVocabulary(s.vocab);
   const tokens = v.tokens.slice(0, s.vocab);
@@ -91,13 +101,15 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
     [`${a}.attention.layer_norm_rms_epsilon`, { type: "f32", value: 1e-6 }],
     [`${a}.rope.freq_base`, { type: "f32", value: s.ropeBase }],
     ...(s.extra ?? []).map(([k, t, val]): Meta[number] => [`${a}.${k}`, { type: t, value: val }]),
-    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
-    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
-    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
-    ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
-    ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
-    ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+    ...(tokenizerMeta ?? [
+      ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+      ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
+      ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
+      ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
+      ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
+      ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
+      ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+    ] as Meta),
   ];
   const c = configOf(s);
   const list = architecture(a)!.tensors(c).filter(([name, , required]) =>
