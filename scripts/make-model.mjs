@@ -16,19 +16,24 @@ const { writeGGUF, ggufTensorFromFloat } = require(path.join(root, "dist", "gguf
 const { Tensor } = require(path.join(root, "dist", "tensor.js"));
 const { native } = require(path.join(root, "dist", "native.js"));
 const { demoVocabulary } = require(path.join(root, "dist", "tokenizer", "demo.js"));
-const { llama } = require(path.join(root, "dist", "model", "arch", "llama.js"));
+const { architecture } = require(path.join(root, "dist", "model", "arch", "index.js"));
+const { openGGUF } = require(path.join(root, "dist", "gguf", "reader.js"));
+const { toWriterValue } = require(path.join(root, "dist", "cli", "quantize.js"));
 
-/** Shapes of real models (their config.json), as llama.cpp's metadata names them. */
+/** Shapes of real models (their config.json), as llama.cpp's metadata names them; tied: no output.weight. */
 const SHAPES = {
-  tinyllama: { name: "TinyLlama-1.1B (shape)", dim: 2048, nLayers: 22, nHeads: 32, nKvHeads: 4, hidden: 5632, vocab: 32000, ctx: 2048, ropeBase: 10000 },
-  "llama-7b": { name: "Llama-2-7B (shape)", dim: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, hidden: 11008, vocab: 32000, ctx: 4096, ropeBase: 10000 },
-  small: { name: "small test (shape)", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 4, hidden: 768, vocab: 512, ctx: 512, ropeBase: 10000 },
+  tinyllama: { name: "TinyLlama-1.1B (shape)", arch: "llama", dim: 2048, nLayers: 22, nHeads: 32, nKvHeads: 4, hidden: 5632, vocab: 32000, ctx: 2048, ropeBase: 10000 },
+  "llama-7b": { name: "Llama-2-7B (shape)", arch: "llama", dim: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, hidden: 11008, vocab: 32000, ctx: 4096, ropeBase: 10000 },
+  "qwen2.5-0.5b": { name: "Qwen2.5-0.5B (shape)", arch: "qwen2", dim: 896, nLayers: 24, nHeads: 14, nKvHeads: 2, hidden: 4864, vocab: 151936, ctx: 32768, ropeBase: 1000000, tied: true, eps: 1e-6 },
+  "llama-3.2-1b": { name: "Llama-3.2-1B (shape)", arch: "llama", dim: 2048, nLayers: 16, nHeads: 32, nKvHeads: 8, hidden: 8192, vocab: 128256, ctx: 131072, ropeBase: 500000, tied: true },
+  small: { name: "small test (shape)", arch: "llama", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 4, hidden: 768, vocab: 512, ctx: 512, ropeBase: 10000 },
 };
 
-const usage = `usage: node scripts/make-model.mjs [--shape ${Object.keys(SHAPES).join("|")}] --out FILE.gguf [--seed N]`;
+const usage = `usage: node scripts/make-model.mjs [--shape ${Object.keys(SHAPES).join("|")}] --out FILE.gguf [--seed N] [--vocab VOCAB.gguf]
+  --vocab: take the tokenizer (every tokenizer.* key) from a GGUF file, e.g. ../shared/vocab/ggml-vocab-qwen2.gguf; its size must be the shape's vocabulary`;
 let a;
 try {
-  ({ values: a } = parseArgs({ options: { shape: { type: "string", default: "tinyllama" }, out: { type: "string" }, seed: { type: "string", default: "1" }, help: { type: "boolean" } } }));
+  ({ values: a } = parseArgs({ options: { shape: { type: "string", default: "tinyllama" }, out: { type: "string" }, seed: { type: "string", default: "1" }, vocab: { type: "string" }, help: { type: "boolean" } } }));
 } catch (e) {
   console.error(`${e.message}\n${usage}`);
   process.exit(2);
@@ -49,45 +54,63 @@ if (!Number.isInteger(seed0) || seed0 < 0) {
 }
 
 const headDim = s.dim / s.nHeads;
-const config = { arch: "llama", dim: s.dim, nLayers: s.nLayers, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim, hidden: s.hidden, vocab: s.vocab, ctx: s.ctx, eps: 1e-5, ropeBase: s.ropeBase, nRot: headDim, ropeMode: 0 };
-const v = demoVocabulary(s.vocab);
-const tokens = v.tokens.slice(0, s.vocab);
-while (tokens.length < s.vocab) tokens.push(`<unused${tokens.length}>`);
-const types = Array.from({ length: s.vocab }, (_, i) => (i < v.types.length ? v.types[i] : 5));
+const A = s.arch;
+const config = { arch: A, dim: s.dim, nLayers: s.nLayers, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim, hidden: s.hidden, vocab: s.vocab, ctx: s.ctx, eps: s.eps ?? 1e-5, ropeBase: s.ropeBase, nRot: headDim, ropeMode: 0 };
+// the tokenizer: a real one's keys (--vocab), or the demo model's SentencePiece pieces padded to the size
+let tokenizerMeta;
+if (a.vocab) {
+  const vf = openGGUF(a.vocab);
+  const n = vf.array("tokenizer.ggml.tokens")?.values.length;
+  if (n !== s.vocab) {
+    console.error(`--vocab: ${a.vocab} has ${n} tokens, the shape ${a.shape} ${s.vocab}`);
+    process.exit(2);
+  }
+  tokenizerMeta = [...vf.metadata].filter(([k]) => k.startsWith("tokenizer.")).map(([k, v]) => [k, toWriterValue(vf.metadataTypes.get(k), v)]);
+  vf.close();
+} else {
+  const v = demoVocabulary(s.vocab);
+  const tokens = v.tokens.slice(0, s.vocab);
+  while (tokens.length < s.vocab) tokens.push(`<unused${tokens.length}>`);
+  const types = Array.from({ length: s.vocab }, (_, i) => (i < v.types.length ? v.types[i] : 5));
+  tokenizerMeta = [
+    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
+    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
+    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
+    ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
+    ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
+    ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+  ];
+}
 const meta = [
-  ["general.architecture", { type: "string", value: "llama" }],
+  ["general.architecture", { type: "string", value: A }],
   ["general.name", { type: "string", value: `${s.name}, random weights (int4 scripts/make-model.mjs, seed ${seed0})` }],
   ["general.file_type", { type: "u32", value: 1 }],
-  ["llama.context_length", { type: "u32", value: s.ctx }],
-  ["llama.embedding_length", { type: "u32", value: s.dim }],
-  ["llama.block_count", { type: "u32", value: s.nLayers }],
-  ["llama.feed_forward_length", { type: "u32", value: s.hidden }],
-  ["llama.rope.dimension_count", { type: "u32", value: headDim }],
-  ["llama.attention.head_count", { type: "u32", value: s.nHeads }],
-  ["llama.attention.head_count_kv", { type: "u32", value: s.nKvHeads }],
-  ["llama.attention.layer_norm_rms_epsilon", { type: "f32", value: 1e-5 }],
-  ["llama.rope.freq_base", { type: "f32", value: s.ropeBase }],
-  ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-  ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
-  ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
-  ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
-  ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
-  ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
-  ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
+  [`${A}.context_length`, { type: "u32", value: s.ctx }],
+  [`${A}.embedding_length`, { type: "u32", value: s.dim }],
+  [`${A}.block_count`, { type: "u32", value: s.nLayers }],
+  [`${A}.feed_forward_length`, { type: "u32", value: s.hidden }],
+  [`${A}.rope.dimension_count`, { type: "u32", value: headDim }],
+  [`${A}.attention.head_count`, { type: "u32", value: s.nHeads }],
+  [`${A}.attention.head_count_kv`, { type: "u32", value: s.nKvHeads }],
+  [`${A}.attention.layer_norm_rms_epsilon`, { type: "f32", value: config.eps }],
+  [`${A}.rope.freq_base`, { type: "f32", value: s.ropeBase }],
+  ...tokenizerMeta,
 ];
 // every tensor of the architecture, each generated when the writer reaches it (one at a time in memory)
 // (not the optional rope_freqs: a Llama 1/2 shape; test/helpers/archModels.ts writes the other architectures)
-const specs = llama.tensors(config).filter(([name]) => name !== "rope_freqs.weight").map(([name, ne], i) => {
+const specs = architecture(A).tensors(config).filter(([name, , required]) => required || (name === "output.weight" && !s.tied)).map(([name, ne], i) => {
   const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
   const n = dims.reduce((x, y) => x * y, 1);
-  const isNorm = ne.length === 1;
+  const isNorm = ne.length === 1 && !name.endsWith(".bias");
   const spec = {
-    name, type: isNorm ? "f32" : "f16", dims,
+    name, type: ne.length === 1 ? "f32" : "f16", dims,
     data: () => {
       const w = new Float32Array(n);
       if (isNorm) w.fill(1);
-      else native.fillNormal(w, seed0 * 1000003 + i, 0, name === "token_embd.weight" ? 1 : 0.02, 2);
-      return ggufTensorFromFloat(name, new Tensor(w, dims), isNorm ? "f32" : "f16").data();
+      else if (ne.length === 1) native.fillNormal(w, seed0 * 1000003 + i, 0, 0.1, 2); // biases
+      else native.fillNormal(w, seed0 * 1000003 + i, 0, name === "token_embd.weight" ? (s.tied ? 0.05 : 1) : 0.02, 2);
+      return ggufTensorFromFloat(name, new Tensor(w, dims), ne.length === 1 ? "f32" : "f16").data();
     },
   };
   return spec;
