@@ -33,7 +33,6 @@ export interface NativeBinding {
          scheme: NativeScheme, out: Uint8Array): void;
   f16ToF32(src: Uint16Array, dst: Float32Array): void;
   bf16ToF32(src: Uint16Array, dst: Float32Array): void;
-  dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): void;
   QMatrix: {
     new (codes: Uint8Array, scales: Uint16Array, offsets: Uint16Array | null, N: number, K: number,
          groupSize: number, scheme: NativeScheme): NativeQMatrix;

@@ -132,7 +132,7 @@ describe("native binding re-checks (no crash, no out-of-bounds access)", () => {
     expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 0, 1000)).toThrow(/threads/);
     expect(() => m.matmulAsync(new Float32Array(60), 1, 0, 1)).toThrow(RangeError);
     expect(() => native.f16ToF32(new Uint16Array(4), new Float32Array(3))).toThrow(RangeError);
-    expect(() => native.dequantizeQ8_0(new Uint8Array(33), new Float32Array(32))).toThrow(/multiple of 34/);
+    expect(() => native.dequantizeGGML(8, new Uint8Array(33), 1, 32, new Float32Array(32))).toThrow(/blocks: expected length 34, got 33/);
     m.dispose();
     expect(() => m.matmul(new Float32Array(64), 1, new Float32Array(1), 0, 1)).toThrow(/after dispose/);
   });

@@ -155,7 +155,7 @@ describe("model tensor conversions (native ops)", () => {
     dv.setUint16(34, f32ToF16(-0.25), true);
     for (let i = 0; i < 32; i++) { dv.setInt8(2 + i, i - 16); dv.setInt8(36 + i, 127 - i); }
     const q8o = new Float32Array(64);
-    native.dequantizeQ8_0(q8, q8o);
+    native.dequantizeGGML(8, q8, 1, 64, q8o); // Q8_0 through the type table
     for (let i = 0; i < 32; i++) { expect(q8o[i]).toBe(0.5 * (i - 16)); expect(q8o[32 + i]).toBe(-0.25 * (127 - i)); }
   });
 });

@@ -35,25 +35,6 @@ Napi::Value BF16ToF32(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// dequantizeQ8_0(blocks: Uint8Array, dst: Float32Array): llama.cpp Q8_0 blocks (34 bytes per 32
-// values: fp16 d, 32 int8) -> d * q.
-Napi::Value DequantizeQ8_0(const Napi::CallbackInfo& info) {
-  auto src = typed_arg<uint8_t>(info, 0, "blocks", "Uint8Array");
-  auto dst = typed_arg<float>(info, 1, "dst", "Float32Array");
-  if (src.ElementLength() % sizeof(block_q8_0) != 0)
-    throw Napi::RangeError::New(info.Env(), "blocks: expected a multiple of 34 bytes, got " + std::to_string(src.ElementLength()));
-  const size_t nb = src.ElementLength() / sizeof(block_q8_0);
-  check_len(info.Env(), "dst", dst.ElementLength(), static_cast<int64_t>(nb * QK));
-  for (size_t b = 0; b < nb; b++) {
-    block_q8_0 blk;
-    std::memcpy(&blk, src.Data() + b * sizeof(block_q8_0), sizeof blk);  // blocks are not 4-byte aligned
-    const float d = fp16_to_fp32(blk.d);
-    for (int i = 0; i < QK; i++) dst.Data()[b * QK + i] = d * static_cast<float>(blk.qs[i]);
-  }
-  return info.Env().Undefined();
-}
-
-
 // ---- the forward pass's operators (cpp/ops). Buffers may be longer than the part used (scratch
 // sized for the longest batch); every access is checked against their lengths here. ----
 
@@ -351,7 +332,6 @@ Napi::Value RandomQ4(const Napi::CallbackInfo& info) {
 void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("f16ToF32", Napi::Function::New(env, F16ToF32));
   exports.Set("bf16ToF32", Napi::Function::New(env, BF16ToF32));
-  exports.Set("dequantizeQ8_0", Napi::Function::New(env, DequantizeQ8_0));
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("rmsnorm", Napi::Function::New(env, Rmsnorm));
   exports.Set("rope", Napi::Function::New(env, Rope));

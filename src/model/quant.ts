@@ -10,7 +10,7 @@
 //     values; what `int4 eval base` runs a quantized file with (not in QUANT_NAMES: a file property)
 import { rangeError, typeError } from "../errors";
 import { parseInt4FormatName } from "../formatNames";
-import type { GroupSize, Scheme } from "../qtensor";
+import { layoutOf, type GroupSize, type Scheme } from "../qtensor";
 
 export type QuantName = "native" | "q4" | "f32" | "stored" | `q4_g${32 | 64 | 128}_${"sym" | "asym"}`;
 
@@ -47,7 +47,6 @@ export function parseQuant(v: unknown, name = "quant"): QuantSpec {
 /** Storage bytes of an [N, K] matrix under a quant (what int4 info prints). */
 export function matrixBytes(spec: QuantSpec, N: number, K: number): number {
   if (spec.kind === "f32") return N * K * 4;
-  const codes = N * Math.ceil(K / 32) * 16;
-  const groups = N * Math.ceil(K / spec.groupSize);
-  return codes + groups * 2 * (spec.scheme === "asymmetric" ? 2 : 1);
+  const lay = layoutOf(N, K, spec.groupSize); // the in-memory layout QTensor holds
+  return lay.codeBytes + lay.scaleCount * 2 * (spec.scheme === "asymmetric" ? 2 : 1);
 }

@@ -159,16 +159,6 @@ function decodeF32(f: GGUFFile, t: GGUFTensorInfo): Float32Array {
       else ops.bf16ToF32(h, out);
       return out;
     }
-    case "Q8_0":
-      ops.dequantizeQ8_0(bytes, out);
-      return out;
-    case "Q4_0":
-    case "Q4_1": {
-      const q = QTensor.fromGGML(t.type.name === "Q4_0" ? "q4_0" : "q4_1", bytes, [t.elements / t.ne[0], t.ne[0]]);
-      out.set(q.dequantize().data);
-      q.dispose();
-      return out;
-    }
     default: {
       const block = blockTypeOfGGUF(t.type.name);
       if (block) {

@@ -375,7 +375,7 @@ export function storedValues(t: QuantizedTensor): Float32Array {
     const b = encodeF16(v);
     for (let i = 0; i < v.length; i++) out[i] = f16ToF32(b[2 * i] | (b[2 * i + 1] << 8));
   } else {
-    ops.dequantizeQ8_0(encodeQ8_0(v), out);
+    native.dequantizeGGML(BLOCK_TYPES.get("q8_0")!.id, encodeQ8_0(v), 1, v.length, out);
   }
   return out;
 }
