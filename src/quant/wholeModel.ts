@@ -11,7 +11,6 @@ import { configFromGGUF, type ModelConfig } from "../model/config";
 import type { GGUFFile } from "../gguf/reader";
 import { LAYER_NORMS, MODEL_TENSORS, layerTensor } from "../model/arch";
 import { layerFrom, tensorToF32, type LayerWeights, type Linear, type ModelWeights } from "../model/weights";
-import { ops } from "../model/nativeOps";
 import { QTensor, type GroupSize, type Scheme } from "../qtensor";
 import { BLOCK_TYPES, blockBytes, type GGMLType } from "../blockTypes";
 import { native } from "../native";
