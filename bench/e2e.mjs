@@ -108,13 +108,13 @@ try {
     if (llama) await llama.load(a.model, { threads, ctx: Math.max(pp, tg + 16) + 16, batch: pp });
     const ppRates = [], tgRates = [], lppRates = [], ltgRates = [];
     // one untimed run each first, as llama-bench does: the first pass faults in the KV cache and scratch
-    await drain(model.generate(prompt, { maxTokens: 2, temperature: 0 }));
+    await drain(model.generate(prompt, { maxTokens: 2, temperature: 0, reuseCache: false }));
     if (llama) await llama.bench(pp, 2);
     for (let r = 0; r < reps; r++) {
-      await drain(model.generate(prompt, { maxTokens: 1, temperature: 0 }));
+      await drain(model.generate(prompt, { maxTokens: 1, temperature: 0, reuseCache: false }));
       ppRates.push((model.lastStats.promptTokens * 1000) / model.lastStats.promptMs);
       if (llama) lppRates.push((pp * 1000) / (await llama.bench(pp, 0)).ppMs);
-      await drain(model.generate("Once upon a time", { maxTokens: tg + 1, temperature: 0 }));
+      await drain(model.generate("Once upon a time", { maxTokens: tg + 1, temperature: 0, reuseCache: false }));
       const s = model.lastStats;
       if (s.generateForwards < tg) console.warn(`tg run stopped early (${s.stopReason}) after ${s.generateForwards} forwards`);
       tgRates.push((s.generateForwards * 1000) / s.generateMs);

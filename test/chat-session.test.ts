@@ -31,6 +31,8 @@ describe.skipIf(!fs.existsSync(file))("KV cache reuse and chat sessions (student
     const b = await collect(m.generate("Once upon a time", greedy));
     expect(b).toBe(a);
     expect(m.lastStats!.cachedTokens).toBe(m.lastStats!.promptTokens - 1);
+    expect(await collect(m.generate("Once upon a time", { ...greedy, reuseCache: false }))).toBe(a);
+    expect(m.lastStats!.cachedTokens).toBe(0); // asked to run the whole prompt
     // the prompt plus what was generated: the tokens fed while generating are reused too
     await collect(m.generate("Once upon a time" + a, greedy));
     expect(m.lastStats!.cachedTokens).toBeGreaterThan(m.lastStats!.promptTokens / 2);

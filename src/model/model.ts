@@ -42,6 +42,11 @@ export interface GenerateOptions extends SamplerOptions {
   special?: boolean;
   /** BOS first (default: the model's add_bos_token); false for a prompt that already holds it. */
   bos?: boolean;
+  /**
+   * Reuse the KV cache's keys and values for the prompt's prefix the last generation left there
+   * (default true: only the new tokens run); false runs the whole prompt (benchmarks).
+   */
+  reuseCache?: boolean;
 }
 
 /** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
@@ -50,7 +55,7 @@ export const DEMO_MODEL = "demo";
 const LOAD_OPTIONS = ["quant", "threads", "ctx"];
 /** Prompts longer than this (characters) are tokenized on the worker thread. */
 const LONG_PROMPT = 16384;
-const GENERATE_OPTIONS = ["maxTokens", "signal", "special", "bos", ...SAMPLER_OPTION_NAMES];
+const GENERATE_OPTIONS = ["maxTokens", "signal", "special", "bos", "reuseCache", ...SAMPLER_OPTION_NAMES];
 
 /** The worker script (compiled; tests running from src/ use the build in dist/). */
 function workerPath(): string {
@@ -140,6 +145,8 @@ export class Model {
     if (typeof special !== "boolean") throw typeError("special", "a boolean", special);
     const bos = o.bos as boolean | undefined;
     if (bos !== undefined && typeof bos !== "boolean") throw typeError("bos", "a boolean", bos);
+    const reuseCache = o.reuseCache ?? true;
+    if (typeof reuseCache !== "boolean") throw typeError("reuseCache", "a boolean", reuseCache);
     const sampler: SamplerOptions = {};
     for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
     resolveSamplerOptions(sampler); // validate here, where the caller can catch it
@@ -192,7 +199,7 @@ export class Model {
     if (signal?.aborted) onAbort();
     signal?.addEventListener("abort", onAbort);
     worker.ref();
-    const msg: ToWorker = { type: "generate", id, tokens, maxTokens, sampler, shared, stop: Int32Array.from(this.tokenizer.stopTokens) };
+    const msg: ToWorker = { type: "generate", id, tokens, maxTokens, sampler, shared, stop: Int32Array.from(this.tokenizer.stopTokens), reuseCache };
     worker.postMessage(msg);
     const dec = this.tokenizer.decoder();
     for (const t of tokens) dec.push(t);

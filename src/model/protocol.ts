@@ -38,7 +38,7 @@ export interface GenerateStats {
 export type ToWorker =
   | { type: "load"; spec: LoadSpec }
   /** `stop`: the tokens that end generation (the tokenizer's stopTokens: EOS, end of turn, ...) */
-  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer; stop: Int32Array }
+  | { type: "generate"; id: number; tokens: Int32Array; maxTokens: number; sampler: SamplerOptions; shared: SharedArrayBuffer; stop: Int32Array; reuseCache: boolean }
   /** Long prompts are tokenized here, off the caller's event loop. */
   | { type: "tokenize"; id: number; text: string; special: boolean; bos?: boolean };
 

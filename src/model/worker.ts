@@ -27,7 +27,7 @@ function generate(m: Extract<ToWorker, { type: "generate" }>): GenerateStats {
   for (const t of m.tokens) sampler.accept(t);
   // the longest prefix of the prompt the cache holds; the last prompt token always runs (its logits)
   let reuse = 0;
-  while (reuse < cached.length && reuse < m.tokens.length - 1 && cached[reuse] === m.tokens[reuse]) reuse++;
+  while (m.reuseCache && reuse < cached.length && reuse < m.tokens.length - 1 && cached[reuse] === m.tokens[reuse]) reuse++;
   cached = new Int32Array(0); // until this generation has written what it records
   const t0 = performance.now();
   let logits = transformer.forward(m.tokens.subarray(reuse), reuse);
