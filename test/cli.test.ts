@@ -80,6 +80,20 @@ describe("int4 CLI", () => {
     }
   });
 
+  it("eval (quant mode) on an already quantized file notes that its f32 is the dequantized file and points to eval base", async () => {
+    const { tinyModel } = await import("./modelFixture");
+    const p = path.join(os.tmpdir(), `int4-cli-q8_0-${process.pid}.gguf`);
+    fs.writeFileSync(p, tinyModel({ type: "Q8_0" }).bytes);
+    try {
+      const r = int4("eval", "--model", p, "--ctx", "16", "--chunks", "1", "--threads", "1", "--json");
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/is already quantized: "f32" here is its dequantized weights.*int4 eval base --base SOURCE\.gguf/);
+      expect(JSON.parse(r.out).quant).toBe("q4");
+    } finally {
+      fs.rmSync(p);
+    }
+  });
+
   it.runIf(have)("run streams the greedy continuation and prints stats to stderr", () => {
     const ref = JSON.parse(fs.readFileSync(path.join(models, "stories260K_greedy.json"), "utf8")).runs[0];
     const r = int4("run", "--model", stories, "--quant", "f32", "--temp", "0", "-n", String(ref.ids.length - ref.prompt_ids.length), "--threads", "1");
