@@ -102,15 +102,17 @@ export class QTensor {
     if (dims.length !== 2) throw rangeError("QTensor dims", "2 dimensions [N, K]", `[${dims.join(", ")}]`);
     const [N, K] = dims;
     this.dims = Object.freeze([N, K]) as readonly [number, number];
+    // each part is read once: a getter cannot hand over other arrays than the ones checked
     if ("blocks" in parts) {
-      const t = BLOCK_TYPES.get(checkOneOf("type", parts.type, BLOCK_TYPE_NAMES));
-      if (!t) throw rangeError("type", `one of ${[...BLOCK_TYPES.keys()].join(", ")}`, parts.type);
-      if (!(parts.blocks instanceof Uint8Array)) throw typeError("blocks", "a Uint8Array", parts.blocks);
+      const type = parts.type, blocks = parts.blocks;
+      const t = BLOCK_TYPES.get(checkOneOf("type", type, BLOCK_TYPE_NAMES));
+      if (!t) throw rangeError("type", `one of ${[...BLOCK_TYPES.keys()].join(", ")}`, type);
+      if (!(blocks instanceof Uint8Array)) throw typeError("blocks", "a Uint8Array", blocks);
       if (K % t.blockSize !== 0) throw rangeError("dims[1] (K)", `a multiple of ${t.blockSize} for ${t.name} blocks`, K);
       const want = blockBytes(t, N, K);
-      if (parts.blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${t.name} [${N}, ${K}]`, `${parts.blocks.length} bytes`);
+      if (blocks.length !== want) throw rangeError("blocks", `${want} bytes for ${t.name} [${N}, ${K}]`, `${blocks.length} bytes`);
       // a NaN or infinite scale would turn every product of its row into NaN (as for int4 scales)
-      const bad = native.firstNonFinite(t.id, parts.blocks);
+      const bad = native.firstNonFinite(t.id, blocks);
       if (bad >= 0) {
         const perRow = K / t.blockSize;
         throw rangeError("blocks", "finite scales", `a NaN or infinite scale in block ${bad % perRow} of row ${Math.floor(bad / perRow)}`);
@@ -118,32 +120,33 @@ export class QTensor {
       this.type = t.name;
       this.groupSize = t.blockSize as GroupSize;
       this.scheme = ["q4_1", "q5_1", "q2_k", "q4_k", "q5_k"].includes(t.name) ? "asymmetric" : "symmetric";
-      this.#blocks = parts.blocks;
+      this.#blocks = blocks;
       this.#blockType = t;
-      this.#byteLength = parts.blocks.byteLength;
+      this.#byteLength = blocks.byteLength;
       return;
     }
     this.type = "int4";
+    const codes = parts.codes, scales = parts.scales, offsets = parts.offsets;
     this.groupSize = checkOneOf("groupSize", parts.groupSize, GROUP_SIZES);
     this.scheme = checkOneOf("scheme", parts.scheme, SCHEMES);
     const lay = layoutOf(N, K, this.groupSize);
-    if (!(parts.codes instanceof Uint8Array)) throw typeError("codes", "a Uint8Array", parts.codes);
-    if (!(parts.scales instanceof Uint16Array)) throw typeError("scales", "a Uint16Array", parts.scales);
-    if (parts.codes.length !== lay.codeBytes) throw rangeError("codes", `length ${lay.codeBytes}`, `length ${parts.codes.length}`);
-    if (parts.scales.length !== lay.scaleCount) throw rangeError("scales", `length ${lay.scaleCount}`, `length ${parts.scales.length}`);
+    if (!(codes instanceof Uint8Array)) throw typeError("codes", "a Uint8Array", codes);
+    if (!(scales instanceof Uint16Array)) throw typeError("scales", "a Uint16Array", scales);
+    if (codes.length !== lay.codeBytes) throw rangeError("codes", `length ${lay.codeBytes}`, `length ${codes.length}`);
+    if (scales.length !== lay.scaleCount) throw rangeError("scales", `length ${lay.scaleCount}`, `length ${scales.length}`);
     if (this.scheme === "asymmetric") {
-      if (!(parts.offsets instanceof Uint16Array)) throw typeError("offsets", "a Uint16Array (asymmetric scheme)", parts.offsets);
-      if (parts.offsets.length !== lay.scaleCount) throw rangeError("offsets", `length ${lay.scaleCount}`, `length ${parts.offsets.length}`);
-    } else if (parts.offsets != null) {
-      throw typeError("offsets", "null or undefined for the symmetric scheme", parts.offsets);
+      if (!(offsets instanceof Uint16Array)) throw typeError("offsets", "a Uint16Array (asymmetric scheme)", offsets);
+      if (offsets.length !== lay.scaleCount) throw rangeError("offsets", `length ${lay.scaleCount}`, `length ${offsets.length}`);
+    } else if (offsets != null) {
+      throw typeError("offsets", "null or undefined for the symmetric scheme", offsets);
     }
     // a NaN or infinite scale (fp16 exponent bits all ones) would turn every product of its row into NaN
-    checkFiniteHalves("scales", parts.scales, lay.groupsPerRow);
-    if (parts.offsets) checkFiniteHalves("offsets", parts.offsets, lay.groupsPerRow);
-    this.#codes = parts.codes;
-    this.#scales = parts.scales;
-    this.#offsets = parts.offsets ?? null;
-    this.#byteLength = parts.codes.byteLength + parts.scales.byteLength + (this.#offsets?.byteLength ?? 0);
+    checkFiniteHalves("scales", scales, lay.groupsPerRow);
+    if (offsets) checkFiniteHalves("offsets", offsets, lay.groupsPerRow);
+    this.#codes = codes;
+    this.#scales = scales;
+    this.#offsets = offsets ?? null;
+    this.#byteLength = codes.byteLength + scales.byteLength + (this.#offsets?.byteLength ?? 0);
   }
 
   /**

@@ -64,6 +64,43 @@ describe("block types", () => {
     expect(() => new native.QMatrix(14, new Uint8Array(209), 1, 256)).toThrow(RangeError);
   });
 
+  it("the constructor checks the very arrays it keeps (parts read once: getters cannot swap them after the checks)", () => {
+    const t = BLOCK_TYPES.get("q4_k")!;
+    const good = randomBlocks(t, 1, 256, 3);
+    const nan = good.slice();
+    nan[0] = 0x00, nan[1] = 0x7e; // d: NaN
+    // the getter gives the checked array for the first `after` reads, then another
+    const swapping = (after: number, then: Uint8Array) => {
+      let reads = 0;
+      return { dims: [1, 256] as const, type: "q4_k" as const, get blocks() { return reads++ < after ? good : then; } };
+    };
+    for (const then of [nan, new Uint8Array(16)]) {
+      for (let after = 1; after < 8; after++) {
+        let q: QTensor | null = null;
+        try {
+          q = new QTensor(swapping(after, then));
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError);
+        }
+        if (q) expect(q.blocks).toBe(good);
+      }
+    }
+    // int4 parts likewise
+    const w = QTensor.fromGGML("q4_0", randomBlocks(BLOCK_TYPES.get("q4_0")!, 1, 32, 4), [1, 32]);
+    const bad = new Uint16Array([0x7c00]);
+    for (let after = 1; after < 8; after++) {
+      let reads = 0;
+      const parts = { dims: [1, 32] as const, groupSize: 32 as const, scheme: "symmetric" as const, codes: w.codes, get scales() { return reads++ < after ? w.scales : bad; } };
+      let q: QTensor | null = null;
+      try {
+        q = new QTensor(parts);
+      } catch (e) {
+        expect(e).toBeInstanceOf(RangeError);
+      }
+      if (q) expect(q.scales).toBe(w.scales);
+    }
+  });
+
   it("a block-type QTensor has no codes or scales; releaseHost keeps matmul", () => {
     const t = BLOCK_TYPES.get("q6_k")!;
     const q = QTensor.fromGGML("q6_k", randomBlocks(t, 3, 256, 9), [3, 256]);

@@ -65,6 +65,35 @@ describe("int4 CLI", () => {
     }
   });
 
+  it("info on a file of a type int4 cannot load says so, after the table (and in --json)", async () => {
+    const { tinyModel } = await import("./modelFixture");
+    const p = path.join(os.tmpdir(), `int4-cli-q8_1-${process.pid}.gguf`);
+    fs.writeFileSync(p, tinyModel({ type: "Q8_1", only: (n) => n === "output.weight" }).bytes);
+    try {
+      const r = int4("info", "--model", p);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/int4 cannot load this file: 1 tensor of type Q8_1 \(first: output\.weight\); it loads F32, F16, BF16, Q4_0/);
+      expect(JSON.parse(int4("info", "--model", p, "--json").out).unsupported).toEqual([{ name: "output.weight", type: "Q8_1" }]);
+      expect(int4("info", "--model", stories).out).not.toMatch(/cannot load/);
+    } finally {
+      fs.rmSync(p);
+    }
+  });
+
+  it("eval (quant mode) on an already quantized file notes that its f32 is the dequantized file and points to eval base", async () => {
+    const { tinyModel } = await import("./modelFixture");
+    const p = path.join(os.tmpdir(), `int4-cli-q8_0-${process.pid}.gguf`);
+    fs.writeFileSync(p, tinyModel({ type: "Q8_0" }).bytes);
+    try {
+      const r = int4("eval", "--model", p, "--ctx", "16", "--chunks", "1", "--threads", "1", "--json");
+      expect(r.code).toBe(0);
+      expect(r.err).toMatch(/is already quantized: "f32" here is its dequantized weights.*int4 eval base --base SOURCE\.gguf/);
+      expect(JSON.parse(r.out).quant).toBe("q4");
+    } finally {
+      fs.rmSync(p);
+    }
+  });
+
   it.runIf(have)("run streams the greedy continuation and prints stats to stderr", () => {
     const ref = JSON.parse(fs.readFileSync(path.join(models, "stories260K_greedy.json"), "utf8")).runs[0];
     const r = int4("run", "--model", stories, "--quant", "f32", "--temp", "0", "-n", String(ref.ids.length - ref.prompt_ids.length), "--threads", "1");

@@ -6,11 +6,16 @@ import * as path from "node:path";
 import { GGUFValueType as T } from "../src/gguf/types";
 import { bf16Bytes, bf16Value, buildGGUF, f16Bytes, f32Bytes, fromF16, q4Bytes, q8_0Bytes, toF16, type KV, type TensorSpec } from "./ggufBuilder";
 import { QTensor, openGGUF } from "../src/index";
+import { blockBytes, blockTypeOfGGUF } from "../src/blockTypes";
+import { native } from "../src/native";
 
 export const TINY = { dim: 64, layers: 2, heads: 4, kv: 2, hidden: 96, vocab: 300 };
 
-export type StoredType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q8_1";
-const TYPE_ID: Record<StoredType, number> = { F32: 0, F16: 1, BF16: 30, Q8_0: 8, Q4_0: 2, Q4_1: 3, Q8_1: 9 };
+/** llama.cpp's block types written with int4's own quantizer (llama-quantize's bytes); their rows
+ * must be a multiple of the block (256 for the K types: see TinyOptions.config). */
+export type BlockStoredType = "Q5_0" | "Q5_1" | "Q2_K" | "Q3_K" | "Q4_K" | "Q5_K" | "Q6_K" | "Q8_K" | "IQ4_NL" | "IQ4_XS";
+export type StoredType = "F32" | "F16" | "BF16" | "Q8_0" | "Q4_0" | "Q4_1" | "Q8_1" | BlockStoredType;
+const TYPE_ID: Record<string, number> = { F32: 0, F16: 1, BF16: 30, Q8_0: 8, Q4_0: 2, Q4_1: 3, Q8_1: 9 };
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -49,6 +54,8 @@ export interface TinyOptions {
   /** Tensor name -> shape override (ggml order). */
   shapes?: Record<string, number[]>;
   seed?: number;
+  /** Overrides of TINY's shape (e.g. dim and hidden 256 for the K types' 256-value blocks). */
+  config?: Partial<typeof TINY>;
 }
 
 /** The model's matrices as the f32 values a loader should see after decoding the stored type. */
@@ -61,7 +68,7 @@ export interface Tiny {
 }
 
 export function tinyModel(o: TinyOptions = {}): Tiny {
-  const c = TINY, hd = c.dim / c.heads;
+  const c = { ...TINY, ...o.config }, hd = c.dim / c.heads;
   const r = rng(o.seed ?? 1);
   const names: [string, number[]][] = [["token_embd.weight", [c.dim, c.vocab]], ["output_norm.weight", [c.dim]]];
   if (!o.tied) names.push(["output.weight", [c.dim, c.vocab]]);
@@ -100,8 +107,15 @@ export function tinyModel(o: TinyOptions = {}): Tiny {
         dec = QTensor.fromGGML(type === "Q4_0" ? "q4_0" : "q4_1", data, [N, K]).dequantize().data;
         break;
       case "Q8_1": data = new Uint8Array((n / 32) * 36); dec = v; break; // a type int4 does not load
+      default: { // llama.cpp's other block types
+        const t = blockTypeOfGGUF(type)!;
+        data = new Uint8Array(blockBytes(t, N, K));
+        native.quantizeRowsGGML(t.ggufName, v, N, K, null, data);
+        dec = new Float32Array(n);
+        native.dequantizeGGML(t.id, data, N, K, dec);
+      }
     }
-    tensors.push({ name, ne, type: TYPE_ID[type], data });
+    tensors.push({ name, ne, type: TYPE_ID[type] ?? blockTypeOfGGUF(type)!.id, data });
     decoded.set(name, dec);
     neMap.set(name, ne);
     stored.set(name, data);

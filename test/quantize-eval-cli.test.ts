@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, have, root, stories } from "./helpers/cliSetup";
 import { GGUFError, loadModel, openGGUF, Tensor, Tokenizer, hessianFromActivations } from "../src/index";
 import { loadEngine } from "../src/model/engine";
+import { formatArg } from "../src/cli/quantize";
 import { calibrate } from "../src/quant/calibrate";
 import { disposeQuantized, matrixBits, quantizeModel, tensorType } from "../src/quant/wholeModel";
 
@@ -338,6 +339,14 @@ describe.skipIf(!have)("output-aware row Hessians of output.weight; bits per wei
 });
 
 describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message", () => {
+  it("--format takes llama-quantize's upper-case spelling too (Q4_K_M, IQ4_XS, Q8_0)", () => {
+    expect(formatArg("Q4_K_M")).toBe("q4_k_m");
+    expect(formatArg("IQ4_XS")).toBe("iq4_xs");
+    expect(formatArg("Q8_0")).toBe("q8_0");
+    expect(formatArg("q4_k_m")).toBe("q4_k_m");
+    expect(() => formatArg("Q4_K")).toThrow(/--format: expected one of/);
+  });
+
   it("names the problem", () => {
     const model = have ? stories : path.join(root, "package.json");
     const cases: [string[], RegExp][] = [

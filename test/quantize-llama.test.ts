@@ -54,3 +54,16 @@ describe("llama.cpp file types written with rtn equal llama-quantize's", () => {
     }
   }, 60_000);
 });
+
+describe("llama.cpp file types: weights the type cannot hold", () => {
+  it("a weight too large for the fp16 scales is a RangeError naming the tensor, not a bare 'blocks' error", async () => {
+    const { tinyModel } = await import("./modelFixture");
+    const tiny = tinyModel({ type: "F32", config: { dim: 256, hidden: 256, layers: 1 } });
+    const bytes = tiny.bytes.slice();
+    const f0 = openGGUF(bytes);
+    const t = f0.tensor("blk.0.ffn_up.weight")!;
+    new DataView(bytes.buffer).setFloat32(t.fileOffset + 4 * 300, 1e9, true); // row 1: d = 1e9 / 15 / 63 overflows fp16
+    const f = openGGUF(bytes);
+    expect(() => quantizeModel(f, { format: "q4_k_m", method: "rtn" })).toThrow(/tensor "blk\.0\.ffn_up\.weight" \(q4_k\): .*row 1/);
+  });
+});

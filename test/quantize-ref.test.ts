@@ -203,5 +203,8 @@ describe("quantizeRowsGGML", () => {
     const shared = new Float32Array(256 + 36);
     expect(() => call("Q4_K", shared.subarray(0, 256), 1, 256, null, new Uint8Array(shared.buffer, 4 * 200, 144)))
       .toThrow(/overlap/);
+    // dst over the importance weights: the blocks written would change them (to NaN, say) after their check
+    const im = new Float32Array(256).fill(1);
+    expect(() => call("Q4_K", x.subarray(0, 256), 1, 256, im, new Uint8Array(im.buffer, 0, 144))).toThrow(/dst: must not overlap imatrix/);
   });
 });

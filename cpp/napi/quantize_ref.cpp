@@ -56,6 +56,11 @@ Napi::Value QuantizeRowsGGML(const Napi::CallbackInfo& info) {
   const auto s0 = reinterpret_cast<uintptr_t>(src.Data()), d0 = reinterpret_cast<uintptr_t>(dst.Data());
   if (d0 < s0 + src.ElementLength() * sizeof(float) && s0 < d0 + static_cast<size_t>(bytes))
     throw_range(env, "dst: must not overlap src");
+  if (has_imatrix) {
+    const auto i0 = reinterpret_cast<uintptr_t>(imatrix.Data());
+    if (d0 < i0 + imatrix.ElementLength() * sizeof(float) && i0 < d0 + static_cast<size_t>(bytes))
+      throw_range(env, "dst: must not overlap imatrix");
+  }
   if (int64_t bad = first_non_finite(src.Data(), src.ElementLength()); bad >= 0)
     throw_range(env, "src: element " + std::to_string(bad) + " is not finite");
   if (has_imatrix) {

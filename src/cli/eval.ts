@@ -10,6 +10,7 @@ import { loadEngine } from "../model/engine";
 import { evaluate, selfSample } from "../model/eval";
 import { QUANT_NAMES } from "../model/quant";
 import { Tokenizer } from "../tokenizer";
+import { defaultQuant } from "../model/weights";
 import { parseArgs } from "node:util";
 import { UsageError, fileArg, intArg, mib, parseCli, quantArg, showHelp } from "./args";
 import { HELP_EVAL_COMPARE, evalCompareCmd } from "./eval-compare";
@@ -91,11 +92,17 @@ async function evalQuant(args: string[]): Promise<number> {
   const threads = intArg("threads", v.threads as string, 1, 256) ?? os.availableParallelism();
   const f = openGGUF(model);
   let tokenizer: Tokenizer, config: ModelConfig;
+  let quantized: boolean;
   try {
     config = configFromGGUF(f);
     tokenizer = Tokenizer.fromGGUF(f);
+    quantized = defaultQuant(f) === "native";
   } finally {
     f.close();
+  }
+  if (quantized) {
+    process.stderr.write(`note: ${model} is already quantized: "f32" here is its dequantized weights, not its source's; ` +
+      "to measure the file against its source, run int4 eval base --base SOURCE.gguf --model FILE.gguf\n");
   }
   const ctx = ctxArg ?? Math.min(512, config.ctx);
   const t0 = performance.now();

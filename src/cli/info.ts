@@ -2,7 +2,7 @@
 import { escapeControls, openGGUF, valueText, type GGUFValue } from "../gguf/reader";
 import { configFromGGUF } from "../model/config";
 import { parseQuant, QUANT_NAMES } from "../model/quant";
-import { weightBytesOf } from "../model/weights";
+import { isLoadableType, LOADABLE_TYPES, weightBytesOf } from "../model/weights";
 import { fileArg, mib, parseCli, showHelp } from "./args";
 
 const HELP_INFO = `int4 info: architecture, hyperparameters, tensors, and memory per quantization.
@@ -26,8 +26,10 @@ export function infoCmd(args: string[]): number {
     const kvBytes = (ctx: number) => 2 * c.nLayers * Math.ceil(ctx / 16) * 16 * c.nKvHeads * c.headDim * 4; // as Transformer allocates it
     const memory = QUANT_NAMES.map((qn) => ({ quant: qn, weightBytes: weightBytesOf(f, parseQuant(qn)) }));
     const ctxs = [...new Set([512, 2048, c.ctx].filter((x) => x <= c.ctx))].sort((a, b) => a - b);
+    // tensors of a type int4 has no kernels for: the file does not load (the table above is then moot)
+    const unsupported = tensors.filter((t) => !isLoadableType(t.type)).map((t) => ({ name: t.name, type: t.type }));
     if (v.json) {
-      process.stdout.write(JSON.stringify({ file: model, version: f.version, config: c, tensors, memory, kvCache: ctxs.map((x) => ({ ctx: x, bytes: kvBytes(x) })) }, null, 2) + "\n");
+      process.stdout.write(JSON.stringify({ file: model, version: f.version, config: c, tensors, memory, kvCache: ctxs.map((x) => ({ ctx: x, bytes: kvBytes(x) })), unsupported }, null, 2) + "\n");
       return 0;
     }
     const lines = [
@@ -45,6 +47,10 @@ export function infoCmd(args: string[]): number {
     lines.push("quant          weights     " + ctxs.map((x) => `ctx ${x}`.padStart(14)).join(""));
     for (const m of memory) lines.push(`${m.quant.padEnd(15)}${mib(m.weightBytes).padStart(11)} ` + ctxs.map((x) => mib(m.weightBytes + kvBytes(x)).padStart(14)).join(""));
     lines.push(`KV cache: ${ctxs.map((x) => `${mib(kvBytes(x))} at ${x}`).join(", ")} (f32)`);
+    if (unsupported.length > 0) {
+      const types = [...new Set(unsupported.map((t) => t.type))].join(", ");
+      lines.push("", `int4 cannot load this file: ${unsupported.length} tensor${unsupported.length > 1 ? "s" : ""} of type ${types} (first: ${escapeControls(unsupported[0].name)}); it loads ${LOADABLE_TYPES.join(", ")} and int4's INT4_G* types`);
+    }
     process.stdout.write(lines.join("\n") + "\n");
   } finally {
     f.close();

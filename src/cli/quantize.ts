@@ -58,7 +58,8 @@ export function formatArg(v: unknown, required = true): Format | undefined {
     return undefined;
   }
   const s = String(v);
-  const f = parseFormat(s);
+  // llama-quantize's spelling (Q4_K_M, IQ4_XS) as well as int4's lower case
+  const f = parseFormat(s) ?? parseFormat(s.toLowerCase());
   if (!f) throw new UsageError(`--format: expected one of ${FORMATS.join(", ")} (or q4_g32, q4_g64, q4_g128: _sym), got "${s}"`);
   return f;
 }

@@ -111,7 +111,8 @@ export function checkLoadFits(f: GGUFFile, spec: QuantSpec, totalMemory: number)
 /** The tensor types int4 loads: floats, llama.cpp's block types (native kernels), int4's own. */
 export const LOADABLE_TYPES: readonly string[] = ["F32", "F16", "BF16", ...[...BLOCK_TYPES.values()].map((t) => t.ggufName)];
 
-function isLoadableType(name: string): boolean {
+/** Whether int4 loads tensors of this GGUF type (int4 info names the others). */
+export function isLoadableType(name: string): boolean {
   return LOADABLE_TYPES.includes(name) || INT4_EXT_TYPES.includes(name);
 }
 

@@ -298,7 +298,14 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const [N, K] = d;
       const bytes = new Uint8Array(blockBytes(t, N, K));
       native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
-      done.set(name, { name, dims: d, type, q: QTensor.fromGGML(t.name, bytes, [N, K]) });
+      let q: QTensor;
+      try {
+        q = QTensor.fromGGML(t.name, bytes, [N, K]);
+      } catch (e) {
+        // weights beyond what the type's fp16 scales hold (llama-quantize writes such blocks as inf / NaN)
+        throw new RangeError(`tensor "${name}" (${t.name}): ${(e as Error).message}; its weights are too large for ${t.ggufName}'s fp16 scales`);
+      }
+      done.set(name, { name, dims: d, type, q });
     } else if (type !== "q4") {
       done.set(name, { name, dims: d, type, values: v });
     } else {

@@ -1,8 +1,11 @@
 // A property test of the public API: random calls, valid and invalid, of Tensor, quantize,
+// llama.cpp block-type QTensors (fromGGML / constructor / toGGML / matmul, random bytes included),
 // matmul (sync and async), QTensor.fromGGML / toGGML, dequantize and Sampler. Valid calls must
 // give the right result (matmul within the README's int8 bound of a float64 reference); invalid
 // ones a TypeError or RangeError with a short message; nothing may crash.
+import { BLOCK_TYPES, BLOCK_TYPE_NAMES, blockBytes, type GGMLType } from "../../src/blockTypes";
 import { QTensor, Sampler, Tensor, matmul, quantize } from "../../src/index";
+import { native } from "../../src/native";
 import { judge, rng } from "./gguf-mutate";
 
 type R = () => number;
@@ -23,7 +26,7 @@ export function apiCase(r: R): string | null {
   const N = 1 + Math.floor(r() * 9), K = pick(r, [32, 64, 96, 17, 256, 40]), M = 1 + Math.floor(r() * 5);
   const groupSize = pick(r, [32, 64, 128, 256] as const), scheme = pick(r, ["symmetric", "asymmetric"] as const);
   try {
-    switch (Math.floor(r() * 6)) {
+    switch (Math.floor(r() * 9)) {
       case 0: { // valid matmul against a float64 reference of the dequantized weights
         const w = quantize(new Tensor(randomFloats(r, N * K), [N, K]), { groupSize, scheme });
         const x = randomFloats(r, M * K);
@@ -78,6 +81,81 @@ export function apiCase(r: R): string | null {
         if (!Number.isInteger(t) || t < 0 || t >= V || Number.isNaN(l[t])) return `Sampler returned ${t} for ${Array.from(l).join(",")}`;
         return null;
       }
+      case 6: { // a block type from llama.cpp's quantizer: matmul within the int8 bound of its dequantized values
+        const type = pick(r, BLOCK_TYPE_NAMES), t = BLOCK_TYPES.get(type)!;
+        const Kb = t.blockSize * (1 + Math.floor(r() * 3));
+        const bytes = new Uint8Array(blockBytes(t, N, Kb));
+        native.quantizeRowsGGML(t.ggufName, randomFloats(r, N * Kb), N, Kb, null, bytes);
+        const w = QTensor.fromGGML(type, bytes, [N, Kb]);
+        if (!w.toGGML().every((v, i) => v === bytes[i])) return `${type}: fromGGML -> toGGML changed the bytes`;
+        const x = randomFloats(r, M * Kb);
+        const wd = w.dequantize().data;
+        const y = matmul(new Tensor(x, [M, Kb]), w, { threads: pick(r, [0, 1, 2]) }).data;
+        for (let m = 0; m < M; m++)
+          for (let n = 0; n < N; n++) {
+            let ref = 0, bound = 0, mag = 0;
+            for (let k = 0; k < Kb; k++) {
+              ref += x[m * Kb + k] * wd[n * Kb + k];
+              mag += Math.abs(x[m * Kb + k] * wd[n * Kb + k]);
+              let amax = 0;
+              const b0 = k - (k % 32);
+              for (let j = b0; j < b0 + 32; j++) amax = Math.max(amax, Math.abs(x[m * Kb + j]));
+              bound += (Math.abs(wd[n * Kb + k]) * amax) / 254;
+            }
+            if (!(Math.abs(y[m * N + n] - ref) <= bound * 1.01 + mag * 1e-5 + 1e-4)) return `matmul [${M},${Kb}]x${type}[${N},${Kb}]: y ${y[m * N + n]} vs ${ref} (bound ${bound})`;
+          }
+        w.dispose();
+        return null;
+      }
+      case 7: { // block types: random bytes (NaN / infinite scales among them), wrong sizes and shapes, junk
+        const type = r() < 0.9 ? pick(r, BLOCK_TYPE_NAMES) : (junk(r) as GGMLType);
+        const t = BLOCK_TYPES.get(type) ?? BLOCK_TYPES.get("q4_k")!;
+        const Kb = r() < 0.85 ? t.blockSize * (1 + Math.floor(r() * 3)) : pick(r, [32, 128, 255, 257, 0, -256, 256.5]);
+        const nBytes = Math.max(0, Math.round(N * (Kb / t.blockSize) * t.blockBytes)) + (r() < 0.15 ? pick(r, [1, -1]) : 0);
+        const bytes = new Uint8Array(Math.max(0, nBytes)).map(() => Math.floor(r() * 256));
+        const dims = r() < 0.9 ? [N, Kb] : junk(r);
+        const q = r() < 0.5 ? QTensor.fromGGML(type, bytes, dims as [number, number]) : new QTensor({ dims: dims as [number, number], type, blocks: bytes });
+        if (!q.toGGML().every((v, i) => v === bytes[i])) return `${type}: fromGGML -> toGGML changed the bytes`;
+        const x = new Tensor(randomFloats(r, M * Kb), [M, Kb]);
+        const y = matmul(x, q).data;
+        q.dequantize();
+        if (y.length !== M * (dims as number[])[0]) return `${type}: matmul gave ${y.length} values`;
+        return null;
+      }
+      case 8: { // block-type matmul with x of a wrong shape or junk, after dispose / releaseHost, mixed with int4 operands
+        const type = pick(r, BLOCK_TYPE_NAMES), t = BLOCK_TYPES.get(type)!;
+        const Kb = t.blockSize * (1 + Math.floor(r() * 2));
+        const bytes = new Uint8Array(blockBytes(t, N, Kb));
+        native.quantizeRowsGGML(t.ggufName, randomFloats(r, N * Kb), N, Kb, null, bytes);
+        const w = QTensor.fromGGML(type, bytes, [N, Kb]);
+        const which = Math.floor(r() * 5);
+        if (which === 0) {
+          matmul(new Tensor(randomFloats(r, M * (Kb + 32)), [M, Kb + 32]), w);
+          return `${type}: matmul accepted x with K + 32`;
+        }
+        if (which === 1) {
+          (matmul as (...a: unknown[]) => unknown)(junk(r), w);
+          return `${type}: matmul accepted junk x`;
+        }
+        if (which === 2) {
+          w.dispose();
+          matmul(new Tensor(randomFloats(r, Kb)), w);
+          return `${type}: matmul after dispose did not throw`;
+        }
+        if (which === 3) {
+          w.releaseHost();
+          const y = matmul(new Tensor(randomFloats(r, M * Kb), [M, Kb]), w);
+          if (y.dims[0] !== M || y.dims[1] !== N) return `${type}: matmul after releaseHost gave dims [${y.dims.join(", ")}]`;
+          w.toGGML();
+          return `${type}: toGGML after releaseHost did not throw`;
+        }
+        // an int4 operand of another K next to it: each multiplies its own x
+        const wi = quantize(new Tensor(randomFloats(r, N * (Kb + 32)), [N, Kb + 32]));
+        matmul(new Tensor(randomFloats(r, Kb + 32)), wi);
+        matmul(new Tensor(randomFloats(r, Kb)), w);
+        (matmul as (...a: unknown[]) => unknown)(new Tensor(randomFloats(r, Kb)), wi);
+        return `${type}: an int4 matmul accepted the block type's x`;
+      }
       default: { // disposed operands
         const w = quantize(new Tensor(randomFloats(r, N * K), [N, K]));
         const x = new Tensor(randomFloats(r, K));
@@ -88,7 +166,7 @@ export function apiCase(r: R): string | null {
       }
     }
   } catch (e) {
-    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && /used after dispose/.test(e.message)) return null;
+    if (e instanceof Error && !(e instanceof TypeError) && !(e instanceof RangeError) && /used after dispose|released by releaseHost/.test(e.message)) return null;
     return judge(e);
   }
 }

@@ -6,6 +6,7 @@
 import { GGUFError, openGGUF } from "../../src/gguf/reader";
 import { configFromGGUF } from "../../src/model/config";
 import { parseQuant } from "../../src/model/quant";
+import { Transformer } from "../../src/model/transformer";
 import { checkLoadFits, loadWeights } from "../../src/model/weights";
 import { Tokenizer } from "../../src/tokenizer";
 import { rng } from "../helpers/ggmlRef";
@@ -16,10 +17,25 @@ export { rng };
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0xfe, 0x40, 0x20];
 const INTERESTING_U64 = [0n, 1n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0xffffffffffffffffn, 1n << 53n, 31n, 64n];
 
-/** The seed files: a tiny llama model in each stored type the loader reads. */
+/** The seed files: a tiny llama model in each stored type the loader reads; llama.cpp's block
+ * types at dim 256 (one layer), so that the K types' 256-value blocks fit every row. */
 export function seeds(): Uint8Array[] {
   const types: StoredType[] = ["F32", "F16", "Q8_0", "Q4_0", "Q4_1"];
-  return types.map((type, i) => tinyModel({ type, seed: i + 1 }).bytes);
+  const blockTypes: StoredType[] = ["Q4_K", "Q6_K", "IQ4_XS", "Q2_K", "Q5_0", "Q8_K"];
+  const big = { dim: 256, hidden: 256, layers: 1 };
+  return [
+    ...types.map((type, i) => tinyModel({ type, seed: i + 1 }).bytes),
+    ...blockTypes.map((type, i) => tinyModel({ type, seed: 10 + i, config: big }).bytes),
+  ];
+}
+
+const HALF_SPECIALS = [0x7c00, 0xfc00, 0x7e00, 0x7bff, 0x0001, 0x8000];
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), at += p.length;
+  return out;
 }
 
 /** One mutation of `src` (a fresh copy), chosen by `r`. */
@@ -30,7 +46,7 @@ export function mutate(src: Uint8Array, r: () => number): Uint8Array {
     const at = (limit = b.length) => Math.floor(r() * Math.max(1, limit));
     // most of the structure is in the header: aim there half of the time
     const pos = r() < 0.5 ? at(Math.min(b.length, 4096)) : at();
-    switch (Math.floor(r() * 7)) {
+    switch (Math.floor(r() * 8)) {
       case 0: b[pos] ^= 1 << Math.floor(r() * 8); break;
       case 1: b[pos] = INTERESTING[Math.floor(r() * INTERESTING.length)]; break;
       case 2: { // a u64 at an 8-aligned or any position: counts, lengths, dims, offsets
@@ -45,12 +61,17 @@ export function mutate(src: Uint8Array, r: () => number): Uint8Array {
       case 4: b = b.slice(0, at()); break; // truncation
       case 5: { // remove a range
         const len = Math.floor(r() * 64);
-        b = Uint8Array.from([...b.subarray(0, pos), ...b.subarray(pos + len)]);
+        b = concat(b.subarray(0, pos), b.subarray(pos + len));
+        break;
+      }
+      case 6: { // an fp16 inf / NaN / max / subnormal / -0 anywhere: block scales (d, dmin) in the data
+        const p = at() & ~1;
+        if (p + 2 <= b.length) new DataView(b.buffer).setUint16(p, HALF_SPECIALS[Math.floor(r() * HALF_SPECIALS.length)], true);
         break;
       }
       default: { // duplicate a range
         const len = Math.floor(r() * 64);
-        b = Uint8Array.from([...b.subarray(0, pos + len), ...b.subarray(pos, pos + len), ...b.subarray(pos + len)]);
+        b = concat(b.subarray(0, pos + len), b.subarray(pos, pos + len), b.subarray(pos + len));
       }
     }
   }
@@ -76,7 +97,10 @@ export function judge(e: unknown): string | null {
 }
 
 /** Reads a file as loadModel does (header, config, tokenizer, every weight), in this thread. */
-export function readLikeLoadModel(bytes: Uint8Array, quant: "f32" | "q4"): void {
+export type FuzzQuant = "f32" | "q4" | "native";
+export const FUZZ_QUANTS: readonly FuzzQuant[] = ["f32", "q4", "native"];
+
+export function readLikeLoadModel(bytes: Uint8Array, quant: FuzzQuant): void {
   const f = openGGUF(bytes);
   for (const t of f.tensors) f.readTensorBytes(t);
   const c = configFromGGUF(f);
@@ -84,7 +108,11 @@ export function readLikeLoadModel(bytes: Uint8Array, quant: "f32" | "q4"): void 
   tok.decode(tok.encode("hello world"));
   const spec = parseQuant(quant);
   checkLoadFits(f, spec, 2 ** 30);
-  loadWeights(f, c, spec);
+  const w = loadWeights(f, c, spec);
+  // and runs it: a batch of tokens (the GEMM kernels) and one token (GEMV) over the loaded blocks
+  const t = new Transformer(c, w, { ctx: 8, threads: 1 });
+  t.forward([1, 5, 100].map((x) => x % c.vocab), 0);
+  t.forward([7 % c.vocab], 3);
 }
 
 /** Runs `count` cases from `seed`; returns the findings (inputs that broke the contract). */
@@ -95,13 +123,13 @@ export function fuzzGGUF(seed: number, count: number): Finding[] {
     const s = seed + i;
     const r = rng(s);
     const bytes = mutate(base[Math.floor(r() * base.length)], r);
-    const problem = runOne(bytes, r() < 0.5 ? "f32" : "q4");
+    const problem = runOne(bytes, FUZZ_QUANTS[Math.floor(r() * FUZZ_QUANTS.length)]);
     if (problem) findings.push({ seed: s, problem, bytes });
   }
   return findings;
 }
 
-export function runOne(bytes: Uint8Array, quant: "f32" | "q4"): string | null {
+export function runOne(bytes: Uint8Array, quant: FuzzQuant): string | null {
   try {
     readLikeLoadModel(bytes, quant);
     return null;
