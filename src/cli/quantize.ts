@@ -202,9 +202,6 @@ export async function quantizeCmd(args: string[]): Promise<number> {
   if (path.resolve(out) === path.resolve(model)) throw new UsageError("--out: must differ from --model");
   const format = formatArg(v.format)!;
   const method = methodArg("method", (v.method as string | undefined) ?? "rtn");
-  if (isLlamaFormat(format) && method !== "rtn") {
-    throw new UsageError(`--method ${method}: --format ${format} is written with rtn only for now (llama-quantize's bytes); the methods apply to q4_0, q4_1 and int4's formats`);
-  }
   const calibFile = fileArg("calib", v.calib, false);
   if (NEEDS_CALIBRATION.includes(method) && !calibFile) throw new UsageError(`--method ${method} needs --calib FILE (a text to run the model over)`);
   const ctx = intArg("ctx", v.ctx, 8, 1 << 16) ?? 128;

@@ -26,6 +26,7 @@ import { calibrate, type Calibration, type InputStats } from "./calibrate";
 import type { Transformer } from "../model/transformer";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
+import { isGptqBlockType, quantizeBlocksGptq, quantizeBlocksMse } from "./kquant";
 
 /** llama.cpp file types written with llama-quantize's tensor types (rtn: its bytes); q4_0 and q4_1 are int4's own policy below. */
 export const LLAMA_FORMATS = LLAMA_FILE_TYPES.filter((t) => t !== "q4_0" && t !== "q4_1");
@@ -295,10 +296,24 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     let v = values.get(name)!;
     if (type !== "q4" && BLOCK_TYPES.has(type as GGMLType) && type !== "q8_0") {
       // llama.cpp's block types other than INT4: round to nearest, llama-quantize's bytes
+      // (mse / gptq with calibration: the same types and bytes per tensor, codes and scales by the method)
       const t = BLOCK_TYPES.get(type as GGMLType)!;
       const [N, K] = d;
       const bytes = new Uint8Array(blockBytes(t, N, K));
-      native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
+      const st = base === "rtn" ? undefined : cal?.inputs.get(name);
+      const s = colScale.get(name) ?? null;
+      if (s) v = scaleColumns(v, N, K, s);
+      const H = st ? scaleHessian(st.H, s, K) : null;
+      if (!H) native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
+      else if (base === "gptq" && isGptqBlockType(t.name)) {
+        if (st!.rowH) {
+          const rb = bytes.length / N;
+          for (let n = 0; n < N; n++) {
+            const Hn = scaleHessian(st!.rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+            quantizeBlocksGptq(t.name, v.subarray(n * K, (n + 1) * K), 1, K, Hn, bytes.subarray(n * rb, (n + 1) * rb), { dampRatio });
+          }
+        } else quantizeBlocksGptq(t.name, v, N, K, H, bytes, { dampRatio });
+      } else quantizeBlocksMse(t.name, v, N, K, diagOf(H, K), bytes);
       done.set(name, { name, dims: d, type, q: QTensor.fromGGML(t.name, bytes, [N, K]) });
     } else if (type !== "q4") {
       done.set(name, { name, dims: d, type, values: v });
