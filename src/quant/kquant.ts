@@ -113,6 +113,49 @@ export function setBlockCodes(t: GptqBlockType, blk: Uint8Array, o: number, q: U
   }
 }
 
+
+/** The integer sub-block scales (and mins) of one block and its fp16 super-scales. */
+interface BlockScales { d: number; dmin: number; sc: Int32Array; m: Int32Array }
+
+function getBlockScales(t: GptqBlockType, blk: Uint8Array, o: number, out: BlockScales): void {
+  if (t === "q4_k" || t === "q5_k") {
+    out.d = h(blk, o); out.dmin = h(blk, o + 2);
+    for (let j = 0; j < 8; j++) [out.sc[j], out.m[j]] = scaleMinK4(j, blk, o + 4);
+  } else if (t === "q6_k") {
+    out.d = h(blk, o + 208); out.dmin = 0;
+    for (let j = 0; j < 16; j++) { out.sc[j] = (blk[o + 192 + j] << 24) >> 24; out.m[j] = 0; }
+  } else {
+    out.d = h(blk, o); out.dmin = 0;
+    const sh = blk[o + 2] | (blk[o + 3] << 8);
+    for (let j = 0; j < 8; j++) { out.sc[j] = ((blk[o + 4 + (j >> 1)] >> (4 * (j & 1))) & 0xf) | (((sh >> (2 * j)) & 3) << 4); out.m[j] = 0; }
+  }
+}
+
+/** Writes the integer sub-block scales (and mins) of one block (d, dmin unchanged). */
+function setBlockScales(t: GptqBlockType, blk: Uint8Array, o: number, sc: Int32Array, m: Int32Array): void {
+  if (t === "q4_k" || t === "q5_k") {
+    const q = o + 4;
+    for (let j = 0; j < 4; j++) { blk[q + j] = sc[j]; blk[q + j + 4] = m[j]; }
+    for (let j = 4; j < 8; j++) {
+      blk[q + j + 4] = (sc[j] & 0xf) | ((m[j] & 0xf) << 4);
+      blk[q + j - 4] |= (sc[j] >> 4) << 6;
+      blk[q + j] |= (m[j] >> 4) << 6;
+    }
+  } else if (t === "q6_k") {
+    for (let j = 0; j < 16; j++) blk[o + 192 + j] = sc[j] & 0xff;
+  } else {
+    let sh = 0;
+    for (let j = 0; j < 4; j++) blk[o + 4 + j] = (sc[2 * j] & 0xf) | ((sc[2 * j + 1] & 0xf) << 4);
+    for (let j = 0; j < 8; j++) sh |= (sc[j] >> 4) << (2 * j);
+    blk[o + 2] = sh & 0xff; blk[o + 3] = sh >> 8;
+  }
+}
+
+/** The range of the integer sub-block scales. */
+function scaleRange(t: GptqBlockType): [number, number] {
+  return t === "q6_k" ? [-128, 127] : [0, 63];
+}
+
 /** The code of x nearest in a · cb + b. */
 function nearest(L: Layout, x: number, a: number, b: number): number {
   const cb = L.cb;
@@ -211,7 +254,7 @@ export function quantizeBlocksGptq(t: GptqBlockType, w: Float32Array, N: number,
       out.set(blk.subarray(r * L.bytes, (r + 1) * L.bytes), o);
     }
   }
-  polishBlockCodes(t, w, N, K, H, A, B, codes, opts.polishRounds ?? 2);
+  polishBlocks(t, w, N, K, H, out, codes, opts.polishRounds ?? (Number(process.env.INT4_KQ_POLISH) || 4));
   const q = new Uint8Array(QK_K);
   for (let r = 0; r < N; r++) {
     for (let s = 0; s < nb; s++) {
@@ -222,52 +265,102 @@ export function quantizeBlocksGptq(t: GptqBlockType, w: Float32Array, N: number,
 }
 
 /**
- * Coordinate descent on the codes, parameters fixed: for each weight, the neighbouring code (±1 in
- * the codebook) that lowers δᵀHδ (δ = W - Ŵ of the row) is taken. Returns the codes changed.
+ * Coordinate descent on the codes and the integer sub-block scales (and mins), fp16 super-scales
+ * fixed: each code moves to a neighbour (±1 in the codebook) and each sub-block scale / min by ±1
+ * when that lowers δᵀHδ (δ = W - Ŵ of the row), in rounds until nothing moves. The scales are
+ * written into `out`'s blocks; the codes into `codes`. Returns the moves made.
  */
-function polishBlockCodes(t: GptqBlockType, w: Float32Array, N: number, K: number, H: Float64Array,
-                          A: Float64Array, B: Float64Array, codes: Uint8Array, rounds: number): number {
+function polishBlocks(t: GptqBlockType, w: Float32Array, N: number, K: number, H: Float64Array,
+                      out: Uint8Array, codes: Uint8Array, rounds: number): number {
   if (rounds <= 0) return 0;
-  const L = LAYOUTS[t], ns = QK_K / L.sub, nb = K / QK_K, S = nb * ns;
-  const d = new Float64Array(K), g = new Float64Array(K);
-  let changed = 0;
+  const L = LAYOUTS[t], sub = L.sub, ns = QK_K / sub, nb = K / QK_K, S = nb * ns, cb = L.cb;
+  const [lo, hi] = scaleRange(t);
+  const hasMin = t === "q4_k" || t === "q5_k";
+  const SC = new Int32Array(S), M = new Int32Array(S), D = new Float64Array(nb), DM = new Float64Array(nb);
+  const bs: BlockScales = { d: 0, dmin: 0, sc: new Int32Array(ns), m: new Int32Array(ns) };
+  const d = new Float64Array(K), g = new Float64Array(K), dv = new Float64Array(sub);
+  const aOf = (j: number, sc: number) => t === "iq4_xs" ? Math.fround(D[(j / ns) | 0] * (sc - 32)) : Math.fround(D[(j / ns) | 0] * sc);
+  const bOf = (j: number, m: number) => hasMin ? -Math.fround(DM[(j / ns) | 0] * m) : 0;
+  let moves = 0;
   for (let r = 0; r < N; r++) {
+    for (let s = 0; s < nb; s++) {
+      getBlockScales(t, out, (r * nb + s) * L.bytes, bs);
+      D[s] = bs.d; DM[s] = bs.dmin;
+      SC.set(bs.sc, s * ns); M.set(bs.m, s * ns);
+    }
     const val = (k: number, q: number) => {
-      const j = (k / L.sub) | 0;
-      return A[r * S + j] * L.cb[q] + B[r * S + j];
+      const j = (k / sub) | 0;
+      return aOf(j, SC[j]) * cb[q] + bOf(j, M[j]);
     };
     for (let k = 0; k < K; k++) d[k] = w[r * K + k] - val(k, codes[r * K + k]);
-    // g = H d
     for (let i = 0; i < K; i++) {
-      let s = 0;
-      const hi = i * K;
-      for (let j = 0; j < K; j++) s += H[hi + j] * d[j];
-      g[i] = s;
+      let x = 0;
+      const hi_ = i * K;
+      for (let j = 0; j < K; j++) x += H[hi_ + j] * d[j];
+      g[i] = x;
     }
+    // δ_k -= step for k in [k0, k0 + n): g -= H[:, k] step
+    const apply = (k0: number, n: number, step: ArrayLike<number>) => {
+      for (let k = 0; k < n; k++) {
+        const st = step[k];
+        if (st === 0) continue;
+        d[k0 + k] -= st;
+        const hk = (k0 + k) * K;
+        for (let i = 0; i < K; i++) g[i] -= H[hk + i] * st;
+      }
+    };
     for (let round = 0; round < rounds; round++) {
       let moved = 0;
+      // codes
       for (let k = 0; k < K; k++) {
         const q0 = codes[r * K + k], v0 = val(k, q0), hkk = H[k * K + k];
         let bestQ = q0, bestGain = 0;
         for (const q of [q0 - 1, q0 + 1]) {
-          if (q < 0 || q >= L.cb.length) continue;
-          const step = v0 - val(k, q); // change of d[k]
-          // Δ(δᵀHδ) = 2·step·g_k + step²·H_kk
-          const delta = 2 * step * g[k] + step * step * hkk;
+          if (q < 0 || q >= cb.length) continue;
+          const st = val(k, q) - v0; // δ_k -= st
+          const delta = -2 * st * g[k] + st * st * hkk;
           if (delta < bestGain) { bestGain = delta; bestQ = q; }
         }
         if (bestQ !== q0) {
-          const step = v0 - val(k, bestQ);
           codes[r * K + k] = bestQ;
-          d[k] += step;
-          const hk = k * K;
-          for (let i = 0; i < K; i++) g[i] += H[hk + i] * step;
+          apply(k, 1, [val(k, bestQ) - v0]);
           moved++;
         }
       }
-      changed += moved;
+      // sub-block scales and mins
+      for (let j = 0; j < S; j++) {
+        const k0 = j * sub;
+        for (const which of hasMin ? [0, 1] : [0]) {
+          let best = 0, bestGain = 0;
+          for (const step of [-1, 1]) {
+            const cur = which === 0 ? SC[j] : M[j], nxt = cur + step;
+            if (nxt < (which === 0 ? lo : 0) || nxt > (which === 0 ? hi : 63)) continue;
+            if (which === 0) { const da = aOf(j, nxt) - aOf(j, SC[j]); for (let k = 0; k < sub; k++) dv[k] = da * cb[codes[r * K + k0 + k]]; }
+            else { const db = bOf(j, nxt) - bOf(j, M[j]); dv.fill(db); }
+            let lin = 0, quad = 0;
+            for (let k = 0; k < sub; k++) {
+              if (dv[k] === 0) continue;
+              lin += dv[k] * g[k0 + k];
+              const hk = (k0 + k) * K + k0;
+              let x = 0;
+              for (let l = 0; l < sub; l++) x += H[hk + l] * dv[l];
+              quad += dv[k] * x;
+            }
+            const delta = -2 * lin + quad;
+            if (delta < bestGain) { bestGain = delta; best = step; }
+          }
+          if (best !== 0) {
+            if (which === 0) { const da = aOf(j, SC[j] + best) - aOf(j, SC[j]); for (let k = 0; k < sub; k++) dv[k] = da * cb[codes[r * K + k0 + k]]; SC[j] += best; }
+            else { const db = bOf(j, M[j] + best) - bOf(j, M[j]); dv.fill(db); M[j] += best; }
+            apply(k0, sub, dv);
+            moved++;
+          }
+        }
+      }
+      moves += moved;
       if (moved === 0) break;
     }
+    for (let s = 0; s < nb; s++) setBlockScales(t, out, (r * nb + s) * L.bytes, SC.subarray(s * ns, (s + 1) * ns), M.subarray(s * ns, (s + 1) * ns));
   }
-  return changed;
+  return moves;
 }

@@ -62,12 +62,12 @@ export interface QuantizeModelOptions {
   method: ModelMethod;
   allFourBit?: boolean;
   calibration?: Calibration;
-  /** gptq: damping λ / mean(diag H) (default 0.01). */
+  /** gptq: damping λ / mean(diag H) (default 0.01; 0.1 for llama.cpp's super-block types). */
   dampRatio?: number;
   /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
   sequential?: SequentialCalibration;
   /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up / output (see InputStats.rowH; N·K² floats per matrix). */
-  rowHessians?: boolean;
+  rowHessians?: boolean | "output";
   /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
   refit?: boolean;
   /** awq: α values tried (default 20). */
@@ -248,6 +248,8 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const method = opts.method;
   if (NEEDS_CALIBRATION.includes(method) && !cal && !seq) throw new RangeError(`method "${method}": expected calibration statistics (--calib FILE), got none`);
   const dampRatio = opts.dampRatio ?? 0.01;
+  // llama.cpp's super-block types: 0.1 measured better than 0.01 on student-k256 (README)
+  const blockDamp = opts.dampRatio ?? 0.1;
   const grid = opts.awqGrid ?? 20;
   const refit = opts.refit ?? true;
   const base: "rtn" | "mse" | "gptq" = method === "rtn" ? "rtn" : method === "mse" || method === "awq" ? "mse" : "gptq";
@@ -304,15 +306,19 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const s = colScale.get(name) ?? null;
       if (s) v = scaleColumns(v, N, K, s);
       const H = st ? scaleHessian(st.H, s, K) : null;
-      if (!H) native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
+      // token_embd (a lookup, no input statistics): importance = what layer 0's attention sees of
+      // each column (diag of its input Hessian: the embedding through the first RMSNorm's gains)
+      const embImp = name === MODEL_TENSORS.embed && base !== "rtn" ? cal?.inputs.get(layerTensor(0, "wq")) : undefined;
+      if (embImp) quantizeBlocksMse(t.name, v, N, K, diagOf(embImp.H, K), bytes);
+      else if (!H) native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
       else if (base === "gptq" && isGptqBlockType(t.name)) {
         if (st!.rowH) {
           const rb = bytes.length / N;
           for (let n = 0; n < N; n++) {
             const Hn = scaleHessian(st!.rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
-            quantizeBlocksGptq(t.name, v.subarray(n * K, (n + 1) * K), 1, K, Hn, bytes.subarray(n * rb, (n + 1) * rb), { dampRatio });
+            quantizeBlocksGptq(t.name, v.subarray(n * K, (n + 1) * K), 1, K, Hn, bytes.subarray(n * rb, (n + 1) * rb), { dampRatio: blockDamp });
           }
-        } else quantizeBlocksGptq(t.name, v, N, K, H, bytes, { dampRatio });
+        } else quantizeBlocksGptq(t.name, v, N, K, H, bytes, { dampRatio: blockDamp });
       } else quantizeBlocksMse(t.name, v, N, K, diagOf(H, K), bytes);
       done.set(name, { name, dims: d, type, q: QTensor.fromGGML(t.name, bytes, [N, K]) });
     } else if (type !== "q4") {
