@@ -8,7 +8,9 @@ import { native } from "../src/native";
 import { QTensor } from "../src/qtensor";
 import { openGGUF } from "../src/gguf/reader";
 import { tensorToF32 } from "../src/model/weights";
-import { quantizedTensorSpecs, prepareCalibration } from "../src/cli/quantize";
+import { quantizedTensorSpecs, readCalibrationText } from "../src/cli/quantize";
+import { loadEngine } from "../src/model/engine";
+import { calibrate, type Calibration } from "../src/quant/calibrate";
 import { disposeQuantized, quantizeModel } from "../src/quant/wholeModel";
 import { GPTQ_BLOCK_TYPES, blockLayout, blockParams, quantizeBlocksGptq, quantizeBlocksMse, setBlockCodes } from "../src/quant/kquant";
 
@@ -67,8 +69,16 @@ describe("K-quant block codes", () => {
 });
 
 describe.skipIf(!haveStudent)("gptq and mse at llama.cpp's K-quant types (student-k256)", () => {
+  // a small sample: 16 contexts of 128 tokens of the calibration text
+  let calCache: Calibration | null = null;
+  const smallCalibration = () => {
+    if (calCache) return calCache;
+    const ct = readCalibrationText(model, calibText, 128);
+    const eng = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads: 1, ctx: 128 });
+    return (calCache = calibrate(eng.transformer, Array.from(ct.tokens).slice(0, 16 * 128), 128, ct.bos));
+  };
   it("gptq < mse <= rtn in output error on a few tensors", () => {
-    const cal = prepareCalibration(model, calibText, 128, 1, false, true).calibration!;
+    const cal = smallCalibration();
     const f = openGGUF(model);
     for (const [name, type] of [["blk.0.attn_q.weight", "q4_k"], ["blk.1.ffn_down.weight", "q6_k"], ["blk.2.attn_k.weight", "iq4_xs"], ["blk.3.ffn_up.weight", "q5_k"]] as const) {
       const t = f.tensor(name)!;
@@ -91,7 +101,7 @@ describe.skipIf(!haveStudent)("gptq and mse at llama.cpp's K-quant types (studen
 
   for (const format of ["q4_k_m", "iq4_xs"] as const) {
     it(`${format}: gptq writes rtn's tensor types and byte sizes`, async () => {
-      const cal = prepareCalibration(model, calibText, 128, 1, false, true).calibration!;
+      const cal = smallCalibration();
       const f = openGGUF(model);
       const rtn = quantizeModel(f, { format, method: "rtn" });
       const gptq = quantizeModel(f, { format, method: "gptq", calibration: cal, rowHessians: false });

@@ -364,3 +364,31 @@ function polishBlocks(t: GptqBlockType, w: Float32Array, N: number, K: number, H
   }
   return moves;
 }
+
+/**
+ * A Hessian for token_embd's columns, which have no input statistics (a lookup table): an error δ
+ * in an embedding row stays in the residual stream, where each RMSNorm (gains g) feeds it to the
+ * matrices after it, so their output error is W (g ⊙ δ) / rms. Σ over the consumers given of
+ * diag(g) WᵀW diag(g), normalized to mean diagonal 1 (rms taken as equal for every norm).
+ */
+export function embeddingHessian(consumers: { gain: Float32Array; w: Float32Array; N: number }[], K: number): Float64Array {
+  const H = new Float64Array(K * K);
+  for (const { gain, w, N } of consumers) {
+    const G = new Float64Array(K * K);
+    for (let n = 0; n < N; n++) {
+      const row = n * K;
+      for (let i = 0; i < K; i++) {
+        const wi = w[row + i];
+        if (wi === 0) continue;
+        const gi = i * K;
+        for (let j = i; j < K; j++) G[gi + j] += wi * w[row + j];
+      }
+    }
+    let tr = 0;
+    for (let i = 0; i < K; i++) tr += G[i * K + i] * gain[i] * gain[i];
+    const c = tr > 0 ? K / tr : 0; // each consumer weighs the same
+    for (let i = 0; i < K; i++) for (let j = i; j < K; j++) H[i * K + j] += G[i * K + j] * gain[i] * gain[j] * c;
+  }
+  for (let i = 0; i < K; i++) for (let j = 0; j < i; j++) H[i * K + j] = H[j * K + i];
+  return H;
+}

@@ -26,7 +26,7 @@ import { calibrate, type Calibration, type InputStats } from "./calibrate";
 import type { Transformer } from "../model/transformer";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
-import { isGptqBlockType, quantizeBlocksGptq, quantizeBlocksMse } from "./kquant";
+import { embeddingHessian, isGptqBlockType, quantizeBlocksGptq, quantizeBlocksMse } from "./kquant";
 
 /** llama.cpp file types written with llama-quantize's tensor types (rtn: its bytes); q4_0 and q4_1 are int4's own policy below. */
 export const LLAMA_FORMATS = LLAMA_FILE_TYPES.filter((t) => t !== "q4_0" && t !== "q4_1");
@@ -306,10 +306,15 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
       const s = colScale.get(name) ?? null;
       if (s) v = scaleColumns(v, N, K, s);
       const H = st ? scaleHessian(st.H, s, K) : null;
-      // token_embd (a lookup, no input statistics): importance = what layer 0's attention sees of
-      // each column (diag of its input Hessian: the embedding through the first RMSNorm's gains)
-      const embImp = name === MODEL_TENSORS.embed && base !== "rtn" ? cal?.inputs.get(layerTensor(0, "wq")) : undefined;
-      if (embImp) quantizeBlocksMse(t.name, v, N, K, diagOf(embImp.H, K), bytes);
+      // token_embd (a lookup, no input statistics; calibrated methods): the Hessian of its error
+      // through layer 0's norms into attn_q/k/v and ffn_gate/up (embeddingHessian; layer 0 alone
+      // measured best on student-k256, README): gptq with it, or mse with its diagonal
+      const embH = name === MODEL_TENSORS.embed && base !== "rtn" && (cal || seq) ? embeddingHessian([
+        ...(["wq", "wk", "wv"] as const).map((fld) => ({ gain: values.get(layerTensor(0, "attnNorm"))!, w: values.get(layerTensor(0, fld))!, N: dims.get(layerTensor(0, fld))![0] })),
+        ...(["gate", "up"] as const).map((fld) => ({ gain: values.get(layerTensor(0, "ffnNorm"))!, w: values.get(layerTensor(0, fld))!, N: dims.get(layerTensor(0, fld))![0] })),
+      ], K) : null;
+      if (embH && base === "gptq" && isGptqBlockType(t.name)) quantizeBlocksGptq(t.name, v, N, K, embH, bytes, { dampRatio: blockDamp });
+      else if (embH) quantizeBlocksMse(t.name, v, N, K, diagOf(embH, K), bytes);
       else if (!H) native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
       else if (base === "gptq" && isGptqBlockType(t.name)) {
         if (st!.rowH) {
