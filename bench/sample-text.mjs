@@ -6,7 +6,7 @@ const require = createRequire(import.meta.url);
 const { loadEngine } = require("../dist/model/engine.js");
 const { selfSample } = require("../dist/model/eval.js");
 const { openGGUF } = require("../dist/gguf/reader.js");
-const { Tokenizer } = require("../dist/tokenizer.js");
+const { Tokenizer } = require("../dist/tokenizer/index.js");
 
 const [model, count, seed, out] = process.argv.slice(2);
 if (!out) {

@@ -355,7 +355,7 @@ describe("int4 quantize / eval --base: bad arguments exit 2 with a clear message
       [["quantize", "--model", model, "--format", "q4_0"], /--out FILE is required/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf"], /--format is required/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q3_k"], /--format: expected one of q4_0, q4_1, q5_0, .*q4_k_m.*iq4_xs, q4_g32_sym/],
-      [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_k_m", "--method", "mse"], /--method mse: --format q4_k_m is written with rtn only/],
+      [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_k_m", "--method", "gptq"], /--method gptq needs --calib FILE/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_0", "--method", "magic"], /--method: expected one of rtn, mse, awq, gptq/],
       [["quantize", "--model", model, "--out", "/tmp/int4-x.gguf", "--format", "q4_0", "--method", "gptq"], /--method gptq needs --calib FILE/],
       [["quantize", "--model", model, "--out", "/nonexistent-dir/x.gguf", "--format", "q4_0"], /--out: no such directory/],

@@ -15,7 +15,7 @@ import { Transformer } from "../model/transformer";
 import { tensorToF32 } from "../model/weights";
 import { UsageError, fileArg, intArg, parseCli } from "./args";
 import { formatArg, methodArg, prepareCalibration } from "./quantize";
-import { disposeQuantized, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/wholeModel";
+import { disposeQuantized, isLlamaFormat, matrixBits, quantizeModel, toModelWeights, NEEDS_CALIBRATION, type ModelMethod } from "../quant/wholeModel";
 import { Tokenizer } from "../tokenizer";
 
 export const HELP_EVAL_COMPARE = `int4 eval base / methods: quantized models against full precision.
@@ -205,13 +205,13 @@ async function methodsMode(v: Record<string, string | boolean | undefined>, c: C
     const base = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads: c.threads, ctx: c.ctx });
     const { tokens, source } = tokensFor(c, tok, base);
     const seqMode = v.sequential === true;
-    const oneCal = calibFile && !seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, false, c.json, methods.some((m) => m.includes("gptq"))).calibration : undefined;
+    const oneCal = calibFile && !seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, false, c.json, methods.some((m) => m.includes("gptq")) && !isLlamaFormat(format)).calibration : undefined;
     const rows: Record<string, unknown>[] = [];
     for (const method of methods as ModelMethod[]) {
       const t0 = performance.now();
       // sequential calibration modifies its model: a fresh one per method
       const seq = calibFile && seqMode ? prepareCalibration(model, calibFile, c.ctx, c.threads, true, true).sequential : undefined;
-      const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") });
+      const qm = quantizeModel(f, { format, method, allFourBit, calibration: oneCal, sequential: seq, rowHessians: method.includes("gptq") && !isLlamaFormat(format) });
       const transformer = new Transformer(qm.config, toModelWeights(qm), { ctx: c.ctx, threads: c.threads });
       const r = evaluate(base.transformer, transformer, tokens, c.ctx, tok.bos);
       const bits = matrixBits(qm);

@@ -38,7 +38,9 @@ Options:
                   ${LLAMA_FORMATS.join(", ")}:
                   llama.cpp's file types with llama-quantize's tensor types per tensor (e.g. q4_k_m:
                   Q4_K, with Q6_K for output.weight and some attn_v / ffn_down); --method rtn writes
-                  llama-quantize's bytes (no importance matrix).
+                  llama-quantize's bytes (no importance matrix); mse is llama.cpp's importance-
+                  weighted search with diag(H) of --calib; gptq (Q4_K, Q5_K, Q6_K, IQ4_XS) chooses
+                  the codes and sub-block scales at the same types and sizes (awq: as mse / gptq).
                   q4_g32|q4_g64|q4_g128 with _sym (default) or _asym: int4's layouts (GGUF extension
                   types; llama.cpp rejects them as unknown types). output.weight Q8_0.
   --method M      ${MODEL_METHODS.join(", ")} (default rtn). awq, gptq and awq+gptq need --calib;
@@ -48,7 +50,8 @@ Options:
   --sequential    calibrate one pass per layer, with the layers before it already quantized (as
                   gptq's reference implementation; slower); default: one pass of the f32 model
   --all-4bit      every matrix 4-bit (output.weight and rows not a multiple of 32 included)
-  --damp R        gptq damping, relative to mean(diag H) (default 0.01)
+  --damp R        gptq damping, relative to mean(diag H) (default 0.01; 0.1 for the K-quant / IQ4_XS
+                  super-block types of the llama.cpp formats)
   --threads N     threads for the calibration forward pass (default: available CPUs)
   -h, --help`;
 
@@ -100,7 +103,7 @@ export function readCalibrationText(model: string, textFile: string, ctx: number
  * quantized). rowHessians: also the per-row Hessians of ffn_gate / ffn_up / output (gptq methods).
  */
 export function prepareCalibration(model: string, textFile: string, ctx: number, threads: number, sequential: boolean, quiet = false,
-                                   rowHessians = false):
+                                   rowHessians: boolean | "output" = false):
     { calibration?: Calibration; sequential?: SequentialCalibration; sha256: string; tokens: number } {
   const ct = readCalibrationText(model, textFile, ctx);
   const transformer = loadEngine({ source: { kind: "gguf", path: model }, quant: "f32", threads, ctx }).transformer;
@@ -203,22 +206,22 @@ export async function quantizeCmd(args: string[]): Promise<number> {
   if (path.resolve(out) === path.resolve(model)) throw new UsageError("--out: must differ from --model");
   const format = formatArg(v.format)!;
   const method = methodArg("method", (v.method as string | undefined) ?? "rtn");
-  if (isLlamaFormat(format) && method !== "rtn") {
-    throw new UsageError(`--method ${method}: --format ${format} is written with rtn only for now (llama-quantize's bytes); the methods apply to q4_0, q4_1 and int4's formats`);
-  }
   const calibFile = fileArg("calib", v.calib, false);
   if (NEEDS_CALIBRATION.includes(method) && !calibFile) throw new UsageError(`--method ${method} needs --calib FILE (a text to run the model over)`);
   const ctx = intArg("ctx", v.ctx, 8, 1 << 16) ?? 128;
-  const damp = numArg("damp", v.damp, 0, 100) ?? 0.01;
+  const damp = numArg("damp", v.damp, 0, 100);
   const threads = intArg("threads", v.threads, 1, 256) ?? os.availableParallelism();
   const allFourBit = v["all-4bit"] === true;
   const t0 = performance.now();
-  const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v.sequential === true, false, method.includes("gptq")) : undefined;
+  // per-row Hessians (gptq): int4's formats; llama.cpp's types gain nothing measurable from them on
+  // student-k256 (output.weight is Q6_K there) and the FFN's cost minutes (README)
+  const rowHessians = method.includes("gptq") && !isLlamaFormat(format);
+  const calib = calibFile ? prepareCalibration(model, calibFile, ctx, threads, v.sequential === true, false, rowHessians) : undefined;
   const f = openGGUF(model);
   try {
     const qm = quantizeModel(f, {
       format, method, allFourBit, calibration: calib?.calibration, sequential: calib?.sequential, dampRatio: damp,
-      rowHessians: method.includes("gptq"),
+      rowHessians,
       progress: progressBar("quantize", "tensors"),
     });
     const metadata = quantizedMetadata(f, {

@@ -6,7 +6,8 @@
 // over every position of every context (contexts of `ctx` tokens, BOS first, as eval).
 // Memory: one K x K float64 matrix per distinct input (5 per layer + 1), independent of the text
 // length; time: one f32 forward pass over the text plus T·K²/2 multiply-adds per input. With
-// rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH).
+// rowHessians also a K x K matrix per row of ffn_gate, ffn_up and output.weight (InputStats.rowH);
+// rowHessians "output": of output.weight only (the FFN's cost a K x K product per row and token).
 import type { Transformer } from "../model/transformer";
 import type { LayerWeights, Linear, ModelWeights } from "../model/weights";
 import { MODEL_TENSORS, layerTensor } from "../model/arch";
@@ -163,7 +164,7 @@ function inputGroups(w: ModelWeights): Map<Linear, string[]> {
  * total)` is called after each context.
  */
 export function calibrate(transformer: Transformer, tokens: ArrayLike<number>, ctx: number, bos: number,
-                          progress?: (done: number, total: number) => void, rowHessians = false): Calibration {
+                          progress?: (done: number, total: number) => void, rowHessians: boolean | "output" = false): Calibration {
   const t0 = performance.now();
   const contexts = Math.floor(tokens.length / ctx);
   if (contexts < 1) throw new RangeError(`calibration text: expected at least ${ctx} tokens (one context of --ctx), got ${tokens.length}`);
@@ -178,7 +179,7 @@ export function calibrate(transformer: Transformer, tokens: ArrayLike<number>, c
   const ffn = new Map<Linear, { up: Linear; g: InputStats; u: InputStats }>();
   let outRows: InputStats | null = null;
   if (rowHessians) {
-    transformer.weights.layers.forEach((L, i) => {
+    if (rowHessians === true) transformer.weights.layers.forEach((L, i) => {
       if (L.gate.kind !== "f32" || L.up.kind !== "f32") return;
       const shared = byLinear.get(L.gate)!;
       const g: InputStats = { ...shared }, u: InputStats = { ...shared };

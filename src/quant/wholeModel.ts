@@ -25,6 +25,7 @@ import { calibrate, type Calibration, type InputStats } from "./calibrate";
 import type { Transformer } from "../model/transformer";
 import { rowCodeBytes, type Parts } from "./pack";
 import { polishCodes, refitScales } from "./refit";
+import { embeddingHessian, isGptqBlockType, quantizeBlocksGptq, quantizeBlocksMse } from "./kquant";
 
 /** llama.cpp file types written with llama-quantize's tensor types (rtn: its bytes); q4_0 and q4_1 are int4's own policy below. */
 export const LLAMA_FORMATS = LLAMA_FILE_TYPES.filter((t) => t !== "q4_0" && t !== "q4_1");
@@ -60,12 +61,12 @@ export interface QuantizeModelOptions {
   method: ModelMethod;
   allFourBit?: boolean;
   calibration?: Calibration;
-  /** gptq: damping λ / mean(diag H) (default 0.01). */
+  /** gptq: damping λ / mean(diag H) (default 0.01; 0.1 for llama.cpp's super-block types). */
   dampRatio?: number;
   /** Collect the statistics of each layer's inputs with the layers before it quantized (replaces `calibration`). */
   sequential?: SequentialCalibration;
   /** Sequential gptq: per-row Hessians for ffn_gate / ffn_up / output (see InputStats.rowH; N·K² floats per matrix). */
-  rowHessians?: boolean;
+  rowHessians?: boolean | "output";
   /** gptq: least-squares refit of the group scales for the output error once the codes are chosen (default true). */
   refit?: boolean;
   /** awq: α values tried (default 20). */
@@ -246,6 +247,8 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
   const method = opts.method;
   if (NEEDS_CALIBRATION.includes(method) && !cal && !seq) throw new RangeError(`method "${method}": expected calibration statistics (--calib FILE), got none`);
   const dampRatio = opts.dampRatio ?? 0.01;
+  // llama.cpp's super-block types: 0.1 measured better than 0.01 on student-k256 (README)
+  const blockDamp = opts.dampRatio ?? 0.1;
   const grid = opts.awqGrid ?? 20;
   const refit = opts.refit ?? true;
   const base: "rtn" | "mse" | "gptq" = method === "rtn" ? "rtn" : method === "mse" || method === "awq" ? "mse" : "gptq";
@@ -294,10 +297,33 @@ export function quantizeModel(f: GGUFFile, opts: QuantizeModelOptions): Quantize
     let v = values.get(name)!;
     if (type !== "q4" && BLOCK_TYPES.has(type as GGMLType) && type !== "q8_0") {
       // llama.cpp's block types other than INT4: round to nearest, llama-quantize's bytes
+      // (mse / gptq with calibration: the same types and bytes per tensor, codes and scales by the method)
       const t = BLOCK_TYPES.get(type as GGMLType)!;
       const [N, K] = d;
       const bytes = new Uint8Array(blockBytes(t, N, K));
-      native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
+      const st = base === "rtn" ? undefined : cal?.inputs.get(name);
+      const s = colScale.get(name) ?? null;
+      if (s) v = scaleColumns(v, N, K, s);
+      const H = st ? scaleHessian(st.H, s, K) : null;
+      // token_embd (a lookup, no input statistics; calibrated methods): the Hessian of its error
+      // through layer 0's norms into attn_q/k/v and ffn_gate/up (embeddingHessian; layer 0 alone
+      // measured best on student-k256, README): gptq with it, or mse with its diagonal
+      const embH = name === MODEL_TENSORS.embed && base !== "rtn" && (cal || seq) ? embeddingHessian([
+        ...(["wq", "wk", "wv"] as const).map((fld) => ({ gain: values.get(layerTensor(0, "attnNorm"))!, w: values.get(layerTensor(0, fld))!, N: dims.get(layerTensor(0, fld))![0] })),
+        ...(["gate", "up"] as const).map((fld) => ({ gain: values.get(layerTensor(0, "ffnNorm"))!, w: values.get(layerTensor(0, fld))!, N: dims.get(layerTensor(0, fld))![0] })),
+      ], K) : null;
+      if (embH && base === "gptq" && isGptqBlockType(t.name)) quantizeBlocksGptq(t.name, v, N, K, embH, bytes, { dampRatio: blockDamp });
+      else if (embH) quantizeBlocksMse(t.name, v, N, K, diagOf(embH, K), bytes);
+      else if (!H) native.quantizeRowsGGML(t.ggufName, v, N, K, null, bytes);
+      else if (base === "gptq" && isGptqBlockType(t.name)) {
+        if (st!.rowH) {
+          const rb = bytes.length / N;
+          for (let n = 0; n < N; n++) {
+            const Hn = scaleHessian(st!.rowH.subarray(n * K * K, (n + 1) * K * K), s, K);
+            quantizeBlocksGptq(t.name, v.subarray(n * K, (n + 1) * K), 1, K, Hn, bytes.subarray(n * rb, (n + 1) * rb), { dampRatio: blockDamp });
+          }
+        } else quantizeBlocksGptq(t.name, v, N, K, H, bytes, { dampRatio: blockDamp });
+      } else quantizeBlocksMse(t.name, v, N, K, diagOf(H, K), bytes);
       let q: QTensor;
       try {
         q = QTensor.fromGGML(t.name, bytes, [N, K]);
