@@ -1,0 +1,77 @@
+// Continuous batching (src/model/batch.ts, Transformer.forwardBatch): several sequences in one
+// forward pass give each the tokens it gets alone.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadModel, type Model } from "../src/index";
+import { loadEngine } from "../src/model/engine";
+import { KVCache } from "../src/model/transformer";
+
+const file = path.resolve(__dirname, "..", "..", "shared", "models", "student-k256", "student-k256-Q4_K_M.gguf");
+const prompts = ["Once upon a time", "The little dog", "She said", "Tom and Lily went to the park", "One day", "The sun", "A big red ball", "Mom"];
+
+async function tokensOf(m: Model, p: string, maxTokens: number): Promise<string> {
+  let s = "";
+  for await (const c of m.generateTokens(m.tokenizer.encode(p), { temperature: 0, maxTokens })) s += c.text;
+  return s;
+}
+
+describe.skipIf(!fs.existsSync(file))("continuous batching (student-k256 Q4_K_M)", () => {
+  const models: Model[] = [];
+  afterAll(() => models.forEach((m) => m.dispose()));
+
+  it("forwardBatch: each row's logits are its sequence's alone (one row each, and a prompt segment)", () => {
+    const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: 128 });
+    const t = e.transformer, V = t.config.vocab;
+    const seqs = prompts.slice(0, 4).map((p) => e.tokenizer.encode(p));
+    // alone: each prompt through forward() on the transformer's own cache
+    const alone = seqs.map((s) => Float32Array.from(t.forward(s, 0)));
+    // together: every prompt a segment of one batch, each with its own cache
+    const caches = seqs.map(() => new KVCache(t.config, 128));
+    const tokens = Int32Array.from(seqs.flat());
+    let start = 0;
+    const segs = seqs.map((s, i) => ({ cache: caches[i], pos0: 0, start: (start += s.length) - s.length, n: s.length }));
+    const out = t.forwardBatch(tokens, segs);
+    let worst = 0;
+    seqs.forEach((_, i) => {
+      for (let j = 0; j < V; j++) worst = Math.max(worst, Math.abs(out[i * V + j] - alone[i][j]));
+    });
+    expect(worst).toBeLessThan(1e-3);
+    // then one decode row each, against forward() of the whole sequence plus that token
+    const next = Int32Array.from(seqs.map((_, i) => i + 5));
+    const out2 = Float32Array.from(t.forwardBatch(next, seqs.map((s, i) => ({ cache: caches[i], pos0: s.length, start: i, n: 1 }))));
+    seqs.forEach((s, i) => {
+      const ref = t.forward([...s, next[i]], 0);
+      for (let j = 0; j < V; j++) worst = Math.max(worst, Math.abs(out2[i * V + j] - ref[j]));
+    });
+    console.log(`forwardBatch vs forward: largest logit difference ${worst}`);
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it("8 concurrent generations (temperature 0) give each the text it gets alone", async () => {
+    const one = await loadModel(file, { threads: 1 });
+    const many = await loadModel(file, { threads: 1, parallel: 8 });
+    models.push(one, many);
+    const alone: string[] = [];
+    for (const p of prompts) alone.push(await tokensOf(one, p, 24));
+    const together = await Promise.all(prompts.map((p, i) => tokensOf(many, p, 16 + i)));
+    together.forEach((t, i) => expect(alone[i].startsWith(t), `prompt ${i}: ${JSON.stringify(t)} vs ${JSON.stringify(alone[i])}`).toBe(true));
+    expect(many.info.parallel).toBe(8);
+  });
+
+  it("an aborted generation leaves its batch at once; the others go on", async () => {
+    const m = await loadModel(file, { threads: 1, parallel: 2 });
+    models.push(m);
+    const ac = new AbortController();
+    let n = 0;
+    const a = (async () => {
+      for await (const c of m.generateTokens(m.tokenizer.encode("Once upon a time"), { temperature: 0, maxTokens: 200, signal: ac.signal })) {
+        if (++n === 3) ac.abort();
+      }
+    })();
+    const b = tokensOf(m, "The little dog", 40);
+    await a;
+    expect(n).toBeLessThan(10);
+    expect((await b).length).toBeGreaterThan(0);
+  });
+});
