@@ -17,6 +17,16 @@ import { KVCache, MAX_BATCH, type Segment, type Transformer } from "./transforme
 
 type Request = Extract<ToWorker, { type: "generate" }>;
 
+/**
+ * Batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows): below it the native
+ * matmul runs a GEMV per row, from it a GEMM, and the two round their sums differently (~1e-6),
+ * which the next layer's int8 activation rounding can turn into a different greedy token. The
+ * GEMM gives each row the same bits whatever the other rows hold and however many there are, so
+ * padding a small batch with dummy rows makes a sequence's tokens independent of which others
+ * share its steps (and of how many). The dummy rows cost a little compute when 1 to 3 decode.
+ */
+const MIN_ROWS = 4;
+
 /** Prompt rows per step (all prompts together): bounds how long a step stalls the decoding sequences. */
 const PROMPT_ROWS = 256;
 
@@ -51,9 +61,12 @@ export type Finish = (id: number, result: { stats: GenerateStats } | { error: Er
 export class BatchEngine {
   readonly #slots: Slot[];
   readonly #queue: Request[] = [];
+  /** The dummy rows' own KV cache (their results are dropped). */
+  readonly #padCache: KVCache;
   #scheduled = false;
 
   constructor(readonly transformer: Transformer, readonly parallel: number, readonly finish: Finish) {
+    this.#padCache = new KVCache(transformer.config, 16);
     // slot 0 uses the transformer's own cache (unused otherwise)
     this.#slots = Array.from({ length: parallel }, (_, i) => ({ cache: i === 0 ? transformer.cache : new KVCache(transformer.config, transformer.ctx), cached: new Int32Array(0), seq: null }));
   }
@@ -150,11 +163,13 @@ export class BatchEngine {
       segs.push({ cache: q.slot.cache, pos0: q.pos, start: rows, n, q });
       rows += n;
     }
-    const tokens = new Int32Array(rows);
+    const pad = Math.max(0, MIN_ROWS - rows);
+    const tokens = new Int32Array(rows + pad); // dummy rows: token 0 at positions 0.. of the pad cache
     for (const g of segs) tokens.set(g.q.feed.subarray(g.q.feedAt, g.q.feedAt + g.n), g.start);
+    const all: Segment[] = pad > 0 ? [...segs, { cache: this.#padCache, pos0: 0, start: rows, n: pad }] : segs;
     let logits: Float32Array;
     try {
-      logits = this.transformer.forwardBatch(tokens, segs);
+      logits = this.transformer.forwardBatch(tokens, all);
     } catch (e) {
       for (const g of segs) { g.q.slot.seq = null; this.#end(g.q.req, g.q.ctrl, { error: e as Error }); }
       return true;

@@ -3,7 +3,7 @@
 //   POST /v1/chat/completions   messages in the model's chat template (or --template); stream or not
 //   POST /v1/completions        a plain prompt
 //   GET  /v1/models             the one model
-//   GET  /health                { status, slots, busy, queued }
+//   GET  /health                { status, slots, busy, queued, tokens_generated }
 //
 // Requests run concurrently on the model (loadModel({ parallel })): its worker decodes up to
 // `parallel` of them in one forward pass each step (continuous batching, src/model/batch.ts); the
@@ -38,6 +38,8 @@ export class Int4Server {
   readonly #maxQueue: number;
   /** Requests generating or waiting for a slot. */
   #inflight = 0;
+  /** Tokens generated since the start, aborted generations included (/health: shows that an abort stopped the work). */
+  #generated = 0;
 
   constructor(readonly model: Model, readonly options: ServeOptions) {
     this.#template = options.template ?? model.chatTemplate;
@@ -71,7 +73,7 @@ export class Int4Server {
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "");
     const route = `${req.method} ${path}`;
-    if (route === "GET /health") return json(res, 200, { status: "ok", slots: this.model.info.parallel, busy: Math.min(this.#inflight, this.model.info.parallel), queued: Math.max(0, this.#inflight - this.model.info.parallel) });
+    if (route === "GET /health") return json(res, 200, { status: "ok", slots: this.model.info.parallel, busy: Math.min(this.#inflight, this.model.info.parallel), queued: Math.max(0, this.#inflight - this.model.info.parallel), tokens_generated: this.#generated });
     if (route === "GET /v1/models") return json(res, 200, { object: "list", data: [{ id: this.options.modelName, object: "model", created: 0, owned_by: "int4" }] });
     if (route !== "POST /v1/chat/completions" && route !== "POST /v1/completions") {
       const known = ["/health", "/v1/models", "/v1/chat/completions", "/v1/completions"].includes(path);
@@ -165,6 +167,7 @@ export class Int4Server {
       }
     } finally {
       if (!done) await it.return(null); // a stop string came: stop generating
+      this.#generated += stats?.generatedTokens ?? generated;
     }
     if (signal.aborted || stats === null && !stopped) return; // the client went away (or the model was disposed)
     if (!stopped) emit(stopper.flush());
