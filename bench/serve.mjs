@@ -2,7 +2,9 @@
 // 1, 2, 4, 8 clients streaming /v1/completions at once (continuous batching: one forward pass of
 // the weights per step gives each active stream a token). The server runs in this process
 // (Int4Server on 127.0.0.1, a free port); the clients are fetch() streams.
-//   node bench/serve.mjs [--model X.gguf] [--streams 1,2,4,8] [--tokens 64] [--threads 2] [--ctx 512] [--reps 2]
+//   node bench/serve.mjs [--model X.gguf] [--quant native|q4] [--exact] [--streams 1,2,4,8] [--tokens 64] [--threads 2] [--ctx 512] [--reps 2]
+// --quant q4 re-quantizes the matrices to int4's own format (its GEMM is much faster than the
+// Q4_K block GEMM: the batch's rows cost less); --exact pads batches to 4 rows (exactBatches).
 // Default model: /work/main/build-bench/tinyllama-q4_k_m.gguf (TinyLlama-1.1B shape, random
 // weights; scripts/make-model.mjs then `int4 quantize --format q4_k_m` makes one).
 // Writes bench/results/serve-<model>.json and .md. Results on a shared machine vary with its load:
@@ -23,10 +25,11 @@ const { values: a } = parseArgs({ options: {
   model: { type: "string", default: "/work/main/build-bench/tinyllama-q4_k_m.gguf" }, streams: { type: "string", default: "1,2,4,8" },
   tokens: { type: "string", default: "64" }, threads: { type: "string", default: String(Math.min(2, os.availableParallelism())) },
   ctx: { type: "string", default: "512" }, reps: { type: "string", default: "2" },
+  quant: { type: "string", default: "native" }, exact: { type: "boolean", default: false },
 } });
 const counts = a.streams.split(",").map(Number), maxTokens = Number(a.tokens), reps = Number(a.reps);
 const parallel = Math.max(...counts);
-const model = await loadModel(a.model, { threads: Number(a.threads), ctx: Number(a.ctx), parallel });
+const model = await loadModel(a.model, { threads: Number(a.threads), ctx: Number(a.ctx), parallel, quant: a.quant, exactBatches: a.exact });
 const server = new Int4Server(model, { modelName: "bench", template: "chatml" });
 const { port } = await server.listen(0, "127.0.0.1");
 const url = `http://127.0.0.1:${port}/v1/completions`;
@@ -73,11 +76,11 @@ for (const n of counts) {
 await server.close();
 model.dispose();
 const base = rows[0].tokS;
-const name = path.basename(a.model).replace(/\.gguf$/, "");
-const out = { date: new Date().toISOString(), model: a.model, threads: Number(a.threads), ctx: Number(a.ctx), maxTokens, loadavg: os.loadavg(), rows };
+const name = path.basename(a.model).replace(/\.gguf$/, "") + (a.quant === "native" ? "" : `-${a.quant}`) + (a.exact ? "-exact" : "");
+const out = { date: new Date().toISOString(), model: a.model, quant: a.quant, exactBatches: a.exact, threads: Number(a.threads), ctx: Number(a.ctx), maxTokens, loadavg: os.loadavg(), rows };
 fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
 fs.writeFileSync(path.join(root, `bench/results/serve-${name}.json`), JSON.stringify(out, null, 2) + "\n");
-const md = [`# int4 serve: concurrent streams (${name}, ${a.threads} threads, ${maxTokens} tokens each)`, "",
+const md = [`# int4 serve: concurrent streams (${name}, quant ${a.quant}${a.exact ? ", exact batches" : ""}, ${a.threads} threads, ${maxTokens} tokens each)`, "",
   `${out.date}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} (a shared machine: read the ratios)`, "",
   "| streams | aggregate tok/s | vs 1 stream | time to first token (median) |", "|---|---|---|---|",
   ...rows.map((r) => `| ${r.streams} | ${r.tokS.toFixed(1)} | ${(r.tokS / base).toFixed(2)}x | ${r.ttftMs.toFixed(0)} ms |`), ""].join("\n");

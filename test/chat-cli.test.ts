@@ -55,7 +55,12 @@ describe.skipIf(!haveTmux || !fs.existsSync(student))("int4 chat in a terminal (
     const first = await until(s, /> Once upon a time\n[^]+\n>$/);
     const reply1 = first.split("> Once upon a time\n")[1].split("\n>")[0].trim();
     expect(reply1.length).toBeGreaterThan(0);
-    // a second turn in the same conversation, then the same words after /reset: the history changes the reply's context
+    // a second turn: its prompt holds the first (the history), so its reply is not the one the
+    // same words get in a new conversation (checked after /reset below)
+    tmux("send-keys", "-t", s, "And then?", "Enter");
+    const second = await until(s, /> And then\?\n[^]+\n>$/);
+    const reply2 = second.split("> And then?\n")[1].split("\n>")[0].trim();
+    expect(reply2.length).toBeGreaterThan(0);
     tmux("send-keys", "-t", s, "C-c");
     await until(s, /Ctrl-C stops a reply\)\n>$/);
     tmux("send-keys", "-t", s, "/reset", "Enter");
@@ -64,9 +69,25 @@ describe.skipIf(!haveTmux || !fs.existsSync(student))("int4 chat in a terminal (
     const again = await until(s, /forgotten\)\n> Once upon a time\n[^]+\n>$/);
     // after /reset the conversation is the same as the first: the same greedy reply
     expect(again.split("forgotten)\n> Once upon a time\n")[1].split("\n>")[0].trim()).toBe(reply1);
+    tmux("send-keys", "-t", s, "/reset", "Enter");
+    await until(s, /\(conversation forgotten\)\n>$/);
+    tmux("send-keys", "-t", s, "And then?", "Enter");
+    const fresh = await until(s, /forgotten\)\n> And then\?\n[^]+\n>$/);
+    expect(fresh.split("forgotten)\n> And then?\n").at(-1)!.split("\n>")[0].trim()).not.toBe(reply2);
     tmux("send-keys", "-t", s, "/exit", "Enter");
     await until(s, /\[exit 0\]/);
   }, 90_000);
+
+  it("--help, and a missing --model (exit 2)", () => {
+    for (const cmd of ["chat", "serve"]) {
+      const h = spawnSync(process.execPath, [cli, cmd, "--help"], { encoding: "utf8" });
+      expect(h.status).toBe(0);
+      expect(h.stdout).toMatch(/--template NAME/);
+      const r = spawnSync(process.execPath, [cli, cmd], { encoding: "utf8" });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/--model FILE is required/);
+    }
+  });
 
   it("a model without a chat template and no --template: a clear error, exit 1", async () => {
     const s = start(["--model", student]);

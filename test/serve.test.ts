@@ -23,7 +23,8 @@ describe.skipIf(!have)("int4 serve (student-k256 Q4_K_M, chatml)", () => {
   let s: Served;
   let client: OpenAI;
   beforeAll(async () => {
-    s = await startServer(["--model", file, "--template", "chatml", "--parallel", "8", "--threads", "1", "--max-body", "4096"]);
+    // --exact-batches: a sequence's tokens never depend on its batch (see test/batch.test.ts for the default's rounding)
+    s = await startServer(["--model", file, "--template", "chatml", "--parallel", "8", "--threads", "1", "--max-body", "4096", "--exact-batches"]);
     client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "none", maxRetries: 0, timeout: 60_000 });
   }, 70_000);
   afterAll(async () => {

@@ -27,6 +27,9 @@ Options:
   --threads N         default: available CPUs (${os.availableParallelism()})
   --quant Q           as for int4 run (default: native)
   --max-body BYTES    largest request body (default 1048576); past it, 413
+  --exact-batches     pad batches of 1 to 3 sequences to 4 rows (the GEMM), so that a sequence's
+                      tokens at temperature 0 never depend on which others share its steps; costs
+                      compute when few streams run (default: off, see the README)
   -h, --help`;
 
 /** --template: a built-in name, or a file with a Jinja template. */
@@ -41,7 +44,7 @@ export async function serveCmd(args: string[]): Promise<number> {
   const v = parseCli(args, {
     model: { type: "string" }, host: { type: "string" }, port: { type: "string" }, parallel: { type: "string" },
     queue: { type: "string" }, template: { type: "string" }, ctx: { type: "string" }, threads: { type: "string" },
-    quant: { type: "string" }, "max-body": { type: "string" },
+    quant: { type: "string" }, "max-body": { type: "string" }, "exact-batches": { type: "boolean" },
   });
   if (v.help) return showHelp(HELP_SERVE);
   const file = fileArg("model", v.model, true)!;
@@ -52,7 +55,7 @@ export async function serveCmd(args: string[]): Promise<number> {
   const maxBody = intArg("max-body", v["max-body"], 1024, 1 << 30) ?? 1 << 20;
   const template = templateArg(v.template as string | undefined);
   const model = await loadModel(file, {
-    parallel, ctx: intArg("ctx", v.ctx, 16, 1 << 22), threads: intArg("threads", v.threads, 1, 256),
+    parallel, exactBatches: v["exact-batches"] === true, ctx: intArg("ctx", v.ctx, 16, 1 << 22), threads: intArg("threads", v.threads, 1, 256),
     quant: v.quant === undefined ? undefined : quantArg(v.quant as string),
   });
   const modelName = path.basename(file).replace(/\.gguf$/i, "");

@@ -18,14 +18,15 @@ import { KVCache, MAX_BATCH, type Segment, type Transformer } from "./transforme
 type Request = Extract<ToWorker, { type: "generate" }>;
 
 /**
- * Batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows): below it the native
- * matmul runs a GEMV per row, from it a GEMM, and the two round their sums differently (~1e-6),
- * which the next layer's int8 activation rounding can turn into a different greedy token. The
- * GEMM gives each row the same bits whatever the other rows hold and however many there are, so
- * padding a small batch with dummy rows makes a sequence's tokens independent of which others
- * share its steps (and of how many). The dummy rows cost a little compute when 1 to 3 decode.
+ * With `exact`, batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows): below it
+ * the native matmul runs a GEMV per row, from it a GEMM, and the two round their sums differently
+ * (~1e-6), which the next layer's int8 activation rounding can now and then turn into a different
+ * greedy token. The GEMM gives each row the same bits whatever the other rows hold and however
+ * many there are, so padding a small batch with dummy rows makes a sequence's tokens independent
+ * of which others share its steps. Not the default: the dummy rows cost compute (a 4-row GEMM
+ * step of Q4_K weights takes ~3x a GEMV step on 2 cores), paid by 1 to 3 streams.
  */
-const MIN_ROWS = 4;
+const EXACT_MIN_ROWS = 4;
 
 /** Prompt rows per step (all prompts together): bounds how long a step stalls the decoding sequences. */
 const PROMPT_ROWS = 256;
@@ -65,7 +66,10 @@ export class BatchEngine {
   readonly #padCache: KVCache;
   #scheduled = false;
 
-  constructor(readonly transformer: Transformer, readonly parallel: number, readonly finish: Finish) {
+  readonly #minRows: number;
+
+  constructor(readonly transformer: Transformer, readonly parallel: number, readonly finish: Finish, exact = false) {
+    this.#minRows = exact ? EXACT_MIN_ROWS : 1;
     this.#padCache = new KVCache(transformer.config, 16);
     // slot 0 uses the transformer's own cache (unused otherwise)
     this.#slots = Array.from({ length: parallel }, (_, i) => ({ cache: i === 0 ? transformer.cache : new KVCache(transformer.config, transformer.ctx), cached: new Int32Array(0), seq: null }));
@@ -163,7 +167,7 @@ export class BatchEngine {
       segs.push({ cache: q.slot.cache, pos0: q.pos, start: rows, n, q });
       rows += n;
     }
-    const pad = Math.max(0, MIN_ROWS - rows);
+    const pad = Math.max(0, this.#minRows - rows);
     const tokens = new Int32Array(rows + pad); // dummy rows: token 0 at positions 0.. of the pad cache
     for (const g of segs) tokens.set(g.q.feed.subarray(g.q.feedAt, g.q.feedAt + g.n), g.start);
     const all: Segment[] = pad > 0 ? [...segs, { cache: this.#padCache, pos0: 0, start: rows, n: pad }] : segs;

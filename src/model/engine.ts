@@ -19,6 +19,8 @@ export interface LoadSpec {
   ctx?: number;
   /** Sequences decoded together (continuous batching, ./batch.ts); 1 (default): one generate at a time. */
   parallel?: number;
+  /** With parallel: pad batches to the GEMM's 4 rows, so a sequence's tokens never depend on its companions (./batch.ts). */
+  exactBatches?: boolean;
 }
 
 export interface ModelInfo {

@@ -33,6 +33,13 @@ export interface LoadModelOptions {
    * to each; default 1). Each has its own KV cache of `ctx` positions; more wait their turn.
    */
   parallel?: number;
+  /**
+   * With parallel > 1: batches of 1 to 3 sequences are padded to 4 rows, so that every row runs
+   * the native GEMM and a sequence's tokens (temperature 0) never depend on which others share
+   * its steps. Default false: 1 to 3 rows run the GEMV, whose sums round differently (~1e-6 in
+   * the logits, now and then a different token at a near-tie), and which is much cheaper.
+   */
+  exactBatches?: boolean;
 }
 
 /** What generateTokens() yields: decoded text (may be empty mid-character) and the tokens generated so far. */
@@ -58,7 +65,7 @@ export interface GenerateOptions extends SamplerOptions {
 /** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
 export const DEMO_MODEL = "demo";
 
-const LOAD_OPTIONS = ["quant", "threads", "ctx", "parallel"];
+const LOAD_OPTIONS = ["quant", "threads", "ctx", "parallel", "exactBatches"];
 /** Prompts longer than this (characters) are tokenized on the worker thread. */
 const LONG_PROMPT = 16384;
 const GENERATE_OPTIONS = ["maxTokens", "signal", "special", "bos", ...SAMPLER_OPTION_NAMES];
@@ -336,6 +343,8 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
   const threads = o.threads === undefined ? Math.max(1, os.availableParallelism()) : checkPositiveInt("threads", o.threads, 256);
   const ctx = o.ctx === undefined ? undefined : checkPositiveInt("ctx", o.ctx, 1 << 22);
   const parallel = o.parallel === undefined ? undefined : checkPositiveInt("parallel", o.parallel, 256);
+  const exactBatches = o.exactBatches ?? false;
+  if (typeof exactBatches !== "boolean") throw typeError("exactBatches", "a boolean", exactBatches);
   let source: ModelSource, tokenizer: Tokenizer;
   let chatTemplate: string | null = null;
   if (file === DEMO_MODEL) {
@@ -358,7 +367,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
     }
     source = { kind: "gguf", path: path.resolve(file) };
   }
-  const spec: LoadSpec = { source, quant, threads, ctx, parallel };
+  const spec: LoadSpec = { source, quant, threads, ctx, parallel, exactBatches };
   const worker = new Worker(workerPath());
   try {
     const info = await new Promise<ModelInfo>((resolve, reject) => {

@@ -67,7 +67,7 @@ parentPort!.on("message", (m: ToWorker) => {
         batch = new BatchEngine(engine.transformer, m.spec.parallel!, (id, r) => {
           if ("stats" in r) post({ type: "done", id, stats: r.stats });
           else post({ type: "error", id, name: r.error.name, message: r.error.message });
-        });
+        }, m.spec.exactBatches ?? false);
         engine.info.kvCacheBytes = batch.kvCacheBytes; // every slot's cache
       }
       post({ type: "loaded", info: engine.info });

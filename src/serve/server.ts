@@ -211,5 +211,9 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<string> {
     });
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
+    // a client that goes away before sending the whole body: nothing to answer
+    req.on("close", () => {
+      if (!req.complete) reject(new HttpError(400, "the request ended before its body", null, "incomplete_body"));
+    });
   });
 }
