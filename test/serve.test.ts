@@ -97,6 +97,8 @@ describe.skipIf(!have)("int4 serve (student-k256 Q4_K_M, chatml)", () => {
     expect((await bad({ model: "m", messages: [{ role: "user", content: 3 }] })).param).toBe("messages[0].content");
     expect((await bad({ model: "m", messages: user("hi"), temperature: "hot" })).param).toBe("temperature");
     expect((await bad({ model: "m", messages: user("hi"), max_tokens: 10_000 })).code).toBe("context_length_exceeded");
+    const long = await bad({ model: "m", messages: user("the dog ran. ".repeat(150)) });
+    expect([long.status, long.code, long.param]).toEqual([400, "context_length_exceeded", "messages"]);
     // malformed JSON, a body past --max-body, an unknown route: raw HTTP
     const post = (p: string, body: string) => fetch(`${s.url}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body });
     const j = await post("/v1/chat/completions", "{not json");

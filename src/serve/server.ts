@@ -98,7 +98,10 @@ export class Int4Server {
 
   /** Tokenizes a prompt; a chat prompt's special-token text becomes those tokens, and a template that writes BOS gets no second one. */
   #tokens(text: string, chat: boolean): number[] {
-    const tok = this.model.tokenizer;
+    const tok = this.model.tokenizer, ctx = this.model.info.ctx, param = chat ? "messages" : "prompt";
+    // a prompt that cannot fit is refused before the work of tokenizing it (on this thread)
+    const least = tok.minTokens(text);
+    if (least >= ctx) throw new HttpError(400, `${param}: at least ${least} tokens, the context holds ${ctx} (prompt and completion)`, param, "context_length_exceeded");
     const bosText = tok.bos >= 0 ? tok.piece(tok.bos) : "";
     const bos = chat && bosText !== "" && text.startsWith(bosText) ? false : undefined;
     return tok.encode(text, { special: chat, bos });
