@@ -35,7 +35,7 @@ export function nativeSourceHash(): string {
 
 // ---- inference: GGUF models, tokenizer, sampler (src/gguf, src/model) ----
 export { loadModel, Model, DEMO_MODEL } from "./model/model";
-export type { LoadModelOptions, GenerateOptions } from "./model/model";
+export type { LoadModelOptions, GenerateOptions, GenerateChunk } from "./model/model";
 export type { ModelInfo } from "./model/engine";
 export type { GenerateStats, StopReason } from "./model/protocol";
 export type { ModelConfig } from "./model/config";

@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { QUANT_NAMES, type QuantName } from "../model/quant";
+import type { SamplerOptions } from "../sampler";
 
 /** A bad command line: printed with the command's usage hint, exit code 2. */
 export class UsageError extends Error {}
@@ -60,3 +61,30 @@ export function showHelp(text: string): number {
 }
 
 export const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** The sampling options of the commands that generate (chat; run lists the same ones). */
+export const SAMPLER_ARGS = {
+  temp: { type: "string" }, "top-k": { type: "string" }, "top-p": { type: "string" }, "min-p": { type: "string" },
+  "repeat-penalty": { type: "string" }, seed: { type: "string" },
+} as const;
+
+export const SAMPLER_HELP = `  --temp T            temperature, 0 = greedy (default 0.8)
+  --top-k K           default 40 (0 = off)
+  --top-p P           default 0.95 (1 = off)
+  --min-p P           default 0.05 (0 = off)
+  --repeat-penalty R  default 1 (off)
+  --seed S            default: random`;
+
+/** The sampler options given on the command line (SAMPLER_ARGS); the library's defaults for the rest. */
+export function samplerArgs(v: Values): SamplerOptions {
+  const o: SamplerOptions = {
+    temperature: numArg("temp", v.temp, 0, 100),
+    topK: intArg("top-k", v["top-k"], 0, 1 << 30),
+    topP: numArg("top-p", v["top-p"], 0, 1),
+    minP: numArg("min-p", v["min-p"], 0, 1),
+    repeatPenalty: numArg("repeat-penalty", v["repeat-penalty"], 0.01, 100),
+    seed: intArg("seed", v.seed, 0, Number.MAX_SAFE_INTEGER),
+  };
+  for (const k of Object.keys(o) as (keyof SamplerOptions)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

@@ -3,10 +3,12 @@
 // a UsageError (a bad command line) exits with 2 and the usage hint, any other error with 1.
 import { UsageError, showHelp } from "./args";
 import { buildCmd } from "./build";
+import { chatCmd } from "./chat";
 import { evalCmd } from "./eval";
 import { infoCmd } from "./info";
 import { quantizeCmd } from "./quantize";
 import { runCmd } from "./run";
+import { serveCmd } from "./serve";
 
 interface Command {
   name: string;
@@ -17,6 +19,8 @@ interface Command {
 
 export const COMMANDS: readonly Command[] = [
   { name: "run", usage: [["int4 run  [--model FILE.gguf] [--prompt TEXT] [-n N] [sampling options]", "generate text"]], run: runCmd },
+  { name: "chat", usage: [["int4 chat --model FILE.gguf [--template NAME] [--system TEXT] [sampling options]", "chat on the terminal"]], run: chatCmd },
+  { name: "serve", usage: [["int4 serve --model FILE.gguf [--port 8080] [--host 127.0.0.1] [--parallel 8]", "OpenAI-compatible server"]], run: serveCmd },
   {
     name: "eval",
     usage: [

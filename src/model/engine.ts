@@ -17,6 +17,10 @@ export interface LoadSpec {
   threads: number;
   /** KV cache positions; default min(model context, 2048). */
   ctx?: number;
+  /** Sequences decoded together (continuous batching, ./batch.ts); 1 (default): one generate at a time. */
+  parallel?: number;
+  /** With parallel: pad batches to the GEMM's 4 rows, so a sequence's tokens never depend on its companions (./batch.ts). */
+  exactBatches?: boolean;
 }
 
 export interface ModelInfo {
@@ -24,6 +28,8 @@ export interface ModelInfo {
   quant: QuantName;
   threads: number;
   ctx: number;
+  /** Sequences decoded together (LoadSpec.parallel). */
+  parallel: number;
   /** Bytes of all weights in memory (linear layers + norms). */
   weightBytes: number;
   /** Weights in linear layers (embedding and output included) and their storage bits per weight. */
@@ -74,7 +80,7 @@ export function loadEngine(spec: LoadSpec): Engine {
   const transformer = new Transformer(config, weights, { ctx, threads: spec.threads });
   const st = weightStats(weights);
   const info: ModelInfo = {
-    config, quant: quant.name, threads: spec.threads, ctx,
+    config, quant: quant.name, threads: spec.threads, ctx, parallel: spec.parallel ?? 1,
     weightBytes: st.bytes, linearWeights: st.linearWeights, bitsPerWeight: st.bitsPerWeight,
     kvCacheBytes: transformer.kvCacheBytes, tiedOutput: weights.tied, loadMs: performance.now() - t0, demo,
   };

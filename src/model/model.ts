@@ -28,6 +28,24 @@ export interface LoadModelOptions {
   threads?: number;
   /** KV cache length in positions (default: min(model context, 2048)). */
   ctx?: number;
+  /**
+   * Generations that decode together (continuous batching: one pass of the weights gives a token
+   * to each; default 1). Each has its own KV cache of `ctx` positions; more wait their turn.
+   */
+  parallel?: number;
+  /**
+   * With parallel > 1: batches of 1 to 3 sequences are padded to 4 rows, so that every row runs
+   * the native GEMM and a sequence's tokens (temperature 0) never depend on which others share
+   * its steps. Default false: 1 to 3 rows run the GEMV, whose sums round differently (~1e-6 in
+   * the logits, now and then a different token at a near-tie), and which is much cheaper.
+   */
+  exactBatches?: boolean;
+}
+
+/** What generateTokens() yields: decoded text (may be empty mid-character) and the tokens generated so far. */
+export interface GenerateChunk {
+  text: string;
+  tokens: number;
 }
 
 export interface GenerateOptions extends SamplerOptions {
@@ -52,7 +70,7 @@ export interface GenerateOptions extends SamplerOptions {
 /** The built-in demo model: `loadModel(DEMO_MODEL)` (random weights, TinyLlama-1.1B's shape). */
 export const DEMO_MODEL = "demo";
 
-const LOAD_OPTIONS = ["quant", "threads", "ctx"];
+const LOAD_OPTIONS = ["quant", "threads", "ctx", "parallel", "exactBatches"];
 /** Prompts longer than this (characters) are tokenized on the worker thread. */
 const LONG_PROMPT = 16384;
 const GENERATE_OPTIONS = ["maxTokens", "signal", "special", "bos", "reuseCache", ...SAMPLER_OPTION_NAMES];
@@ -74,9 +92,10 @@ export class Model {
   lastStats: GenerateStats | null = null;
   #worker: Worker | null;
   #disposed = false;
-  #busy = false;
-  /** The control words of the generation in flight (to wake its reader if the worker dies). */
-  #activeCtrl: Int32Array | null = null;
+  /** Generations running (one at a time unless info.parallel > 1). */
+  #running = 0;
+  /** The control words of the generations in flight (to wake their readers if the worker dies). */
+  #activeCtrl = new Set<Int32Array>();
   #nextId = 1;
   #pending = new Map<number, { resolve: (s: never) => void; reject: (e: Error) => void }>();
 
@@ -114,9 +133,9 @@ export class Model {
   #failAll(e: Error): void {
     for (const p of this.#pending.values()) p.reject(e);
     this.#pending.clear();
-    if (this.#activeCtrl) {
-      Atomics.store(this.#activeCtrl, DONE, 1);
-      publish(this.#activeCtrl);
+    for (const ctrl of this.#activeCtrl) {
+      Atomics.store(ctrl, DONE, 1);
+      publish(ctrl);
     }
   }
 
@@ -130,33 +149,51 @@ export class Model {
     return new ChatSession(this, this.chatTemplate, options);
   }
 
-  /**
-   * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at any
-   * of the tokenizer's stopTokens (EOS, end of turn), after maxTokens, at the end of the context, or when `signal` aborts. One generate() at a time.
-   */
-  async *generate(prompt: string, options?: GenerateOptions): AsyncGenerator<string, void, undefined> {
-    if (typeof prompt !== "string") throw typeError("generate prompt", "a string", prompt);
+  /** Checks generate options: the token budget, the abort signal and the sampler's options. */
+  #generateOptions(options: unknown, names: string[]): { o: Record<string, unknown>; maxTokens: number; signal?: AbortSignal; sampler: SamplerOptions } {
     const o = checkOptions("generate options", options);
-    for (const k of Object.keys(o)) if (!GENERATE_OPTIONS.includes(k)) throw rangeError("generate options", GENERATE_OPTIONS.join(", "), `option "${k}"`);
+    for (const k of Object.keys(o)) if (!names.includes(k)) throw rangeError("generate options", names.join(", "), `option "${k}"`);
     const maxTokens = o.maxTokens === undefined ? 128 : checkPositiveInt("maxTokens", o.maxTokens, 1 << 24);
     const signal = o.signal as AbortSignal | undefined;
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw typeError("signal", "an AbortSignal", signal);
+    const sampler: SamplerOptions = {};
+    for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
+    resolveSamplerOptions(sampler); // validate here, where the caller can catch it
+    return { o, maxTokens, signal, sampler };
+  }
+
+  /** Refuses a generation while another runs, unless the model was loaded with parallel > 1. */
+  #claim(): Worker {
+    const worker = this.#worker;
+    if (!worker) throw new Error("Model: used after dispose()");
+    if (this.#running > 0 && this.info.parallel <= 1) throw new Error("Model: generate() is already running; one at a time (load with { parallel } for several)");
+    this.#running++;
+    return worker;
+  }
+
+  #release(): void {
+    this.#running--;
+  }
+
+  /**
+   * Streams the continuation of `prompt` as text pieces (each piece complete UTF-8). Stops at any
+   * of the tokenizer's stopTokens (EOS, end of turn), after maxTokens, at the end of the context,
+   * or when `signal` aborts. One generate() at a time, or up to `parallel` (loadModel's option)
+   * decoding together, more waiting their turn.
+   */
+  async *generate(prompt: string, options?: GenerateOptions): AsyncGenerator<string, void, undefined> {
+    if (typeof prompt !== "string") throw typeError("generate prompt", "a string", prompt);
+    const { o, maxTokens, signal, sampler } = this.#generateOptions(options, GENERATE_OPTIONS);
     const special = o.special ?? false;
     if (typeof special !== "boolean") throw typeError("special", "a boolean", special);
     const bos = o.bos as boolean | undefined;
     if (bos !== undefined && typeof bos !== "boolean") throw typeError("bos", "a boolean", bos);
     const reuseCache = o.reuseCache ?? true;
     if (typeof reuseCache !== "boolean") throw typeError("reuseCache", "a boolean", reuseCache);
-    const sampler: SamplerOptions = {};
-    for (const k of SAMPLER_OPTION_NAMES) if (o[k] !== undefined) (sampler as Record<string, unknown>)[k] = o[k];
-    resolveSamplerOptions(sampler); // validate here, where the caller can catch it
-    const worker = this.#worker;
-    if (!worker) throw new Error("Model: used after dispose()");
-    if (this.#busy) throw new Error("Model: generate() is already running; one at a time");
     // a prompt that cannot fit is refused before the work of tokenizing it
     const least = this.tokenizer.minTokens(prompt);
     if (least >= this.info.ctx) throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `at least ${least} tokens (${prompt.length} characters)`);
-    this.#busy = true;
+    const worker = this.#claim();
     let tokens: Int32Array;
     try {
       if (prompt.length > LONG_PROMPT) {
@@ -175,22 +212,55 @@ export class Model {
         tokens = Int32Array.from(this.tokenizer.encode(prompt, { special, bos }));
       }
     } catch (e) {
-      this.#busy = false;
+      this.#release();
       if (this.#disposed) return;
       throw e;
     }
     if (this.#disposed || tokens.length === 0 || tokens.length >= this.info.ctx) {
-      this.#busy = false;
+      this.#release();
       if (this.#disposed) return; // disposed while the worker tokenized
       if (tokens.length === 0) throw rangeError("prompt", "text that encodes to at least one token (this tokenizer adds no BOS)", "an empty prompt");
       throw rangeError("prompt", `fewer than ${this.info.ctx} tokens (the context)`, `${tokens.length} tokens`);
     }
+    try {
+      // for-await: a consumer that stops early returns #run too, which stops the worker
+      for await (const c of this.#run(worker, tokens, maxTokens, sampler, signal, reuseCache)) if (c.text) yield c.text;
+    } finally {
+      this.#release();
+    }
+  }
 
+  /**
+   * generate() from token ids (a prompt already tokenized, e.g. a chat template's text with its
+   * special tokens): yields { text, tokens } (tokens: how many have been generated so far, for
+   * exact counts) and returns this generation's statistics (null if the model was disposed).
+   * With `parallel` > 1 several run at once, each with its own statistics.
+   */
+  async *generateTokens(prompt: ArrayLike<number>, options?: Omit<GenerateOptions, "special" | "bos">): AsyncGenerator<GenerateChunk, GenerateStats | null, undefined> {
+    if (prompt === null || typeof prompt !== "object" || typeof (prompt as ArrayLike<number>).length !== "number") throw typeError("prompt tokens", "an array of token ids", prompt);
+    const tokens = Int32Array.from(prompt);
+    const V = this.info.config.vocab;
+    if (tokens.length === 0 || tokens.length >= this.info.ctx) throw rangeError("prompt tokens", `1 to ${this.info.ctx - 1} tokens (the context)`, `${tokens.length} tokens`);
+    for (let i = 0; i < tokens.length; i++) if (tokens[i] < 0 || tokens[i] >= V || tokens[i] !== prompt[i]) throw rangeError(`prompt tokens[${i}]`, `an id in [0, ${V})`, prompt[i]);
+    const { o, maxTokens, signal, sampler } = this.#generateOptions(options, GENERATE_OPTIONS.filter((k) => k !== "special" && k !== "bos"));
+    const reuseCache = o.reuseCache ?? true;
+    if (typeof reuseCache !== "boolean") throw typeError("reuseCache", "a boolean", reuseCache);
+    const worker = this.#claim();
+    try {
+      return yield* this.#run(worker, tokens, maxTokens, sampler, signal, reuseCache);
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Runs one generation on the worker and streams its tokens as text; returns its statistics. */
+  async *#run(worker: Worker, tokens: Int32Array, maxTokens: number, sampler: SamplerOptions, signal: AbortSignal | undefined,
+              reuseCache: boolean): AsyncGenerator<GenerateChunk, GenerateStats | null, undefined> {
     const shared = new SharedArrayBuffer((HEADER + maxTokens) * 4);
     const ctrl = new Int32Array(shared, 0, HEADER);
     const ids = new Int32Array(shared, HEADER * 4);
     const id = this.#nextId++;
-    this.#activeCtrl = ctrl;
+    this.#activeCtrl.add(ctrl);
     const done = this.#request<GenerateStats>(id);
     done.catch(() => {}); // observed below
     const onAbort = () => {
@@ -205,13 +275,14 @@ export class Model {
     for (const t of tokens) dec.push(t);
     let seen = 0;
     let finished = false;
+    let stats: GenerateStats | null = null;
     try {
       for (;;) {
         const seq = Atomics.load(ctrl, SEQ); // before looking: any later event changes it
         const count = Atomics.load(ctrl, COUNT);
         while (seen < count) {
           const piece = dec.push(ids[seen++]);
-          if (piece) yield piece;
+          yield { text: piece, tokens: seen };
         }
         if (Atomics.load(ctrl, DONE) !== 0 && Atomics.load(ctrl, COUNT) === seen) break;
         if (Atomics.load(ctrl, COUNT) === seen) {
@@ -222,13 +293,14 @@ export class Model {
       }
       const tail = dec.flush();
       try {
-        this.lastStats = await done;
+        stats = this.lastStats = await done;
       } catch (e) {
-        if (this.#disposed) return; // dispose() ended the generation: the tokens so far were the output
+        if (this.#disposed) return null; // dispose() ended the generation: the tokens so far were the output
         throw e;
       }
       finished = true;
-      if (tail) yield tail;
+      if (tail) yield { text: tail, tokens: seen };
+      return stats;
     } finally {
       if (!finished) {
         // the consumer stopped early (break/return/throw): stop the worker and wait for it
@@ -240,9 +312,8 @@ export class Model {
         }
       }
       signal?.removeEventListener("abort", onAbort);
-      this.#activeCtrl = null;
-      this.#busy = false;
-      this.#worker?.unref();
+      this.#activeCtrl.delete(ctrl);
+      if (this.#activeCtrl.size === 0) this.#worker?.unref();
     }
   }
 
@@ -255,7 +326,7 @@ export class Model {
     this.#worker = null;
     if (!w) return;
     this.#disposed = true;
-    if (this.#activeCtrl) Atomics.store(this.#activeCtrl, ABORT, 1);
+    for (const ctrl of this.#activeCtrl) Atomics.store(ctrl, ABORT, 1);
     this.lastStats = null;
     this.#failAll(new Error("Model: disposed"));
     void w.terminate();
@@ -281,6 +352,9 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
   let quant = o.quant === undefined ? undefined : parseQuant(o.quant).name;
   const threads = o.threads === undefined ? Math.max(1, os.availableParallelism()) : checkPositiveInt("threads", o.threads, 256);
   const ctx = o.ctx === undefined ? undefined : checkPositiveInt("ctx", o.ctx, 1 << 22);
+  const parallel = o.parallel === undefined ? undefined : checkPositiveInt("parallel", o.parallel, 256);
+  const exactBatches = o.exactBatches ?? false;
+  if (typeof exactBatches !== "boolean") throw typeError("exactBatches", "a boolean", exactBatches);
   let source: ModelSource, tokenizer: Tokenizer;
   let chatTemplate: string | null = null;
   if (file === DEMO_MODEL) {
@@ -303,7 +377,7 @@ export async function loadModel(file: string, options?: LoadModelOptions): Promi
     }
     source = { kind: "gguf", path: path.resolve(file) };
   }
-  const spec: LoadSpec = { source, quant, threads, ctx };
+  const spec: LoadSpec = { source, quant, threads, ctx, parallel, exactBatches };
   const worker = new Worker(workerPath());
   try {
     const info = await new Promise<ModelInfo>((resolve, reject) => {

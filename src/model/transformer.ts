@@ -4,9 +4,11 @@
 // differs from llama's it says so in its declaration (ModelConfig's optional fields, the optional
 // fields of LayerWeights), and the one pass below reads those: biases on Q, K, V (qwen2), per-head
 // Q/K norms (qwen3, gemma3), post-norms (gemma), GELU gate, soft-capping, sliding windows, RoPE
-// frequency factors and per-layer RoPE bases. One sequence per Transformer; several sequences per
-// batch would give each row its own position and KV cache (pos0 and cacheOff become per row). A batch of M tokens runs as one pass (M = prompt length: the GEMM path;
-// M = 1 while generating). Every linear layer runs on the native INT4 matmul: the public matmul, or
+// frequency factors and per-layer RoPE bases. A batch of M tokens runs as one pass (M = prompt
+// length: the GEMM path; M = 1 while generating). A batch may also hold several sequences
+// (forwardBatch, continuous batching in ./batch.ts): its rows are split in segments, each a run of
+// consecutive positions of one sequence with its own KV cache; the linears run on all M rows at once
+// (the weights are read once for all), RoPE, the KV store and attention per segment. Every linear layer runs on the native INT4 matmul: the public matmul, or
 // for Q, K, V and gate, up (linears of one input) the binding's matmulShared, one pass of the
 // thread pool per group; the native f32 sgemm with quant "f32". The other operators are native
 // (cpp/ops). Buffers for M = 1 are allocated once, so a generated token allocates nothing in
@@ -88,6 +90,34 @@ function linearGroup(ls: Linear[]): LinearGroup {
   return { ls, mats };
 }
 
+/**
+ * One sequence's keys and values. keys (nLayers, nKv, ctx/16, hd, 16), in blocks of 16 positions
+ * (cpp/ops/ops.h); values (nLayers, nKv, ctx, hd). ctx is rounded up to a multiple of 16.
+ */
+export class KVCache {
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly ctx: number;
+  constructor(config: ModelConfig, ctx: number) {
+    // the native cache keeps keys in blocks of 16 positions: room for a whole block
+    this.ctx = Math.ceil(ctx / 16) * 16;
+    const n = config.nLayers * this.ctx * config.nKvHeads * config.headDim;
+    this.k = new Float32Array(n);
+    this.v = new Float32Array(n);
+  }
+  get bytes(): number {
+    return this.k.byteLength + this.v.byteLength;
+  }
+}
+
+/** Rows start..start+n of a batch: tokens of one sequence at positions pos0.., with its cache. */
+export interface Segment {
+  cache: KVCache;
+  pos0: number;
+  start: number;
+  n: number;
+}
+
 export interface TransformerOptions {
   /** KV cache length (positions); default min(model context, 2048). */
   ctx?: number;
@@ -106,9 +136,8 @@ export const MAX_BATCH = 512;
 export class Transformer {
   readonly ctx: number;
   readonly threads: number;
-  readonly kCache: Float32Array; // (nLayers, nKv, cacheCtx/16, hd, 16): keys in blocks of 16 positions (cpp/ops/ops.h)
-  readonly vCache: Float32Array; // (nLayers, nKv, cacheCtx, hd)
-  readonly #cacheCtx: number; // ctx rounded up to a multiple of 16
+  /** The KV cache of forward()'s sequence (forwardBatch's sequences bring their own). */
+  readonly cache: KVCache;
   readonly #one: Scratch;
   readonly #logits1: Tensor; // (1, vocab)
   readonly #logits1Opts: MatmulOptions;
@@ -116,6 +145,9 @@ export class Transformer {
   readonly #qkv: LinearGroup[];
   readonly #gateUp: LinearGroup[];
   #batch: Scratch | null = null;
+  // forwardBatch: scratches of the small batch sizes it cycles through, and its logits buffers
+  readonly #small = new Map<number, Scratch>();
+  #rows: { S: number; xb: Tensor; logits: Tensor; opts: MatmulOptions } | null = null;
   readonly #plan: LayerPlan[];
   /** RoPE frequency factors (nRot/2) or null: Llama 3's, or Phi-3's long or short ones for this context. */
   readonly #ropeFactors: Float32Array | null;
@@ -128,11 +160,7 @@ export class Transformer {
   constructor(readonly config: ModelConfig, readonly weights: ModelWeights, options: TransformerOptions = {}) {
     this.ctx = options.ctx ?? Math.min(config.ctx, 2048);
     this.threads = options.threads ?? 1;
-    const kvd = config.nKvHeads * config.headDim;
-    // the native cache keeps keys in blocks of 16 positions (cpp/ops/ops.h): room for a whole block
-    this.#cacheCtx = Math.ceil(this.ctx / 16) * 16;
-    this.kCache = new Float32Array(config.nLayers * this.#cacheCtx * kvd);
-    this.vCache = new Float32Array(config.nLayers * this.#cacheCtx * kvd);
+    this.cache = new KVCache(config, this.ctx);
     this.#one = new Scratch(1, config, this.threads);
     this.#logits1 = new Tensor(new Float32Array(config.vocab), [1, config.vocab]);
     this.#logits1Opts = { out: this.#logits1, threads: this.threads };
@@ -146,7 +174,7 @@ export class Transformer {
   }
 
   get kvCacheBytes(): number {
-    return this.kCache.byteLength + this.vCache.byteLength;
+    return this.cache.bytes;
   }
 
   #linear(l: Linear, x: Tensor, out: Tensor, opts: MatmulOptions): void {
@@ -180,8 +208,11 @@ export class Transformer {
     }
   }
 
-  /** Runs M tokens at positions pos0.. through the layers, leaving the final hidden states in s.x. */
-  #layers(tokens: ArrayLike<number>, start: number, s: Scratch, pos0: number): void {
+  /**
+   * Runs M tokens (tokens[start..start+M]) through the layers, leaving the final hidden states in
+   * s.x; segs split the rows into sequences (their positions and KV caches).
+   */
+  #layers(tokens: ArrayLike<number>, start: number, s: Scratch, segs: readonly Segment[]): void {
     const c = this.config, M = s.M;
     const kvd = c.nKvHeads * c.headDim, qd = c.nHeads * c.headDim;
     const mscale = c.ropeAttnFactor ?? 1, scale = c.attnScale ?? Math.fround(1 / Math.sqrt(c.headDim));
@@ -189,7 +220,6 @@ export class Transformer {
     if (c.embedScale !== undefined) ops.scaleInPlace(s.x.data, M * c.dim, c.embedScale); // x (M,dim) *= sqrt(dim) (gemma)
     for (let l = 0; l < c.nLayers; l++) {
       const w = this.weights.layers[l], p = this.#plan[l];
-      const cacheOff = l * this.#cacheCtx * kvd;
       // attention block
       ops.rmsnorm(s.x.data, w.attnNorm, s.xb.data, M, c.dim, c.eps, this.threads);
       // Wq (qd,dim), Wk (kvd,dim), Wv (kvd,dim) @ xb -> q (M,qd), k (M,kvd), v (M,kvd)
@@ -200,12 +230,21 @@ export class Transformer {
       // RMSNorm of each head: q as (M*nHeads, hd), k as (M*nKv, hd), one weight (hd,) for all heads (qwen3, gemma3)
       if (w.qNorm) ops.rmsnorm(s.q.data, w.qNorm, s.q.data, M * c.nHeads, c.headDim, c.eps);
       if (w.kNorm) ops.rmsnorm(s.k.data, w.kNorm, s.k.data, M * c.nKvHeads, c.headDim, c.eps);
-      ops.rope(s.q.data, M, c.nHeads, c.headDim, pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
-      ops.rope(s.k.data, M, c.nKvHeads, c.headDim, pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
-      ops.storeKV(s.k.data, s.v.data, M, pos0, c.nKvHeads, c.headDim, this.#cacheCtx, this.kCache, this.vCache, cacheOff);
-      // softmax(q k^T * scale, soft-capped, within the window) v -> att (M,qd)
-      ops.attention(s.q.data, this.kCache, this.vCache, cacheOff, s.att.data, M, pos0, c.nHeads, c.nKvHeads, c.headDim, this.#cacheCtx, this.threads,
-        scale, c.attnSoftcap ?? 0, p.window);
+      // per sequence: its positions, its KV cache (one segment, all M rows, in forward())
+      for (const g of segs) {
+        const one = segs.length === 1;
+        const q = one ? s.q.data : s.q.data.subarray(g.start * qd, (g.start + g.n) * qd);
+        const k = one ? s.k.data : s.k.data.subarray(g.start * kvd, (g.start + g.n) * kvd);
+        const v = one ? s.v.data : s.v.data.subarray(g.start * kvd, (g.start + g.n) * kvd);
+        const att = one ? s.att.data : s.att.data.subarray(g.start * qd, (g.start + g.n) * qd);
+        const kc = g.cache, cacheOff = l * kc.ctx * kvd;
+        ops.rope(q, g.n, c.nHeads, c.headDim, g.pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
+        ops.rope(k, g.n, c.nKvHeads, c.headDim, g.pos0, c.nRot, p.ropeBase, c.ropeMode, this.#ropeFactors, p.ropeFreqScale, mscale);
+        ops.storeKV(k, v, g.n, g.pos0, c.nKvHeads, c.headDim, kc.ctx, kc.k, kc.v, cacheOff);
+        // softmax(q k^T * scale, soft-capped, within the window) v -> att (n,qd)
+        ops.attention(q, kc.k, kc.v, cacheOff, att, g.n, g.pos0, c.nHeads, c.nKvHeads, c.headDim, kc.ctx, this.threads,
+          scale, c.attnSoftcap ?? 0, p.window);
+      }
       this.#linear(w.wo, s.att, s.xb2, s.opts.get(s.xb2)!); // Wo (dim,qd) @ att -> xb2 (M,dim)
       if (w.postAttnNorm) ops.rmsnorm(s.xb2.data, w.postAttnNorm, s.xb2.data, M, c.dim, c.eps, this.threads); // (gemma)
       ops.addInPlace(s.x.data, s.xb2.data, M * c.dim, this.threads);
@@ -245,7 +284,7 @@ export class Transformer {
     for (let start = 0; start < n; start += MAX_BATCH) {
       const M = Math.min(MAX_BATCH, n - start);
       s = this.#scratch(M);
-      this.#layers(tokens, start, s, pos0 + start);
+      this.#layers(tokens, start, s, [{ cache: this.cache, pos0: pos0 + start, start: 0, n: M }]);
     }
     // final norm of the last row only, then the output projection (vocab,dim) @ x -> logits
     ops.rmsnorm(s.M === 1 ? s.x.data : s.x.data.subarray((s.M - 1) * c.dim), this.weights.outputNorm, this.#one.xb.data, 1, c.dim, c.eps);
@@ -264,12 +303,51 @@ export class Transformer {
     for (let start = 0; start < n; start += MAX_BATCH) {
       const M = Math.min(MAX_BATCH, n - start);
       const s = this.#scratch(M);
-      this.#layers(tokens, start, s, pos0 + start);
+      this.#layers(tokens, start, s, [{ cache: this.cache, pos0: pos0 + start, start: 0, n: M }]);
       ops.rmsnorm(s.x.data, this.weights.outputNorm, s.xb.data, M, c.dim, c.eps);
       const logits = new Tensor(out.subarray(start * c.vocab, (start + M) * c.vocab), [M, c.vocab]);
       this.#linear(this.weights.output, s.xb, logits, { out: logits, threads: this.threads });
       if (c.finalSoftcap) ops.softcap(logits.data, M * c.vocab, c.finalSoftcap);
     }
     return out;
+  }
+
+  /**
+   * One step of several sequences: tokens (M,) split by segs into runs of consecutive positions
+   * of one sequence each (a decoding sequence gives one row, a prompt several), each with its own
+   * KV cache. Returns the next-token logits after the last row of each segment, (segs.length,
+   * vocab), a buffer reused by the next call. A row's result depends only on its own sequence
+   * (the linears compute each row alone), not on which others share the batch.
+   */
+  forwardBatch(tokens: Int32Array, segs: readonly Segment[]): Float32Array {
+    const c = this.config, M = tokens.length, S = segs.length;
+    if (M < 1 || M > MAX_BATCH) throw new RangeError(`tokens: expected 1 to ${MAX_BATCH} rows, got ${M}`);
+    let row = 0;
+    for (const g of segs) {
+      if (g.start !== row || g.n < 1) throw new RangeError(`segments: expected consecutive runs of rows from 0, got one at row ${g.start} of ${g.n} rows (expected row ${row})`);
+      if (!Number.isInteger(g.pos0) || g.pos0 < 0 || g.pos0 + g.n > g.cache.ctx) throw new RangeError(`context: positions ${g.pos0}..${g.pos0 + g.n} do not fit a KV cache of ${g.cache.ctx}`);
+      row += g.n;
+    }
+    if (row !== M) throw new RangeError(`segments: expected them to cover the ${M} rows, they cover ${row}`);
+    let s = M === 1 ? this.#one : this.#small.get(M);
+    if (!s) {
+      if (M <= 64) this.#small.set(M, (s = new Scratch(M, c, this.threads)));
+      else s = this.#scratch(M);
+    }
+    this.#layers(tokens, 0, s, segs);
+    if (this.#rows?.S !== S) {
+      const xb = new Tensor(new Float32Array(S * c.dim), [S, c.dim]);
+      const logits = new Tensor(new Float32Array(S * c.vocab), [S, c.vocab]);
+      this.#rows = { S, xb, logits, opts: { out: logits, threads: this.threads } };
+    }
+    const r = this.#rows;
+    // final norm of each segment's last row, then one output projection for all of them
+    segs.forEach((g, i) => {
+      const last = g.start + g.n - 1;
+      ops.rmsnorm(s!.x.data.subarray(last * c.dim, (last + 1) * c.dim), this.weights.outputNorm, r.xb.data.subarray(i * c.dim, (i + 1) * c.dim), 1, c.dim, c.eps);
+    });
+    this.#linear(this.weights.output, r.xb, r.logits, r.opts);
+    if (c.finalSoftcap) ops.softcap(r.logits.data, S * c.vocab, c.finalSoftcap);
+    return r.logits.data;
   }
 }

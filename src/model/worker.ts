@@ -3,10 +3,13 @@
 // free; between tokens the only cost is an Atomics store and notify.
 import { parentPort } from "node:worker_threads";
 import { Sampler } from "../sampler";
+import { BatchEngine } from "./batch";
 import { loadEngine, type Engine } from "./engine";
 import { ABORT, COUNT, DONE, HEADER, publish, type FromWorker, type GenerateStats, type StopReason, type ToWorker } from "./protocol";
 
 let engine: Engine | null = null;
+/** With LoadSpec.parallel > 1: generations run together (continuous batching) instead of one by one. */
+let batch: BatchEngine | null = null;
 // The tokens whose keys and values the KV cache holds, at positions 0.. (those fed through the
 // forward pass by the last generate): a new prompt that starts with them reuses them and runs only
 // the rest, as llama.cpp's server does. Each position's keys and values depend only on the tokens
@@ -60,6 +63,13 @@ parentPort!.on("message", (m: ToWorker) => {
   if (m.type === "load") {
     try {
       engine = loadEngine(m.spec);
+      if ((m.spec.parallel ?? 1) > 1) {
+        batch = new BatchEngine(engine.transformer, m.spec.parallel!, (id, r) => {
+          if ("stats" in r) post({ type: "done", id, stats: r.stats });
+          else post({ type: "error", id, name: r.error.name, message: r.error.message });
+        }, m.spec.exactBatches ?? false);
+        engine.info.kvCacheBytes = batch.kvCacheBytes; // every slot's cache
+      }
       post({ type: "loaded", info: engine.info });
     } catch (e) {
       const err = e as Error;
@@ -73,6 +83,8 @@ parentPort!.on("message", (m: ToWorker) => {
       const err = e as Error;
       post({ type: "error", id: m.id, name: err.name, message: err.message });
     }
+  } else if (m.type === "generate" && batch) {
+    batch.submit(m);
   } else if (m.type === "generate") {
     stop = new Set(m.stop);
     const ctrl = new Int32Array(m.shared, 0, HEADER);
