@@ -83,6 +83,7 @@ void gemv_q4_K_zmm(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64
 }  // namespace ggml
 }  // namespace int4
 
+#if !defined(INT4_BLOCKS_AMX)  // blocks_amx.cpp includes this file and defines its own table
 namespace int4 {
 namespace ggml {
 
@@ -95,3 +96,4 @@ extern const BlockKernels kBlockKernels_avx512[kTypeCount] = {
 
 }  // namespace ggml
 }  // namespace int4
+#endif

@@ -73,6 +73,7 @@ struct BlockKernels {
 #if defined(__x86_64__)
 extern const BlockKernels kBlockKernels_avx2[kTypeCount];
 extern const BlockKernels kBlockKernels_avx512[kTypeCount];
+extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount];  // with AMX-INT8 tile GEMMs (blocks_amx.cpp)
 #endif
 #if defined(__aarch64__)
 extern const BlockKernels kBlockKernels_neon[kTypeCount];

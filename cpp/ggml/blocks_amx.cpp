@@ -1,0 +1,271 @@
+// AMX-INT8 tile GEMMs for llama.cpp's block types (prompt processing), on top of the avx512 block
+// kernels (this file includes blocks_avx512.cpp: the GEMVs, and the GEMM for fewer than 16 rows
+// of x, are those). Compiled with the AVX-512 flags and -mamx-tile -mamx-int8; used only through
+// the avx512+amx kernel table (kernels_amx.cpp), i.e. when the CPU has AMX-INT8 and the process
+// was granted the tile state.
+//
+// Per block of 16 weight rows, the rows are decoded once (for all rows of x) into tiles in the
+// layout tdpb*d reads for B (per 32-value chunk: 8 rows of 64 bytes, row r holding weights
+// 4r..4r+3 of each of the 16 W rows, as in kernels_amx.cpp) plus f32 scales per (row, chunk or
+// 16-group). Then every 16 rows of x multiply it: one tile product per chunk (or per 16-group)
+// gives the exact i32 sums of 16 x rows by 16 W rows, as the scalar reference's, which are then
+// scaled in f32:
+//   Q4_K: codes 0..15 unsigned (tdpbsud), dw = d * sc, ow = -dmin * m (f32, per row and chunk):
+//         y += sum * dw * dx + ow * s           (s = dx * sum of the x codes: block_q8's s)
+//   Q6_K: codes q - 32 signed (tdpbssd), 16-groups (tiles of K = 16), dw = d * sc per group:
+//         y += (sum0 * dw0 + sum1 * dw1) * dx
+// Each output (x row, W row) goes through the same operations whatever the tile, the row range or
+// the thread count: results do not depend on `threads`.
+#define INT4_BLOCKS_AMX 1
+#include "blocks_avx512.cpp"
+
+#include <immintrin.h>
+
+#include <cstddef>
+
+#if defined(_WIN32) && defined(__GNUC__) && !defined(__clang__)
+// GCC's amxtileintrin.h passes the stride as a long: 32 bits on Windows (see kernels_amx.cpp).
+#undef _tile_loadd_internal
+#define _tile_loadd_internal(dst, base, stride) \
+  __asm__ volatile("tileloadd\t(%0,%1,1), %%tmm" #dst ::"r"((const void*)(base)), "r"((long long)(stride)))
+#undef _tile_stored_internal
+#define _tile_stored_internal(src, base, stride) \
+  __asm__ volatile("tilestored\t%%tmm" #src ", (%0,%1,1)" ::"r"((void*)(base)), "r"((long long)(stride)) : "memory")
+#endif
+
+namespace int4 {
+namespace ggml {
+namespace {
+
+struct alignas(64) AmxConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(AmxConfig) == 64, "ldtilecfg reads 64 bytes");
+
+// tmm0..3: C (16 x 16 i32); tmm4, tmm5: A (16 rows of x, kk bytes); tmm6, tmm7: B (kk / 4 x 64)
+void amx_config(int kk) {
+  AmxConfig c;
+  for (int t = 0; t < 4; t++) c.rows[t] = 16, c.colsb[t] = 64;
+  for (int t = 4; t < 6; t++) c.rows[t] = 16, c.colsb[t] = static_cast<uint16_t>(kk);
+  for (int t = 6; t < 8; t++) c.rows[t] = static_cast<uint8_t>(kk / 4), c.colsb[t] = 64;
+  _tile_loadconfig(&c);
+}
+
+constexpr int64_t kQsOff = offsetof(block_q8, qs);
+
+// ---- per type: the decoder of 16 W rows and the scaling of the tile sums ----
+//
+// A round issues two tile products (slots 0 and 1) into two C tiles; a_off/b_off give the bytes
+// of x (from a row's first block_q8) and of the packed B of each. kSub = tiles per chunk.
+
+struct AmxQ4_K {
+  static constexpr int kKK = 32, kSub = 1;
+  static constexpr bool kUnsigned = true;
+  static constexpr int kUnitChunks = 8, kUnitBytes = 144;
+  static int64_t rounds(int64_t nb) { return nb / 2; }
+  static int64_t a_off(int64_t r, int s) { return (2 * r + s) * int64_t(sizeof(block_q8)) + kQsOff; }
+  static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
+  static constexpr GemmFn fallback = gemm<DecQ4_K>;
+
+  // rows [n0, n0 + n) of W -> B (nb chunks x 512 bytes), dw, ow (nb x 16 floats)
+  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+    const int64_t nu = nb / 8;
+    const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
+    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int>(rb)));
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    for (int64_t u = 0; u < nu; u++) {
+      for (int i = 0; i < 16; i++) {
+        alignas(64) float f[16];
+        if (i < n) {
+          const uint8_t* p = W + (n0 + i) * rb + u * 144;
+          const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
+          const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
+          _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
+        } else {
+          _mm512_store_ps(f, _mm512_setzero_ps());
+        }
+        for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
+      }
+      const uint8_t* base = W + n0 * rb + u * 144 + 16;
+      for (int j = 0; j < 4; j++) {
+        int8_t* b0 = B + (8 * u + 2 * j) * 512;
+        for (int r = 0; r < 8; r++) {
+          const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 32 * j + 4 * r, 1);
+          _mm512_store_si512(b0 + r * 64, _mm512_and_si512(d, low));
+          _mm512_store_si512(b0 + 512 + r * 64, _mm512_and_si512(_mm512_srli_epi16(d, 4), low));
+        }
+      }
+    }
+  }
+
+  // the sums of round r (chunks 2r, 2r+1) into acc
+  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const block_q8* xq, int64_t nb, const float* dw, const float* ow,
+                            __m512* acc) {
+    for (int s = 0; s < 2; s++) {
+      const int64_t c = 2 * r + s;
+      const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
+#pragma GCC unroll 16
+      for (int m = 0; m < 16; m++) {
+        const block_q8& b = xq[m * nb + c];
+        const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(C[s][m]));
+        acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(w, _mm512_set1_ps(b.d)), acc[m]);
+        acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(b.s), acc[m]);
+      }
+    }
+  }
+};
+
+struct AmxQ6_K {
+  static constexpr int kKK = 16, kSub = 2;
+  static constexpr bool kUnsigned = false;
+  static int64_t rounds(int64_t nb) { return nb; }
+  static int64_t a_off(int64_t r, int s) { return r * int64_t(sizeof(block_q8)) + kQsOff + 16 * s; }
+  static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
+  static constexpr GemmFn fallback = gemm<DecQ6_K>;
+
+  // dw: per chunk, the two 16-groups' d * sc (nb x 2 x 16 floats); ow unused
+  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
+    const int64_t nu = nb / 8;
+    const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
+    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                             _mm512_set1_epi32(static_cast<int>(rb)));
+    const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
+    for (int64_t u = 0; u < nu; u++) {
+      for (int i = 0; i < 16; i++) {
+        alignas(64) float f[16];
+        if (i < n) {
+          const uint8_t* p = W + (n0 + i) * rb + u * 210;
+          const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ld128(p + 192)));
+          _mm512_store_ps(f, _mm512_mul_ps(sc, _mm512_set1_ps(f16_at(p + 208))));
+        } else {
+          _mm512_store_ps(f, _mm512_setzero_ps());
+        }
+        for (int g = 0; g < 16; g++) dw[(16 * u + g) * 16 + i] = f[g];
+      }
+      const uint8_t* base = W + n0 * rb + u * 210;
+      for (int h = 0; h < 2; h++) {
+        int8_t* b0 = B + (8 * u + 4 * h) * 512;
+        for (int r = 0; r < 8; r++) {
+          const __m512i l0 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 4 * r, 1);
+          const __m512i l1 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 32 + 4 * r, 1);
+          const __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 128 + 32 * h + 4 * r, 1);
+          const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l0, low), _mm512_and_si512(_mm512_slli_epi16(qh, 4), b45));
+          const __m512i q1 = _mm512_or_si512(_mm512_and_si512(l1, low), _mm512_and_si512(_mm512_slli_epi16(qh, 2), b45));
+          const __m512i q2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low), _mm512_and_si512(qh, b45));
+          const __m512i q3 =
+              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low), _mm512_and_si512(_mm512_srli_epi16(qh, 2), b45));
+          _mm512_store_si512(b0 + r * 64, _mm512_sub_epi8(q0, k32));
+          _mm512_store_si512(b0 + 512 + r * 64, _mm512_sub_epi8(q1, k32));
+          _mm512_store_si512(b0 + 1024 + r * 64, _mm512_sub_epi8(q2, k32));
+          _mm512_store_si512(b0 + 1536 + r * 64, _mm512_sub_epi8(q3, k32));
+        }
+      }
+    }
+  }
+
+  // round r = chunk r, its two 16-groups in C[0], C[1]
+  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const block_q8* xq, int64_t nb, const float* dw, const float*,
+                            __m512* acc) {
+    const __m512 w0 = _mm512_load_ps(dw + (2 * r) * 16), w1 = _mm512_load_ps(dw + (2 * r + 1) * 16);
+#pragma GCC unroll 16
+    for (int m = 0; m < 16; m++) {
+      const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[1][m])), w1,
+                                       _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[0][m])), w0));
+      acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(xq[m * nb + r].d), acc[m]);
+    }
+  }
+};
+
+// 16 rows of x (xq: the first one's blocks, nb per row; mrows of them real) x one packed block of
+// 16 W rows -> y (mrows x n)
+template <class S>
+void amx_tile(const block_q8* xq, int64_t nb, int mrows, const int8_t* B, const float* dw, const float* ow, float* y, int64_t ldy,
+              int n) {
+  alignas(64) int32_t C[2][16][16];
+  __m512 acc[16];
+  for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
+  const int64_t stride = nb * static_cast<int64_t>(sizeof(block_q8));
+  const uint8_t* xb = reinterpret_cast<const uint8_t*>(xq);
+  // Rounds alternate between tmm0/1 and tmm2/3; the next round's products are issued before this
+  // round's sums are stored and scaled, so they overlap. (Tile numbers are immediates: macros.)
+#define INT4_AMX_DP(C, A, Bt)                                   \
+  do {                                                          \
+    if constexpr (S::kUnsigned) _tile_dpbsud(C, A, Bt);         \
+    else _tile_dpbssd(C, A, Bt);                                \
+  } while (0)
+#define INT4_AMX_ISSUE(C0, C1, r)                      \
+  do {                                                 \
+    _tile_zero(C0);                                    \
+    _tile_zero(C1);                                    \
+    _tile_loadd(4, xb + S::a_off(r, 0), stride);       \
+    _tile_loadd(6, B + S::b_off(r, 0), 64);            \
+    INT4_AMX_DP(C0, 4, 6);                             \
+    _tile_loadd(5, xb + S::a_off(r, 1), stride);       \
+    _tile_loadd(7, B + S::b_off(r, 1), 64);            \
+    INT4_AMX_DP(C1, 5, 7);                             \
+  } while (0)
+  const int64_t rounds = S::rounds(nb);
+  if (rounds > 0) INT4_AMX_ISSUE(0, 1, 0);
+  for (int64_t r = 0; r < rounds; r++) {
+    if (r % 2 == 0) {
+      if (r + 1 < rounds) INT4_AMX_ISSUE(2, 3, r + 1);
+      _tile_stored(0, C[0], 64);
+      _tile_stored(1, C[1], 64);
+    } else {
+      if (r + 1 < rounds) INT4_AMX_ISSUE(0, 1, r + 1);
+      _tile_stored(2, C[0], 64);
+      _tile_stored(3, C[1], 64);
+    }
+    S::scale(r, C, xq, nb, dw, ow, acc);
+  }
+#undef INT4_AMX_ISSUE
+#undef INT4_AMX_DP
+  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+  for (int m = 0; m < mrows; m++) _mm512_mask_storeu_ps(y + m * ldy, cols, acc[m]);
+}
+
+constexpr int64_t kAmxMinRows = 16;
+
+template <class S>
+void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
+              float* y, int64_t ldy) {
+  const int64_t nb = K / 32;
+  // few rows of x, or rows too long for 32-bit gather offsets: the avx512 GEMM
+  if (M < kAmxMinRows || rb * 16 > (int64_t(1) << 30)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  Buf<__m512i, 1> B(nb * 8);                 // nb x 512 bytes
+  Buf<__m512, 1> dw(nb * S::kSub), ow(nb);  // nb (x kSub) x 16 floats
+  const int64_t mtail = M % 16;
+  Buf<block_q8, 1> xt(mtail ? 16 * nb : 0);  // the last rows of x, zero-padded to 16 (tiles read 16)
+  if (mtail) {
+    std::memset(static_cast<void*>(xt.p), 0, static_cast<size_t>(16 * nb) * sizeof(block_q8));
+    std::memcpy(static_cast<void*>(xt.p), xq + (M - mtail) * nb, static_cast<size_t>(mtail * nb) * sizeof(block_q8));
+  }
+  int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
+  float* dwp = reinterpret_cast<float*>(dw.p);
+  float* owp = reinterpret_cast<float*>(ow.p);
+  amx_config(S::kKK);  // tile state is per thread: configure on the thread that runs this task
+  for (int64_t n0 = r0; n0 < r1; n0 += 16) {
+    const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
+    S::pack(W, rb, nb, n0, n, Bp, dwp, owp);
+    for (int64_t m0 = 0; m0 + 16 <= M; m0 += 16) amx_tile<S>(xq + m0 * nb, nb, 16, Bp, dwp, owp, y + m0 * ldy + n0, ldy, n);
+    if (mtail) amx_tile<S>(xt.p, nb, static_cast<int>(mtail), Bp, dwp, owp, y + (M - mtail) * ldy + n0, ldy, n);
+  }
+  _tile_release();
+}
+
+}  // namespace
+
+extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
+    INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>},
+    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecIQ4_XS),
+};
+
+}  // namespace ggml
+}  // namespace int4
