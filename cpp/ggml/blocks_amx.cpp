@@ -69,38 +69,10 @@ struct AmxQ4_K {
   static int64_t rounds(int64_t nb) { return nb / 2; }
   static int64_t a_off(int64_t r, int s) { return (2 * r + s) * int64_t(sizeof(block_q8)) + kQsOff; }
   static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
-  static constexpr GemmFn fallback = gemm<DecQ4_K>;
+  static constexpr GemmFn fallback = gemm_vnni<false>;
 
-  // rows [n0, n0 + n) of W -> B (nb chunks x 512 bytes), dw, ow (nb x 16 floats)
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    const int64_t nu = nb / 8;
-    const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
-    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(static_cast<int>(rb)));
-    const __m512i low = _mm512_set1_epi8(0x0F);
-    for (int64_t u = 0; u < nu; u++) {
-      for (int i = 0; i < 16; i++) {
-        alignas(64) float f[16];
-        if (i < n) {
-          const uint8_t* p = W + (n0 + i) * rb + u * 144;
-          const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
-          const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
-          _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
-        } else {
-          _mm512_store_ps(f, _mm512_setzero_ps());
-        }
-        for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
-      }
-      const uint8_t* base = W + n0 * rb + u * 144 + 16;
-      for (int j = 0; j < 4; j++) {
-        int8_t* b0 = B + (8 * u + 2 * j) * 512;
-        for (int r = 0; r < 8; r++) {
-          const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 32 * j + 4 * r, 1);
-          _mm512_store_si512(b0 + r * 64, _mm512_and_si512(d, low));
-          _mm512_store_si512(b0 + 512 + r * 64, _mm512_and_si512(_mm512_srli_epi16(d, 4), low));
-        }
-      }
-    }
+    pack16_q4_K(W, rb, nb, n0, n, B, dw, ow);
   }
 
   // the sums of round r (chunks 2r, 2r+1) into acc
@@ -126,46 +98,10 @@ struct AmxQ6_K {
   static int64_t rounds(int64_t nb) { return nb; }
   static int64_t a_off(int64_t r, int s) { return r * int64_t(sizeof(block_q8)) + kQsOff + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
-  static constexpr GemmFn fallback = gemm<DecQ6_K>;
+  static constexpr GemmFn fallback = gemm_vnni<true>;
 
-  // dw: per chunk, the two 16-groups' d * sc (nb x 2 x 16 floats); ow unused
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
-    const int64_t nu = nb / 8;
-    const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
-    const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                             _mm512_set1_epi32(static_cast<int>(rb)));
-    const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(32);
-    for (int64_t u = 0; u < nu; u++) {
-      for (int i = 0; i < 16; i++) {
-        alignas(64) float f[16];
-        if (i < n) {
-          const uint8_t* p = W + (n0 + i) * rb + u * 210;
-          const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ld128(p + 192)));
-          _mm512_store_ps(f, _mm512_mul_ps(sc, _mm512_set1_ps(f16_at(p + 208))));
-        } else {
-          _mm512_store_ps(f, _mm512_setzero_ps());
-        }
-        for (int g = 0; g < 16; g++) dw[(16 * u + g) * 16 + i] = f[g];
-      }
-      const uint8_t* base = W + n0 * rb + u * 210;
-      for (int h = 0; h < 2; h++) {
-        int8_t* b0 = B + (8 * u + 4 * h) * 512;
-        for (int r = 0; r < 8; r++) {
-          const __m512i l0 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 4 * r, 1);
-          const __m512i l1 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 32 + 4 * r, 1);
-          const __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 128 + 32 * h + 4 * r, 1);
-          const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l0, low), _mm512_and_si512(_mm512_slli_epi16(qh, 4), b45));
-          const __m512i q1 = _mm512_or_si512(_mm512_and_si512(l1, low), _mm512_and_si512(_mm512_slli_epi16(qh, 2), b45));
-          const __m512i q2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low), _mm512_and_si512(qh, b45));
-          const __m512i q3 =
-              _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low), _mm512_and_si512(_mm512_srli_epi16(qh, 2), b45));
-          _mm512_store_si512(b0 + r * 64, _mm512_sub_epi8(q0, k32));
-          _mm512_store_si512(b0 + 512 + r * 64, _mm512_sub_epi8(q1, k32));
-          _mm512_store_si512(b0 + 1024 + r * 64, _mm512_sub_epi8(q2, k32));
-          _mm512_store_si512(b0 + 1536 + r * 64, _mm512_sub_epi8(q3, k32));
-        }
-      }
-    }
+    pack16_q6_K<true>(W, rb, nb, n0, n, B, dw);
   }
 
   // round r = chunk r, its two 16-groups in C[0], C[1]

@@ -10,6 +10,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "blocks_x86.inc"
 
+#include <type_traits>
+
 namespace int4 {
 namespace ggml {
 namespace {
@@ -79,6 +81,190 @@ void gemv_q4_K_zmm(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64
   for (int64_t r = r0 + 4 * q; r < r1; r++) gemv_q4_K_rows_zmm<1>(W, row_bytes, nu, x, xu.p, r, 1, y);
 }
 
+// ---- 16 weight rows decoded for a row-parallel GEMM (also the AMX GEMMs' B tiles) ----
+//
+// Per 32-value chunk c: 512 bytes, 8 rows of 64: bytes [64 r + 4 i, 64 r + 4 i + 4) are weights
+// 4r..4r+3 of W row i (the dword vpdpbusd multiplies with 4 bytes of x, and tdpb*d's B layout);
+// rows past n are zero codes with zero scales.
+
+INT4_AI __m512i row_index(int64_t rb) {
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                            _mm512_set1_epi32(static_cast<int>(rb)));
+}
+
+// Q4_K: codes 0..15; dw = d * sc, ow = -dmin * m (f32, [chunk][row])
+void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+  const int64_t nu = nb / 8;
+  const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
+  const __m512i index = row_index(rb), low = _mm512_set1_epi8(0x0F);
+  for (int64_t u = 0; u < nu; u++) {
+    for (int i = 0; i < 16; i++) {
+      alignas(64) float f[16];
+      if (i < n) {
+        const uint8_t* p = W + (n0 + i) * rb + u * 144;
+        const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
+        const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
+        _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
+      } else {
+        _mm512_store_ps(f, _mm512_setzero_ps());
+      }
+      for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
+    }
+    const uint8_t* base = W + n0 * rb + u * 144 + 16;
+    for (int j = 0; j < 4; j++) {
+      int8_t* b0 = B + (8 * u + 2 * j) * 512;
+      for (int r = 0; r < 8; r++) {
+        const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 32 * j + 4 * r, 1);
+        _mm512_store_si512(b0 + r * 64, _mm512_and_si512(d, low));
+        _mm512_store_si512(b0 + 512 + r * 64, _mm512_and_si512(_mm512_srli_epi16(d, 4), low));
+      }
+    }
+  }
+}
+
+// Q6_K: codes q - 32 (kSigned) or q (0..63); dw = d * sc per 16-group ([chunk][group][row])
+template <bool kSigned>
+void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw) {
+  const int64_t nu = nb / 8;
+  const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
+  const __m512i index = row_index(rb);
+  const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(kSigned ? 32 : 0);
+  for (int64_t u = 0; u < nu; u++) {
+    for (int i = 0; i < 16; i++) {
+      alignas(64) float f[16];
+      if (i < n) {
+        const uint8_t* p = W + (n0 + i) * rb + u * 210;
+        const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ld128(p + 192)));
+        _mm512_store_ps(f, _mm512_mul_ps(sc, _mm512_set1_ps(f16_at(p + 208))));
+      } else {
+        _mm512_store_ps(f, _mm512_setzero_ps());
+      }
+      for (int g = 0; g < 16; g++) dw[(16 * u + g) * 16 + i] = f[g];
+    }
+    const uint8_t* base = W + n0 * rb + u * 210;
+    for (int h = 0; h < 2; h++) {
+      int8_t* b0 = B + (8 * u + 4 * h) * 512;
+      for (int r = 0; r < 8; r++) {
+        const __m512i l0 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 4 * r, 1);
+        const __m512i l1 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 32 + 4 * r, 1);
+        const __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 128 + 32 * h + 4 * r, 1);
+        const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l0, low), _mm512_and_si512(_mm512_slli_epi16(qh, 4), b45));
+        const __m512i q1 = _mm512_or_si512(_mm512_and_si512(l1, low), _mm512_and_si512(_mm512_slli_epi16(qh, 2), b45));
+        const __m512i q2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low), _mm512_and_si512(qh, b45));
+        const __m512i q3 =
+            _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l1, 4), low), _mm512_and_si512(_mm512_srli_epi16(qh, 2), b45));
+        _mm512_store_si512(b0 + r * 64, _mm512_sub_epi8(q0, k32));
+        _mm512_store_si512(b0 + 512 + r * 64, _mm512_sub_epi8(q1, k32));
+        _mm512_store_si512(b0 + 1024 + r * 64, _mm512_sub_epi8(q2, k32));
+        _mm512_store_si512(b0 + 1536 + r * 64, _mm512_sub_epi8(q3, k32));
+      }
+    }
+  }
+}
+
+// ---- GEMM on 16 decoded rows with vpdpbusd: a lane per W row, MX rows of x per tile ----
+//
+// Per chunk and x row: 8 vpdpbusd (the decoded dwords times broadcast x dwords: the exact i32
+// sums), then the f32 scaling. Q4_K: y += sum * dw * dx + ow * s. Q6_K (codes q, 0..63): per
+// 16-group g, sum_g - 32 * (sum of x codes of g), y += (t0 * dw0 + t1 * dw1) * dx.
+
+INT4_AI __m512i bcast_dword(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <int MX>
+void vnni_tile_q4_K(const block_q8* const* xr, int64_t nb, const int8_t* B, const float* dw, const float* ow, float* const* yr, int n) {
+  __m512 acc[MX];
+  for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < nb; c++) {
+    __m512i b[8];
+    for (int r = 0; r < 8; r++) b[r] = _mm512_load_si512(B + c * 512 + r * 64);
+    const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
+#pragma GCC unroll 8
+    for (int m = 0; m < MX; m++) {
+      const block_q8& x = xr[m][c];
+      __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b[0], bcast_dword(x.qs));
+#pragma GCC unroll 8
+      for (int r = 1; r < 8; r++) s = _mm512_dpbusd_epi32(s, b[r], bcast_dword(x.qs + 4 * r));
+      acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(w, _mm512_set1_ps(x.d)), acc[m]);
+      acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(x.s), acc[m]);
+    }
+  }
+  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+  for (int m = 0; m < MX; m++) _mm512_mask_storeu_ps(yr[m], cols, acc[m]);
+}
+
+// x16: per x row and chunk, 32 * (sum of x codes) of its two 16-groups (i32)
+template <int MX>
+void vnni_tile_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_t nb, const int8_t* B, const float* dw, float* const* yr,
+                    int n) {
+  __m512 acc[MX];
+  for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < nb; c++) {
+    __m512i b[8];
+    for (int r = 0; r < 8; r++) b[r] = _mm512_load_si512(B + c * 512 + r * 64);
+    const __m512 w0 = _mm512_load_ps(dw + c * 32), w1 = _mm512_load_ps(dw + c * 32 + 16);
+#pragma GCC unroll 8
+    for (int m = 0; m < MX; m++) {
+      const block_q8& x = xr[m][c];
+      __m512i s0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * c]));
+      __m512i s1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * c + 1]));
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; r++) {
+        s0 = _mm512_dpbusd_epi32(s0, b[r], bcast_dword(x.qs + 4 * r));
+        s1 = _mm512_dpbusd_epi32(s1, b[4 + r], bcast_dword(x.qs + 16 + 4 * r));
+      }
+      const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s1), w1, _mm512_mul_ps(_mm512_cvtepi32_ps(s0), w0));
+      acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(x.d), acc[m]);
+    }
+  }
+  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+  for (int m = 0; m < MX; m++) _mm512_mask_storeu_ps(yr[m], cols, acc[m]);
+}
+
+constexpr int kVnniMX = 8;
+
+template <bool kQ6>
+void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
+               float* y, int64_t ldy) {
+  const int64_t nb = K / 32;
+  if (rb * 16 > (int64_t(1) << 30)) {  // rows too long for 32-bit gather offsets
+    if constexpr (kQ6) return gemm<DecQ6_K>(kTypes[0], W, rb, K, xq, M, r0, r1, y, ldy);
+    else return gemm<DecQ4_K>(kTypes[0], W, rb, K, xq, M, r0, r1, y, ldy);
+  }
+  Buf<__m512i, 1> B(nb * 8);
+  Buf<__m512, 1> dw(nb * 2), ow(kQ6 ? 0 : nb);
+  Buf<int32_t, 1> x16(kQ6 ? M * nb * 2 : 0);
+  if (kQ6)
+    for (int64_t i = 0; i < M * nb; i++) {
+      int s0 = 0, s1 = 0;
+      for (int l = 0; l < 16; l++) s0 += xq[i].qs[l], s1 += xq[i].qs[16 + l];
+      x16.p[2 * i] = 32 * s0, x16.p[2 * i + 1] = 32 * s1;
+    }
+  int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
+  float* dwp = reinterpret_cast<float*>(dw.p);
+  float* owp = reinterpret_cast<float*>(ow.p);
+  for (int64_t n0 = r0; n0 < r1; n0 += 16) {
+    const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
+    if constexpr (kQ6) pack16_q6_K<false>(W, rb, nb, n0, n, Bp, dwp);
+    else pack16_q4_K(W, rb, nb, n0, n, Bp, dwp, owp);
+    auto run = [&](auto mx, int64_t m) {
+      constexpr int MX = decltype(mx)::value;
+      const block_q8* xr[MX];
+      const int32_t* xs[MX];
+      float* yr[MX];
+      for (int j = 0; j < MX; j++) xr[j] = xq + (m + j) * nb, xs[j] = kQ6 ? x16.p + (m + j) * nb * 2 : nullptr, yr[j] = y + (m + j) * ldy + n0;
+      if constexpr (kQ6) vnni_tile_q6_K<MX>(xr, xs, nb, Bp, dwp, yr, n);
+      else vnni_tile_q4_K<MX>(xr, nb, Bp, dwp, owp, yr, n);
+    };
+    int64_t m = 0;
+    for (; m + kVnniMX <= M; m += kVnniMX) run(std::integral_constant<int, kVnniMX>(), m);
+    for (; m < M; m++) run(std::integral_constant<int, 1>(), m);
+  }
+}
+
 }  // namespace
 }  // namespace ggml
 }  // namespace int4
@@ -89,8 +275,8 @@ namespace ggml {
 
 extern const BlockKernels kBlockKernels_avx512[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm<DecQ4_K>},
-    INT4_BLOCK_ROW(DecQ5_K), INT4_BLOCK_ROW(DecQ6_K), INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_vnni<false>},
+    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_vnni<true>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 
