@@ -67,7 +67,7 @@ struct AmxQ4_K {
   static constexpr bool kUnsigned = true;
   static constexpr int kUnitChunks = 8, kUnitBytes = 144;
   static int64_t rounds(int64_t nb) { return nb / 2; }
-  static int64_t a_off(int64_t r, int s) { return (2 * r + s) * int64_t(sizeof(block_q8)) + kQsOff; }
+  static int64_t a_off(int64_t r, int s) { return (2 * r + s) * 512; }
   static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
   static constexpr GemmFn fallback = gemm_vnni<false>;
 
@@ -76,17 +76,16 @@ struct AmxQ4_K {
   }
 
   // the sums of round r (chunks 2r, 2r+1) into acc
-  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const block_q8* xq, int64_t nb, const float* dw, const float* ow,
+  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const float* xd, const float* xs, const float* dw, const float* ow,
                             __m512* acc) {
     for (int s = 0; s < 2; s++) {
       const int64_t c = 2 * r + s;
       const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
 #pragma GCC unroll 16
       for (int m = 0; m < 16; m++) {
-        const block_q8& b = xq[m * nb + c];
         const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(C[s][m]));
-        acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(w, _mm512_set1_ps(b.d)), acc[m]);
-        acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(b.s), acc[m]);
+        acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(w, _mm512_set1_ps(xd[c * 16 + m])), acc[m]);
+        acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[c * 16 + m]), acc[m]);
       }
     }
   }
@@ -96,7 +95,7 @@ struct AmxQ6_K {
   static constexpr int kKK = 16, kSub = 2;
   static constexpr bool kUnsigned = false;
   static int64_t rounds(int64_t nb) { return nb; }
-  static int64_t a_off(int64_t r, int s) { return r * int64_t(sizeof(block_q8)) + kQsOff + 16 * s; }
+  static int64_t a_off(int64_t r, int s) { return r * 512 + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
   static constexpr GemmFn fallback = gemm_vnni<true>;
 
@@ -105,28 +104,28 @@ struct AmxQ6_K {
   }
 
   // round r = chunk r, its two 16-groups in C[0], C[1]
-  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const block_q8* xq, int64_t nb, const float* dw, const float*,
+  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const float* xd, const float*, const float* dw, const float*,
                             __m512* acc) {
     const __m512 w0 = _mm512_load_ps(dw + (2 * r) * 16), w1 = _mm512_load_ps(dw + (2 * r + 1) * 16);
 #pragma GCC unroll 16
     for (int m = 0; m < 16; m++) {
       const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[1][m])), w1,
                                        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[0][m])), w0));
-      acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(xq[m * nb + r].d), acc[m]);
+      acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(xd[r * 16 + m]), acc[m]);
     }
   }
 };
 
-// 16 rows of x (xq: the first one's blocks, nb per row; mrows of them real) x one packed block of
-// 16 W rows -> y (mrows x n)
+// 16 rows of x (m-tile mt of t; mrows of them real) x one packed block of 16 W rows -> y (mrows x n)
 template <class S>
-void amx_tile(const block_q8* xq, int64_t nb, int mrows, const int8_t* B, const float* dw, const float* ow, float* y, int64_t ldy,
-              int n) {
-  alignas(64) int32_t C[2][16][16];
+void amx_tile(const XTiles& t, int64_t mt, int mrows, const int8_t* B, const float* dw, const float* ow, float* y, int64_t ldy, int n) {
+  alignas(64) int32_t C[2][2][16][16];
   __m512 acc[16];
   for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
-  const int64_t stride = nb * static_cast<int64_t>(sizeof(block_q8));
-  const uint8_t* xb = reinterpret_cast<const uint8_t*>(xq);
+  const int64_t nb = t.nb;
+  const int8_t* xb = t.q + mt * nb * 512;
+  const float* xd = t.d + mt * nb * 16;
+  const float* xs = t.s + mt * nb * 16;
   // Rounds alternate between tmm0/1 and tmm2/3; the next round's products are issued before this
   // round's sums are stored and scaled, so they overlap. (Tile numbers are immediates: macros.)
 #define INT4_AMX_DP(C, A, Bt)                                   \
@@ -138,49 +137,44 @@ void amx_tile(const block_q8* xq, int64_t nb, int mrows, const int8_t* B, const 
   do {                                                 \
     _tile_zero(C0);                                    \
     _tile_zero(C1);                                    \
-    _tile_loadd(4, xb + S::a_off(r, 0), stride);       \
+    _tile_loadd(4, xb + S::a_off(r, 0), 32);           \
     _tile_loadd(6, B + S::b_off(r, 0), 64);            \
     INT4_AMX_DP(C0, 4, 6);                             \
-    _tile_loadd(5, xb + S::a_off(r, 1), stride);       \
+    _tile_loadd(5, xb + S::a_off(r, 1), 32);           \
     _tile_loadd(7, B + S::b_off(r, 1), 64);            \
     INT4_AMX_DP(C1, 5, 7);                             \
   } while (0)
+  // The sums of round r are stored to C[r % 2] and scaled one round later, so the vector loads
+  // never wait for the tile stores just issued.
   const int64_t rounds = S::rounds(nb);
   if (rounds > 0) INT4_AMX_ISSUE(0, 1, 0);
   for (int64_t r = 0; r < rounds; r++) {
     if (r % 2 == 0) {
       if (r + 1 < rounds) INT4_AMX_ISSUE(2, 3, r + 1);
-      _tile_stored(0, C[0], 64);
-      _tile_stored(1, C[1], 64);
+      _tile_stored(0, C[0][0], 64);
+      _tile_stored(1, C[0][1], 64);
     } else {
       if (r + 1 < rounds) INT4_AMX_ISSUE(0, 1, r + 1);
-      _tile_stored(2, C[0], 64);
-      _tile_stored(3, C[1], 64);
+      _tile_stored(2, C[1][0], 64);
+      _tile_stored(3, C[1][1], 64);
     }
-    S::scale(r, C, xq, nb, dw, ow, acc);
+    if (r > 0) S::scale(r - 1, C[(r - 1) % 2], xd, xs, dw, ow, acc);
   }
+  if (rounds > 0) S::scale(rounds - 1, C[(rounds - 1) % 2], xd, xs, dw, ow, acc);
 #undef INT4_AMX_ISSUE
 #undef INT4_AMX_DP
   const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
   for (int m = 0; m < mrows; m++) _mm512_mask_storeu_ps(y + m * ldy, cols, acc[m]);
 }
 
-constexpr int64_t kAmxMinRows = 16;
+constexpr int64_t kAmxMinRows = kTileMinRows;
 
+// rows [r0, r1) of W with x as tiles
 template <class S>
-void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
-              float* y, int64_t ldy) {
-  const int64_t nb = K / 32;
-  // few rows of x, or rows too long for 32-bit gather offsets: the avx512 GEMM
-  if (M < kAmxMinRows || rb * 16 > (int64_t(1) << 30)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+void gemm_amx_tiles(const uint8_t* W, int64_t rb, int64_t nb, const XTiles& xt, int64_t M, int64_t r0, int64_t r1, float* y,
+                    int64_t ldy) {
   Buf<__m512i, 1> B(nb * 8);                 // nb x 512 bytes
   Buf<__m512, 1> dw(nb * S::kSub), ow(nb);  // nb (x kSub) x 16 floats
-  const int64_t mtail = M % 16;
-  Buf<block_q8, 1> xt(mtail ? 16 * nb : 0);  // the last rows of x, zero-padded to 16 (tiles read 16)
-  if (mtail) {
-    std::memset(static_cast<void*>(xt.p), 0, static_cast<size_t>(16 * nb) * sizeof(block_q8));
-    std::memcpy(static_cast<void*>(xt.p), xq + (M - mtail) * nb, static_cast<size_t>(mtail * nb) * sizeof(block_q8));
-  }
   int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
   float* dwp = reinterpret_cast<float*>(dw.p);
   float* owp = reinterpret_cast<float*>(ow.p);
@@ -188,18 +182,45 @@ void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, cons
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
     S::pack(W, rb, nb, n0, n, Bp, dwp, owp);
-    for (int64_t m0 = 0; m0 + 16 <= M; m0 += 16) amx_tile<S>(xq + m0 * nb, nb, 16, Bp, dwp, owp, y + m0 * ldy + n0, ldy, n);
-    if (mtail) amx_tile<S>(xt.p, nb, static_cast<int>(mtail), Bp, dwp, owp, y + (M - mtail) * ldy + n0, ldy, n);
+    for (int64_t i = 0; i < xt.mt; i++) {
+      const int mrows = static_cast<int>(M - 16 * i < 16 ? M - 16 * i : 16);
+      amx_tile<S>(xt, i, mrows, Bp, dwp, owp, y + 16 * i * ldy + n0, ldy, n);
+    }
   }
   _tile_release();
+}
+
+// Few rows of x, or rows too long for 32-bit gather offsets: the avx512 GEMM.
+INT4_AI bool amx_fits(int64_t rb, int64_t M) { return M >= kAmxMinRows && rb * 16 <= (int64_t(1) << 30); }
+
+template <class S>
+void gemm_amx_tiled(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, const XTiles& xt, int64_t M,
+                    int64_t r0, int64_t r1, float* y, int64_t ldy) {
+  if (!amx_fits(rb, M)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  gemm_amx_tiles<S>(W, rb, K / 32, xt, M, r0, r1, y, ldy);
+}
+
+// Without tiles from matmul: made here.
+template <class S>
+void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
+              float* y, int64_t ldy) {
+  if (!amx_fits(rb, M)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  const int64_t nb = K / 32, mt = (M + 15) / 16;
+  Buf<__m512i, 1> xq_t(mt * nb * 8);
+  Buf<__m512, 1> xd_t(mt * nb), xs_t(mt * nb);
+  XTiles xt;
+  xt.nb = nb, xt.mt = mt, xt.q = reinterpret_cast<int8_t*>(xq_t.p), xt.d = reinterpret_cast<float*>(xd_t.p);
+  xt.s = reinterpret_cast<float*>(xs_t.p);
+  tile_x(xq, M, 0, M, xt);
+  gemm_amx_tiles<S>(W, rb, nb, xt, M, r0, r1, y, ldy);
 }
 
 }  // namespace
 
 extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>},
-    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>},
+    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 
