@@ -190,8 +190,8 @@ void gemm_amx_tiles(const uint8_t* W, int64_t rb, int64_t nb, const XTiles& xt, 
   _tile_release();
 }
 
-// Few rows of x, or rows too long for 32-bit gather offsets: the avx512 GEMM.
-INT4_AI bool amx_fits(int64_t rb, int64_t M) { return M >= kAmxMinRows && rb * 16 <= (int64_t(1) << 30); }
+// Few rows of x: the avx512 GEMM.
+INT4_AI bool amx_fits(int64_t, int64_t M) { return M >= kAmxMinRows; }
 
 template <class S>
 void gemm_amx_tiled(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, const XTiles& xt, int64_t M,

@@ -87,16 +87,34 @@ void gemv_q4_K_zmm(const TypeTraits&, const uint8_t* W, int64_t row_bytes, int64
 // 4r..4r+3 of W row i (the dword vpdpbusd multiplies with 4 bytes of x, and tdpb*d's B layout);
 // rows past n are zero codes with zero scales.
 
-INT4_AI __m512i row_index(int64_t rb) {
-  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                            _mm512_set1_epi32(static_cast<int>(rb)));
+// 32 bytes at p[i] + off for each of 16 rows -> out[r] (r = 0..7): dword r of row i in lane i
+// (a 16 x 8 dword transpose: unpacks per 128-bit lane, then one two-source permute)
+INT4_AI void transpose16x8(const uint8_t* const* p, int64_t off, __m512i out[8]) {
+  __m512i z[8], t[8], u[8];
+  for (int k = 0; k < 8; k++)
+    z[k] = _mm512_inserti64x4(_mm512_castsi256_si512(ld256(p[k] + off)), ld256(p[k + 8] + off), 1);
+  for (int k = 0; k < 8; k += 2) t[k] = _mm512_unpacklo_epi32(z[k], z[k + 1]), t[k + 1] = _mm512_unpackhi_epi32(z[k], z[k + 1]);
+  for (int k = 0; k < 8; k += 4) {
+    u[k] = _mm512_unpacklo_epi64(t[k], t[k + 2]), u[k + 1] = _mm512_unpackhi_epi64(t[k], t[k + 2]);
+    u[k + 2] = _mm512_unpacklo_epi64(t[k + 1], t[k + 3]), u[k + 3] = _mm512_unpackhi_epi64(t[k + 1], t[k + 3]);
+  }
+  const __m512i lo = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13), hi = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+  for (int k = 0; k < 4; k++) {
+    out[k] = _mm512_permutex2var_epi64(u[k], lo, u[k + 4]);
+    out[k + 4] = _mm512_permutex2var_epi64(u[k], hi, u[k + 4]);
+  }
+}
+
+// the 16 rows' unit u (rows past n: a block of zeros)
+INT4_AI void unit_rows(const uint8_t* W, int64_t rb, int64_t n0, int n, int64_t u, int64_t ub, const uint8_t* zero, const uint8_t* p[16]) {
+  for (int i = 0; i < 16; i++) p[i] = i < n ? W + (n0 + i) * rb + u * ub : zero;
 }
 
 // Q4_K: codes 0..15; dw = d * sc, ow = -dmin * m (f32, [chunk][row])
 void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
   const int64_t nu = nb / 8;
-  const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
-  const __m512i index = row_index(rb), low = _mm512_set1_epi8(0x0F);
+  const __m512i low = _mm512_set1_epi8(0x0F);
+  alignas(64) static const uint8_t zero[256] = {};
   for (int64_t u = 0; u < nu; u++) {
     for (int i = 0; i < 16; i++) {
       alignas(64) float f[16];
@@ -110,13 +128,15 @@ void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
       }
       for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
     }
-    const uint8_t* base = W + n0 * rb + u * 144 + 16;
+    const uint8_t* p[16];
+    unit_rows(W, rb, n0, n, u, 144, zero, p);
     for (int j = 0; j < 4; j++) {
       int8_t* b0 = B + (8 * u + 2 * j) * 512;
+      __m512i d[8];
+      transpose16x8(p, 16 + 32 * j, d);
       for (int r = 0; r < 8; r++) {
-        const __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 32 * j + 4 * r, 1);
-        _mm512_store_si512(b0 + r * 64, _mm512_and_si512(d, low));
-        _mm512_store_si512(b0 + 512 + r * 64, _mm512_and_si512(_mm512_srli_epi16(d, 4), low));
+        _mm512_store_si512(b0 + r * 64, _mm512_and_si512(d[r], low));
+        _mm512_store_si512(b0 + 512 + r * 64, _mm512_and_si512(_mm512_srli_epi16(d[r], 4), low));
       }
     }
   }
@@ -126,8 +146,7 @@ void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
 template <bool kSigned>
 void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw) {
   const int64_t nu = nb / 8;
-  const __mmask16 rows = static_cast<__mmask16>((1u << n) - 1);
-  const __m512i index = row_index(rb);
+  alignas(64) static const uint8_t zero[256] = {};
   const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(kSigned ? 32 : 0);
   for (int64_t u = 0; u < nu; u++) {
     for (int i = 0; i < 16; i++) {
@@ -141,13 +160,16 @@ void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
       }
       for (int g = 0; g < 16; g++) dw[(16 * u + g) * 16 + i] = f[g];
     }
-    const uint8_t* base = W + n0 * rb + u * 210;
+    const uint8_t* p[16];
+    unit_rows(W, rb, n0, n, u, 210, zero, p);
     for (int h = 0; h < 2; h++) {
       int8_t* b0 = B + (8 * u + 4 * h) * 512;
+      __m512i L0[8], L1[8], QH[8];
+      transpose16x8(p, 64 * h, L0);
+      transpose16x8(p, 64 * h + 32, L1);
+      transpose16x8(p, 128 + 32 * h, QH);
       for (int r = 0; r < 8; r++) {
-        const __m512i l0 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 4 * r, 1);
-        const __m512i l1 = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 64 * h + 32 + 4 * r, 1);
-        const __m512i qh = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), rows, index, base + 128 + 32 * h + 4 * r, 1);
+        const __m512i l0 = L0[r], l1 = L1[r], qh = QH[r];
         const __m512i q0 = _mm512_or_si512(_mm512_and_si512(l0, low), _mm512_and_si512(_mm512_slli_epi16(qh, 4), b45));
         const __m512i q1 = _mm512_or_si512(_mm512_and_si512(l1, low), _mm512_and_si512(_mm512_slli_epi16(qh, 2), b45));
         const __m512i q2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l0, 4), low), _mm512_and_si512(qh, b45));
@@ -230,10 +252,6 @@ template <bool kQ6>
 void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
                float* y, int64_t ldy) {
   const int64_t nb = K / 32;
-  if (rb * 16 > (int64_t(1) << 30)) {  // rows too long for 32-bit gather offsets
-    if constexpr (kQ6) return gemm<DecQ6_K>(kTypes[0], W, rb, K, xq, M, r0, r1, y, ldy);
-    else return gemm<DecQ4_K>(kTypes[0], W, rb, K, xq, M, r0, r1, y, ldy);
-  }
   Buf<__m512i, 1> B(nb * 8);
   Buf<__m512, 1> dw(nb * 2), ow(kQ6 ? 0 : nb);
   Buf<int32_t, 1> x16(kQ6 ? M * nb * 2 : 0);
