@@ -69,7 +69,7 @@ struct AmxQ4_K {
   static int64_t rounds(int64_t nb) { return nb / 2; }
   static int64_t a_off(int64_t r, int s) { return (2 * r + s) * 512; }
   static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
-  static constexpr GemmFn fallback = gemm_vnni<false>;
+  static constexpr GemmFn fallback = gemm_vnni<0>;
 
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
     pack16_q4_K(W, rb, nb, n0, n, B, dw, ow);
@@ -91,13 +91,21 @@ struct AmxQ4_K {
   }
 };
 
+// Q5_K: Q4_K's tiles and scaling with 5-bit codes
+struct AmxQ5_K : AmxQ4_K {
+  static constexpr GemmFn fallback = gemm_vnni<2>;
+  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+    pack16_q5_K(W, rb, nb, n0, n, B, dw, ow);
+  }
+};
+
 struct AmxQ6_K {
   static constexpr int kKK = 16, kSub = 2;
   static constexpr bool kUnsigned = false;
   static int64_t rounds(int64_t nb) { return nb; }
   static int64_t a_off(int64_t r, int s) { return r * 512 + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
-  static constexpr GemmFn fallback = gemm_vnni<true>;
+  static constexpr GemmFn fallback = gemm_vnni<1>;
 
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
     pack16_q6_K<true>(W, rb, nb, n0, n, B, dw);
@@ -220,7 +228,7 @@ void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, cons
 extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
     INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>},
-    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    {gemv<DecQ5_K>, gemm_amx<AmxQ5_K>, gemm_amx_tiled<AmxQ5_K>}, {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 

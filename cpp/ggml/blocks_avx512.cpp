@@ -142,6 +142,45 @@ void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
   }
 }
 
+// Q5_K: codes 0..31 (the Q4_K nibble and bit c of qh for chunk c); dw, ow as Q4_K
+void pack16_q5_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+  const int64_t nu = nb / 8;
+  const __m512i low = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
+  alignas(64) static const uint8_t zero[256] = {};
+  for (int64_t u = 0; u < nu; u++) {
+    for (int i = 0; i < 16; i++) {
+      alignas(64) float f[16];
+      if (i < n) {
+        const uint8_t* p = W + (n0 + i) * rb + u * 176;
+        const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
+        const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
+        _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
+      } else {
+        _mm512_store_ps(f, _mm512_setzero_ps());
+      }
+      for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
+    }
+    const uint8_t* p[16];
+    unit_rows(W, rb, n0, n, u, 176, zero, p);
+    __m512i H[8];
+    transpose16x8(p, 16, H);
+    for (int j = 0; j < 4; j++) {
+      int8_t* b0 = B + (8 * u + 2 * j) * 512;
+      __m512i d[8];
+      transpose16x8(p, 48 + 32 * j, d);
+      for (int r = 0; r < 8; r++) {
+        // bit 2j (2j+1) of each qh byte to bit 4
+        const __m512i h0 = _mm512_and_si512(2 * j <= 4 ? _mm512_sll_epi16(H[r], _mm_cvtsi32_si128(4 - 2 * j))
+                                                        : _mm512_srl_epi16(H[r], _mm_cvtsi32_si128(2 * j - 4)), b4);
+        const __m512i h1 = _mm512_and_si512(2 * j + 1 <= 4 ? _mm512_sll_epi16(H[r], _mm_cvtsi32_si128(3 - 2 * j))
+                                                            : _mm512_srl_epi16(H[r], _mm_cvtsi32_si128(2 * j - 3)), b4);
+        _mm512_store_si512(b0 + r * 64, _mm512_or_si512(_mm512_and_si512(d[r], low), h0));
+        _mm512_store_si512(b0 + 512 + r * 64, _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(d[r], 4), low), h1));
+      }
+    }
+  }
+}
+
 // Q6_K: codes q - 32 (kSigned) or q (0..63); dw = d * sc per 16-group ([chunk][group][row])
 template <bool kSigned>
 void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw) {
@@ -248,9 +287,11 @@ void vnni_tile_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_
 
 constexpr int kVnniMX = 8;
 
-template <bool kQ6>
+// kT: 0 Q4_K, 1 Q6_K, 2 Q5_K
+template <int kT>
 void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
                float* y, int64_t ldy) {
+  constexpr bool kQ6 = kT == 1;
   const int64_t nb = K / 32;
   Buf<__m512i, 1> B(nb * 8);
   Buf<__m512, 1> dw(nb * 2), ow(kQ6 ? 0 : nb);
@@ -267,6 +308,7 @@ void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
     if constexpr (kQ6) pack16_q6_K<false>(W, rb, nb, n0, n, Bp, dwp);
+    else if constexpr (kT == 2) pack16_q5_K(W, rb, nb, n0, n, Bp, dwp, owp);
     else pack16_q4_K(W, rb, nb, n0, n, Bp, dwp, owp);
     auto run = [&](auto mx, int64_t m) {
       constexpr int MX = decltype(mx)::value;
@@ -293,8 +335,8 @@ namespace ggml {
 
 extern const BlockKernels kBlockKernels_avx512[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_vnni<false>},
-    INT4_BLOCK_ROW(DecQ5_K), {gemv<DecQ6_K>, gemm_vnni<true>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_vnni<0>},
+    {gemv<DecQ5_K>, gemm_vnni<2>}, {gemv<DecQ6_K>, gemm_vnni<1>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 
