@@ -22,6 +22,9 @@
 #include <immintrin.h>
 
 #include <cstddef>
+#include <utility>
+
+#define INT4_AI_LAMBDA __attribute__((always_inline))
 
 #if defined(_WIN32) && defined(__GNUC__) && !defined(__clang__)
 // GCC's amxtileintrin.h passes the stride as a long: 32 bits on Windows (see kernels_amx.cpp).
@@ -33,9 +36,28 @@
   __asm__ volatile("tilestored\t%%tmm" #src ", (%0,%1,1)" ::"r"((void*)(base)), "r"((long long)(stride)) : "memory")
 #endif
 
+// tilestored of a C tile (16 x 64 bytes) to C: as _tile_stored, but with the 1 KiB it writes as
+// the asm's output instead of a "memory" clobber, which made GCC keep the 16 accumulators in
+// memory (a store and a load of each per round).
+#define INT4_TILE_STORE_C(src, C)                                                           \
+  __asm__ volatile("tilestored %%tmm" #src ", (%1,%2,1)"                                   \
+                   : "=m"(*reinterpret_cast<int32_t(*)[256]>(C))                           \
+                   : "r"(static_cast<void*>(C)), "r"(static_cast<long long>(64)))
+
 namespace int4 {
 namespace ggml {
 namespace {
+
+// f(integral_constant<int, m>) for m = 0..15: constant indices into the accumulators from the
+// start (a loop unrolled late leaves the array in memory)
+template <class F, int... m>
+INT4_AI void for16_impl(F&& f, std::integer_sequence<int, m...>) {
+  (f(std::integral_constant<int, m>()), ...);
+}
+template <class F>
+INT4_AI void for16(F&& f) {
+  for16_impl(f, std::make_integer_sequence<int, 16>());
+}
 
 struct alignas(64) AmxConfig {
   uint8_t palette = 1;
@@ -81,12 +103,11 @@ struct AmxQ4_K {
     for (int s = 0; s < 2; s++) {
       const int64_t c = 2 * r + s;
       const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
-#pragma GCC unroll 16
-      for (int m = 0; m < 16; m++) {
+      for16([&](auto m) INT4_AI_LAMBDA {
         const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(C[s][m]));
         acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(w, _mm512_set1_ps(xd[c * 16 + m])), acc[m]);
         acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[c * 16 + m]), acc[m]);
-      }
+      });
     }
   }
 };
@@ -115,12 +136,11 @@ struct AmxQ6_K {
   static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const float* xd, const float*, const float* dw, const float*,
                             __m512* acc) {
     const __m512 w0 = _mm512_load_ps(dw + (2 * r) * 16), w1 = _mm512_load_ps(dw + (2 * r + 1) * 16);
-#pragma GCC unroll 16
-    for (int m = 0; m < 16; m++) {
+    for16([&](auto m) INT4_AI_LAMBDA {
       const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[1][m])), w1,
                                        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(C[0][m])), w0));
       acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(xd[r * 16 + m]), acc[m]);
-    }
+    });
   }
 };
 
@@ -129,7 +149,7 @@ template <class S>
 void amx_tile(const XTiles& t, int64_t mt, int mrows, const int8_t* B, const float* dw, const float* ow, float* y, int64_t ldy, int n) {
   alignas(64) int32_t C[2][2][16][16];
   __m512 acc[16];
-  for (int m = 0; m < 16; m++) acc[m] = _mm512_setzero_ps();
+  for16([&](auto m) INT4_AI_LAMBDA { acc[m] = _mm512_setzero_ps(); });
   const int64_t nb = t.nb;
   const int8_t* xb = t.q + mt * nb * 512;
   const float* xd = t.d + mt * nb * 16;
@@ -153,26 +173,32 @@ void amx_tile(const XTiles& t, int64_t mt, int mrows, const int8_t* B, const flo
     INT4_AMX_DP(C1, 5, 7);                             \
   } while (0)
   // The sums of round r are stored to C[r % 2] and scaled one round later, so the vector loads
-  // never wait for the tile stores just issued.
+  // never wait for the tile stores just issued. rounds is even (K is a multiple of 256).
   const int64_t rounds = S::rounds(nb);
-  if (rounds > 0) INT4_AMX_ISSUE(0, 1, 0);
-  for (int64_t r = 0; r < rounds; r++) {
-    if (r % 2 == 0) {
-      if (r + 1 < rounds) INT4_AMX_ISSUE(2, 3, r + 1);
-      _tile_stored(0, C[0][0], 64);
-      _tile_stored(1, C[0][1], 64);
-    } else {
-      if (r + 1 < rounds) INT4_AMX_ISSUE(0, 1, r + 1);
-      _tile_stored(2, C[1][0], 64);
-      _tile_stored(3, C[1][1], 64);
+  INT4_AMX_ISSUE(0, 1, 0);
+  INT4_AMX_ISSUE(2, 3, 1);
+  INT4_TILE_STORE_C(0, C[0][0]);
+  INT4_TILE_STORE_C(1, C[0][1]);
+  for (int64_t r = 0; r < rounds; r += 2) {
+    // round r is in C[0], round r + 1 in tmm2/3
+    if (r + 2 < rounds) INT4_AMX_ISSUE(0, 1, r + 2);
+    INT4_TILE_STORE_C(2, C[1][0]);
+    INT4_TILE_STORE_C(3, C[1][1]);
+    S::scale(r, C[0], xd, xs, dw, ow, acc);
+    if (r + 3 < rounds) INT4_AMX_ISSUE(2, 3, r + 3);
+    if (r + 2 < rounds) {
+      INT4_TILE_STORE_C(0, C[0][0]);
+      INT4_TILE_STORE_C(1, C[0][1]);
     }
-    if (r > 0) S::scale(r - 1, C[(r - 1) % 2], xd, xs, dw, ow, acc);
+    S::scale(r + 1, C[1], xd, xs, dw, ow, acc);
   }
-  if (rounds > 0) S::scale(rounds - 1, C[(rounds - 1) % 2], xd, xs, dw, ow, acc);
 #undef INT4_AMX_ISSUE
 #undef INT4_AMX_DP
   const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
-  for (int m = 0; m < mrows; m++) _mm512_mask_storeu_ps(y + m * ldy, cols, acc[m]);
+  // (constant indices only: a variable one would keep acc in memory through the loop)
+  for16([&](auto m) INT4_AI_LAMBDA {
+    if (m < mrows) _mm512_mask_storeu_ps(y + m * ldy, cols, acc[m]);
+  });
 }
 
 constexpr int64_t kAmxMinRows = kTileMinRows;
