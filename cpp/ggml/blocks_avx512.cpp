@@ -1,7 +1,10 @@
 // avx512 kernels for llama.cpp's block types: one BlockKernels row per type of kTypes (types.h),
 // same signatures as the scalar reference; a null entry runs the reference. The code of
 // blocks_x86.inc compiled with AVX-512 F/BW/VL/DQ/VNNI (vpdpbusd for the types without sub-block
-// scales; the GEMM tile stays 4 x 2: 4 x 4 and 8 x 2 measured slower), plus a 512-bit Q4_K GEMV.
+// scales; the GEMM tile stays 4 x 2: 4 x 4 and 8 x 2 measured slower), plus a 512-bit Q4_K GEMV,
+// and for Q4_K, Q5_K and Q6_K a GEMM on 16 weight rows decoded once per call (pack16_*: a lane
+// per W row, 4 code bytes per lane, f32 per-(row, chunk) scales and mins), multiplied with
+// vpdpbusd by broadcast x dwords; blocks_amx.cpp runs the same decoded rows on AMX tiles.
 #define INT4_BLOCKS_GEMM_R 4
 #define INT4_BLOCKS_GEMM_MX 2
 #define INT4_BLOCKS_VNNI 1
