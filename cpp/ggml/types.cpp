@@ -61,5 +61,23 @@ const TypeTraits* find_type(int id) {
   return nullptr;
 }
 
+void tile_x(const block_q8* xq, int64_t M, int64_t m0, int64_t m1, const XTiles& t) {
+  const int64_t nb = t.nb, end = m1 == M ? t.mt * 16 : m1;
+  for (int64_t m = m0; m < end; m++) {
+    const int64_t i = m % 16;
+    for (int64_t c = 0; c < nb; c++) {
+      const int64_t o = (m / 16) * nb + c;
+      if (m < M) {
+        const block_q8& b = xq[m * nb + c];
+        std::memcpy(t.q + o * 512 + i * 32, b.qs, 32);
+        t.d[o * 16 + i] = b.d, t.s[o * 16 + i] = b.s;
+      } else {
+        std::memset(t.q + o * 512 + i * 32, 0, 32);
+        t.d[o * 16 + i] = 0.0f, t.s[o * 16 + i] = 0.0f;
+      }
+    }
+  }
+}
+
 }  // namespace ggml
 }  // namespace int4

@@ -62,10 +62,29 @@ const TypeTraits* find_type_by_name(const char* name);
 // The first of nblocks blocks whose scale is NaN or infinite, or -1.
 int64_t first_nonfinite_block(const TypeTraits& t, const uint8_t* blocks, int64_t nblocks);
 
+// x regrouped for the tile GEMMs (AMX), made once per matmul for all its tasks: per 16 rows of x
+// (the last 16 padded with zero rows) and 32-chunk c, the 16 rows' 32 code bytes (512 contiguous
+// bytes: one tile load), and the 16 rows' d and s (block_q8's).
+struct XTiles {
+  int64_t nb = 0, mt = 0;     // chunks per row, 16-row tiles
+  int8_t* q = nullptr;        // [mt][nb][16][32]
+  float* d = nullptr;         // [mt][nb][16]
+  float* s = nullptr;         // [mt][nb][16]
+};
+// rows [m0, m1) of xq (M rows, nb chunks each) into t, and the zero rows past M when m1 == M
+void tile_x(const block_q8* xq, int64_t M, int64_t m0, int64_t m1, const XTiles& t);
+
+// xq (M, K/32) @ rows [r0, r1) of W as GemmFn, with x also as tiles (xt, made by tile_x)
+using GemmTiledFn = void (*)(const TypeTraits& t, const uint8_t* W, int64_t row_bytes, int64_t K, const block_q8* xq, const XTiles& xt,
+                             int64_t M, int64_t r0, int64_t r1, float* y, int64_t ldy);
+constexpr int64_t kTileMinRows = 16;  // matmul makes tiles from this many rows of x
+
 // One ISA's kernels for one type; a null entry falls back to the scalar reference (block_gemv).
+// gemm_tiled (optional): the GEMM matmul runs when it made x tiles (M >= kTileMinRows).
 struct BlockKernels {
   GemvFn gemv;
   GemmFn gemm;
+  GemmTiledFn gemm_tiled = nullptr;
 };
 
 // The SIMD rows of each ISA (blocks_<isa>.cpp, compiled with that ISA's flags), for the kernel
@@ -73,6 +92,7 @@ struct BlockKernels {
 #if defined(__x86_64__)
 extern const BlockKernels kBlockKernels_avx2[kTypeCount];
 extern const BlockKernels kBlockKernels_avx512[kTypeCount];
+extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount];  // with AMX-INT8 tile GEMMs (blocks_amx.cpp)
 #endif
 #if defined(__aarch64__)
 extern const BlockKernels kBlockKernels_neon[kTypeCount];

@@ -215,7 +215,7 @@ void gemm_q4_q8_rows16_amx(const QMatrixView& W, const block_q8* xq, int64_t M, 
 
 const KernelTable kAvx512AmxKernels = {
     "avx512+amx", quantize_q4_avx512, quantize_row_q8_x86, dequantize_row_q4_x86, gemv_q4_f32_x86, gemv_q4_q8_avx512, gemm_q4_q8_amx, gemv_q4_q8_rows16_avx512,
-    gemm_q4_q8_rows16_amx, ggml::kBlockKernels_avx512,
+    gemm_q4_q8_rows16_amx, ggml::kBlockKernels_avx512_amx,
 };
 
 }  // namespace int4

@@ -15,6 +15,11 @@ namespace int4 {
 
 namespace {
 
+// 64-byte aligned storage (new[] of it aligns), for the x tiles
+struct alignas(64) Line64 {
+  unsigned char b[64];
+};
+
 // One matrix of a job: its output and its tasks, numbered from first_task.
 struct Part {
   const QMatrixView* W;
@@ -26,6 +31,7 @@ struct Job {
   const KernelTable* kt;
   const float* x;
   const block_q8* xq;
+  const ggml::XTiles* xt;  // x as tiles for the block types' gemm_tiled, or null
   int64_t M;
   Activations act;
   int count;
@@ -90,6 +96,8 @@ void run_blocks(const Job& j, const Part& part, int64_t r0, int64_t r1) {
     if (j.M < kGemmMinRows) {
       const ggml::GemvFn gemv = block_gemv(*j.kt, t);
       for (int64_t m = 0; m < j.M; m++) gemv(t, W.blocks, W.block_row_bytes, K, j.xq + m * nb, r0, r1, part.y + m * N);
+    } else if (j.xt && j.kt->blocks[t.index].gemm_tiled) {
+      j.kt->blocks[t.index].gemm_tiled(t, W.blocks, W.block_row_bytes, K, j.xq, *j.xt, j.M, r0, r1, part.y, N);
     } else {
       block_gemm(*j.kt, t)(t, W.blocks, W.block_row_bytes, K, j.xq, j.M, r0, r1, part.y, N);
     }
@@ -136,6 +144,21 @@ void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float
   std::unique_ptr<block_q8[]> heap;
   block_q8 local[128];  // up to K = 4096 for one row of x: no allocation per token
   block_q8* xq = nullptr;
+  // x as tiles when a block type's kernels take them: made with the quantization, once for all tasks
+  bool want_tiles = false;
+  if (act == Activations::Int8 && M >= ggml::kTileMinRows && kt.blocks)
+    for (int i = 0; i < count; i++)
+      want_tiles = want_tiles || (Ws[i]->block_type && kt.blocks[Ws[i]->block_type->index].gemm_tiled);
+  std::unique_ptr<Line64[]> tile_mem;
+  ggml::XTiles tiles;
+  if (want_tiles) {
+    tiles.nb = W0.chunks_per_row(), tiles.mt = (M + 15) / 16;
+    const int64_t per = tiles.mt * tiles.nb;  // 512 bytes of codes, 64 of d, 64 of s each
+    tile_mem.reset(new Line64[static_cast<size_t>(per * 10)]);
+    tiles.q = reinterpret_cast<int8_t*>(tile_mem.get());
+    tiles.d = reinterpret_cast<float*>(tile_mem.get() + per * 8);
+    tiles.s = reinterpret_cast<float*>(tile_mem.get() + per * 9);
+  }
   if (act == Activations::Int8) {
     // Quantize each row of x once; every row of every W reuses it. The padding blocks are zeros.
     const int64_t nb = W0.chunks_per_row();
@@ -150,11 +173,13 @@ void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float
       const float* x;
       block_q8* xq;
       int64_t M, K, nb, per;
-    } rq{&kt, x, xq, M, K, nb, 32};
+      const ggml::XTiles* tiles;
+    } rq{&kt, x, xq, M, K, nb, 32, want_tiles ? &tiles : nullptr};
     auto quantize_rows = [](void* a, int64_t t) {
       const Rows& r = *static_cast<const Rows*>(a);
       const int64_t m1 = (t + 1) * r.per < r.M ? (t + 1) * r.per : r.M;
       for (int64_t m = t * r.per; m < m1; m++) r.kt->quantize_row_q8(r.x + m * r.K, r.K, r.xq + m * r.nb);
+      if (r.tiles) ggml::tile_x(r.xq, r.M, t * r.per, m1, *r.tiles);
     };
     // a prompt's rows are quantized on the pool too (32 rows a task); each row alone, as always
     parallel_for(M >= 64 ? threads : 1, (M + rq.per - 1) / rq.per, quantize_rows, &rq);
@@ -170,7 +195,7 @@ void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float
   // keep a thread that the OS descheduled (shared machines) from holding up the rest; 8 per
   // thread still leaves each task thousands of rows x K of work for a GEMV.
   const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 4 : 8;
-  Job job{&kt, x, xq, M, act, count, {}};
+  Job job{&kt, x, xq, want_tiles ? &tiles : nullptr, M, act, count, {}};
   int64_t ntasks = 0;
   for (int i = 0; i < count; i++) {
     const int64_t N = Ws[i]->rows;
