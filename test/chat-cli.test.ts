@@ -8,7 +8,7 @@ import { cli } from "./helpers/cliSetup";
 
 const student = path.resolve(__dirname, "..", "..", "shared", "models", "student-k256", "student-k256-Q4_K_M.gguf");
 // a slower model, so that Ctrl-C lands while a reply is being written (optional)
-const slow = process.env.INT4_CHAT_SLOW_MODEL ?? "/work/main/build-bench/tinyllama-q4_k_m.gguf";
+const slow = process.env.INT4_CHAT_SLOW_MODEL ?? path.resolve(__dirname, "..", "build-bench", "tinyllama-q4_k_m.gguf");
 const haveTmux = spawnSync("tmux", ["-V"]).status === 0;
 if (!haveTmux) console.warn("skipping int4 chat terminal tests: no tmux (apt-get install tmux)");
 

@@ -38,7 +38,7 @@ describe.skipIf(!fs.existsSync(file))("KV cache reuse and chat sessions (student
     expect(m.lastStats!.cachedTokens).toBeGreaterThan(m.lastStats!.promptTokens / 2);
   });
 
-  it("the logits after a prefix run, then the rest, are those of the whole run (to rounding)", () => {
+  it("the logits after a prefix run, then the rest, are those of the whole run (to GEMV/GEMM rounding)", () => {
     const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: 256 });
     const ids = e.tokenizer.encode("Once upon a time, there was a little girl named Lily. She loved to play outside.");
     const whole = e.transformer.forward(ids, 0).slice();
@@ -47,7 +47,10 @@ describe.skipIf(!fs.existsSync(file))("KV cache reuse and chat sessions (student
     const split = e.transformer.forward(ids.slice(12), 12);
     let d = 0, mag = 0;
     for (let i = 0; i < whole.length; i++) d = Math.max(d, Math.abs(whole[i] - split[i])), mag = Math.max(mag, Math.abs(whole[i]));
-    expect(d).toBeLessThan(1e-4 * mag);
+    // not bit for bit: tokens fed one at a time run the GEMV, a batch the GEMM (AMX / VNNI), whose
+    // f32 sums round differently, and the next layer's int8 rounding of its input can amplify
+    // that to ~0.5 % of the largest logit; a wrong position or stale cache entry moves them by O(1)
+    expect(d).toBeLessThan(1e-2 * mag);
   });
 
   it("a two-turn chat equals one generate() over the rendered conversation, running only the new turn", async () => {

@@ -23,7 +23,9 @@ const [file, n] = [process.argv[1], Number(process.argv[2])];
     for await (const _ of m.generate("a", { maxTokens: 2, temperature: 0 })) void _;
     m.dispose();
     if (i % 40 === 0) {
-      await new Promise((r) => setTimeout(r, 100)); // the last workers exit
+      // the last workers exit (slower on a loaded machine: wait for their matrices, up to 5 s)
+      for (let t = 0; t < 50 && native.backend().liveMatrices > 0; t++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 100));
       global.gc();
       rows.push({ i, live: native.backend().liveMatrices, rss: process.memoryUsage().rss });
     }
