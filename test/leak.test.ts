@@ -42,10 +42,12 @@ describe("load / dispose cycles", () => {
     const rows = JSON.parse(r.stdout) as { i: number; live: number; rss: number }[];
     // each model makes 15 native matrices (7 per layer + output); none survives its Worker
     for (const row of rows) expect(row.live, `after ${row.i} cycles`).toBe(0);
-    // a leak of 0.1 MiB a cycle would add 12 MiB between cycle 80 and 200; allocator steps are
-    // smaller and do not repeat (measured here: under 3 MiB)
+    // the allocator and V8 grow in steps that do not repeat: measured 10-13 MiB at once (one step
+    // between two checkpoints, on a loaded machine; 480 cycles levelled off at 113 MiB), so one
+    // step passes; a leak of 0.2 MiB a cycle (24 MiB between cycle 80 and 200) does not. The live
+    // native matrices above are the exact count.
     const mib = (b: number) => b / 2 ** 20;
     const growth = mib(rows[rows.length - 1].rss - rows[1].rss);
-    expect(growth, JSON.stringify(rows.map((x) => [x.i, mib(x.rss).toFixed(1)]))).toBeLessThan(10);
+    expect(growth, JSON.stringify(rows.map((x) => [x.i, mib(x.rss).toFixed(1)]))).toBeLessThan(20);
   });
 });
