@@ -22,6 +22,46 @@ export interface SpmModel {
 export function spmEncode(m: SpmModel, text: string, out: number[], atStart = true): number[] {
   if (text.length === 0) return out;
   const s = (m.addSpacePrefix && atStart ? " " + text : text).replaceAll(" ", SPACE);
+  const words = wordsOf(m);
+  if (!words) return encodePieces(m, s, out);
+  // No token holds "▁" after another character, so no merge crosses the start of a "▁" run that
+  // follows a character: each such word merges alone, exactly as in the whole text (its merges'
+  // order among themselves is the same), and a word seen before is looked up.
+  let start = 0;
+  for (let i = 1; i <= s.length; i++) {
+    if (i < s.length && !(s[i] === SPACE && s[i - 1] !== SPACE)) continue;
+    const w = s.slice(start, i);
+    let ids = words.get(w);
+    if (!ids) {
+      ids = encodePieces(m, w, []);
+      if (words.size >= 65536) words.clear();
+      words.set(w, ids);
+    }
+    for (const id of ids) out.push(id);
+    start = i;
+  }
+  return out;
+}
+
+// Per vocabulary: its cache of encoded words, or null when a token holds "▁" after another
+// character (then merges may cross word starts and the whole text merges at once).
+const wordCaches = new WeakMap<ReadonlyMap<string, number>, Map<string, number[]> | null>();
+
+function wordsOf(m: SpmModel): Map<string, number[]> | null {
+  let c = wordCaches.get(m.ids);
+  if (c === undefined) {
+    c = new Map();
+    const crosses = new RegExp(`[^${SPACE}]${SPACE}`, "u");
+    for (const t of m.ids.keys()) {
+      if (crosses.test(t)) { c = null; break; }
+    }
+    wordCaches.set(m.ids, c);
+  }
+  return c;
+}
+
+/** The merge of llm_tokenizer_spm over one stretch of text (spaces already "▁"): also the reference the word split is tested against. */
+export function encodePieces(m: SpmModel, s: string, out: number[]): number[] {
   // symbols: one per code point, as a doubly linked list over `syms`
   const syms: { text: string; prev: number; next: number }[] = [];
   for (const ch of s) syms.push({ text: ch, prev: syms.length - 1, next: syms.length + 1 });
