@@ -5,7 +5,7 @@
 // of the file type, with more bits for output.weight, some attn_v and ffn_down layers, and a
 // fallback for rows that are not a multiple of the type's block. Tensors are visited in
 // llama-quantize's order (layer by layer, then by name), which its attn_v counter depends on.
-import type { GGMLType } from "../blockTypes";
+import { BLOCK_TYPES, type GGMLType } from "../blockTypes";
 
 export type StoredMatrixType = GGMLType | "f16" | "f32";
 
@@ -27,9 +27,8 @@ const BASE: Record<LlamaFileType, GGMLType> = {
   q4_k_s: "q4_k", q4_k_m: "q4_k", q5_k_s: "q5_k", q5_k_m: "q5_k", q6_k: "q6_k", iq4_nl: "iq4_nl", iq4_xs: "iq4_xs",
 };
 
-const BLOCK: Record<GGMLType, number> = {
-  q4_0: 32, q4_1: 32, q5_0: 32, q5_1: 32, q8_0: 32, iq4_nl: 32, q2_k: 256, q3_k: 256, q4_k: 256, q5_k: 256, q6_k: 256, q8_k: 256, iq4_xs: 256,
-};
+/** A type's block size, from the native type table (src/blockTypes.ts). */
+const blockSize = (t: GGMLType): number => BLOCK_TYPES.get(t)!.blockSize;
 
 // A type whose block does not divide the rows: llama-quantize's fallback (F16 when that fails too).
 const FALLBACK: Partial<Record<GGMLType, GGMLType>> = {
@@ -78,7 +77,7 @@ export function llamaTensorTypes(ftype: LlamaFileType, shape: LlamaModelShape, t
     let type: GGMLType = BASE[ftype];
     const nx = t.ne[0];
     if (name === "output.weight" || (!shape.hasOutput && name === "token_embd.weight")) {
-      if (nx % BLOCK[type] !== 0) type = "q8_0";
+      if (nx % blockSize(type) !== 0) type = "q8_0";
       else if (type !== "q8_0") type = "q6_k";
     } else if (name === "token_embd.weight") {
       // the base type
@@ -111,9 +110,9 @@ export function llamaTensorTypes(ftype: LlamaFileType, shape: LlamaModelShape, t
       else if (ftype === "q5_k_m") type = "q6_k";
     }
     let stored: StoredMatrixType = type;
-    if (nx % BLOCK[type] !== 0) {
+    if (nx % blockSize(type) !== 0) {
       const fb = FALLBACK[type];
-      stored = fb && nx % BLOCK[fb] === 0 ? fb : "f16";
+      stored = fb && nx % blockSize(fb) === 0 ? fb : "f16";
     }
     out.set(name, stored);
   }
