@@ -5,10 +5,10 @@
 // windows, the next-token distributions differ by no more than the two engines' rounding of
 // activations explains (KL within SAFETY x the expectation; see that file for the derivation),
 // every position where llama.cpp's top token leads by more than a near tie is int4's top token
-// too, and the greedy continuations agree up to a near tie.
-// One addition to the rounding budget: llama.cpp's CPU GELU reads a table indexed by the f16 of
-// its input and holds f16 results (ggml_vec_gelu_f32 / geglu with GGML_GELU_FP16), two f16
-// roundings of the FFN's hidden activations per layer, which int4's exact tanh GELU does not make.
+// too, and the greedy continuations agree up to a near tie (test/helpers/llamacppAgreement.ts;
+// it adds to the rounding budget llama.cpp's f16 GELU table, ggml_vec_gelu_f32 / geglu with
+// GGML_GELU_FP16: two f16 roundings of the FFN's hidden activations per layer, which int4's
+// exact tanh GELU does not make).
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,20 +16,20 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openGGUF } from "../src/index";
 import { loadEngine } from "../src/model/engine";
-import { LlamaCpp, compareLogits, expectedDivergence, findNodeLlamaCpp, firstDifference, margin, topMargin } from "../bench/lib/llamacpp.mjs";
-import { int4Greedy, int4Logits, roundingBudget } from "../bench/lib/int4ref.mjs";
-import * as rounding from "../bench/lib/rounding.mjs";
+import { LlamaCpp, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
 import { ARCH_MODELS, writeArchModel } from "./helpers/archModels";
+import { expectAgreement, measure, reference } from "./helpers/llamacppAgreement";
 
 const llamaCpp = findNodeLlamaCpp();
 const cli = path.resolve(__dirname, "..", "dist", "cli.js");
 if (!llamaCpp.dir) console.warn(`skipping architecture comparisons with llama.cpp: ${llamaCpp.reason}`);
 
-const SAFETY = 4;
-const NEAR_TIE = 4;
 const GREEDY = 16;
 const TEACHER_FORCED = 96;
-const F16_REL2 = 2 ** -22 / 3;
+// The same context in both engines (a multiple of 256, which llama.cpp pads to): phi3's LongRoPE
+// factors depend on it (its original context, 512: the short ones; test/phi3-longrope-llamacpp.test.ts
+// compares both regimes).
+const CTX = 512;
 
 describe.runIf(llamaCpp.dir !== null)(`every architecture against llama.cpp (node-llama-cpp ${llamaCpp.version ?? "?"})`, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-arch-"));
@@ -56,45 +56,15 @@ describe.runIf(llamaCpp.dir !== null)(`every architecture against llama.cpp (nod
         const f = openGGUF(file);
         const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
         f.close();
-        const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1 });
-        const info = await llama.load(file, { threads: 1, ctx: 512 });
-        const V = e.transformer.config.vocab;
-        expect(info.vocab).toBe(V);
-
+        const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: CTX });
+        const info = await llama.load(file, { threads: 1, ctx: CTX });
+        expect(info.vocab).toBe(e.transformer.config.vocab);
         // teacher forcing: BOS, a few tokens, llama.cpp's greedy continuation, then seeded pseudo-random tokens
-        const prompt = [1, 300, 301, 302, 303];
-        const ref = await llama.greedy(prompt, GREEDY);
-        let s = 12345;
-        const rand = () => 3 + ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % (V - 3));
-        const seq = [...prompt, ...ref.ids];
-        while (seq.length < TEACHER_FORCED) seq.push(rand());
-        const lRef = await llama.logits(seq);
-        const lInt4 = int4Logits(e, seq);
-        const budget = roundingBudget(e, seq, (n: string) => types.get(n)!, rounding);
-        const c = e.transformer.config;
-        const eps2 = budget.total + (c.act === "gelu" ? 2 * F16_REL2 * c.nLayers : 0);
-        const want = expectedDivergence(lRef, V, eps2);
-        const got = compareLogits(lRef, lInt4, V);
-        const nearTie = (j: number) => NEAR_TIE * Math.sqrt(SAFETY) * Math.SQRT2 * want.sigma[j];
-        const summary = `${which} ${format}: mean KL ${got.klMean.toExponential(3)} (expected ${want.klMean.toExponential(3)}, allowed ${(SAFETY * want.klMean).toExponential(3)}), max ${got.klMax.toExponential(3)}, top-1 ${(got.top1Agreement * 100).toFixed(1)}%, ε² ${eps2.toExponential(2)}`;
-        console.log(summary);
-        expect(got.klMean, summary).toBeLessThanOrEqual(SAFETY * want.klMean);
-        for (let j = 0; j < seq.length; j++) {
-          if (topMargin(lRef, V, j) > nearTie(j)) {
-            const t = lInt4.subarray(j * V, (j + 1) * V).reduce((b, v, i, a) => (v > a[b] ? i : b), 0);
-            expect(margin(lRef, V, j, t), `${which} ${format}: teacher-forced position ${j}: int4's top-1 token ${t} is not llama.cpp's, which leads by more than a near tie`).toBe(0);
-          }
-        }
-        const mine = int4Greedy(e, prompt, GREEDY);
-        const d = firstDifference(ref.ids, mine.ids);
-        if (d >= 0) {
-          const m = margin(ref.logits, V, d, mine.ids[d]);
-          const sigma = expectedDivergence(ref.logits.subarray(d * V, (d + 1) * V), V, eps2).sigma[0];
-          const tie = NEAR_TIE * Math.sqrt(SAFETY) * Math.SQRT2 * sigma;
-          console.log(`${which} ${format}: greedy continuations differ at token ${d}: llama.cpp's margin ${m.toFixed(4)}, near-tie bound ${tie.toFixed(4)}`);
-          expect(m, `${which} ${format}: greedy continuations differ at token ${d} (llama.cpp ${ref.ids[d]}, int4 ${mine.ids[d]})`).toBeLessThanOrEqual(tie);
-        }
-        e.dispose?.();
+        const ref = await reference(llama, { prompt: [1, 300, 301, 302, 303], greedy: GREEDY, teacherForced: TEACHER_FORCED });
+        const label = `${which} ${format}`;
+        const a = measure(e, ref, (n: string) => types.get(n)!, label);
+        console.log(a.summary);
+        expectAgreement(a, label);
       }, 120_000);
     }
   }

@@ -2,7 +2,7 @@
 // bench/lib/llamacpp.mjs: one JSON request per stdin line, one JSON answer per stdout line.
 // A process of its own keeps llama.cpp's native threads and memory out of the caller (vitest's
 // worker, or a benchmark timing int4 in the same run), and a crash in it an error, not a crash.
-//   {"cmd":"load","model":path,"threads":n,"ctx":n}   -> {"ok":true,"vocab":n,"bos":id,"eos":id,"types":{...}}
+//   {"cmd":"load","model":path,"threads":n,"ctx":n}   -> {"ok":true,"vocab":n,"bos":id,"eos":id,"ctx":n,"nCtx":n,"types":{...}}
 //   {"cmd":"logits","tokens":[...]}                  -> {"ok":true,"vocab":n,"logits":b64} after every token, one batch (teacher forced)
 //   {"cmd":"greedy","prompt":[...],"n":n}            -> {"ok":true,"vocab":n,"ids":[...],"logits":b64} the greedy continuation
 //   {"cmd":"tokenize","text":s,"special":b}          -> {"ok":true,"tokens":[...]} (BOS first when the model adds one)
@@ -45,7 +45,9 @@ async function load(r) {
   sequence = context.getSequence();
   const types = {};
   for (const t of model.fileInfo.tensorInfo ?? []) types[t.name] = t.ggmlType;
-  return { vocab, bos: model.tokens.bos, eos: model.tokens.eos, ctx: context.contextSize, threads: context.currentThreads, types };
+  // nCtx: llama.cpp's own n_ctx (llama_n_ctx, padded to a multiple of 256); with one sequence it is
+  // the n_ctx_seq that, e.g., chooses Phi-3's LongRoPE factors (llama_model::get_rope_factors)
+  return { vocab, bos: model.tokens.bos, eos: model.tokens.eos, ctx: context.contextSize, nCtx: context.getAllocatedContextSize(), threads: context.currentThreads, types };
 }
 
 const WANT = { generateNext: { logits: true, token: true } };

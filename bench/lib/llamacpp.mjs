@@ -64,7 +64,7 @@ export class LlamaCpp {
     return a;
   }
 
-  /** Loads a GGUF file; returns { vocab, bos, eos, ctx, threads, types: { tensor name: ggml type id } }. */
+  /** Loads a GGUF file; returns { vocab, bos, eos, ctx, nCtx (llama.cpp's n_ctx after its padding), threads, types: { tensor name: ggml type id } }. */
   async load(model, { threads = 1, ctx = 512, batch = 512, flashAttention = false } = {}) {
     if (typeof model !== "string" || !fs.existsSync(model)) throw new Error(`llama.cpp load: no such file ${JSON.stringify(model)}`);
     const r = await this.#call({ cmd: "load", model: path.resolve(model), threads, ctx, batch, flashAttention });

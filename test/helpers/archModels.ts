@@ -4,7 +4,9 @@
 // both engines load today). Each architecture's peculiar tensors and settings are exercised at
 // values that matter at this size: biases and norm weights away from 0 and 1, sliding windows
 // shorter than the test sequences, soft-caps low enough to bend the scores, RoPE factors and
-// scaling that change the angles.
+// scaling that change the angles. The phi3 model carries LongRoPE (rope_factors_short / _long, an
+// original context shorter than its context, the converter's attn_factor), so that which factors
+// a context gets, and the scale of cos and sin, show in its outputs.
 import { writeGGUF, ggufTensorFromFloat } from "../../src/gguf/writer";
 import { openGGUF } from "../../src/gguf/reader";
 import { toWriterValue } from "../../src/cli/quantize";
@@ -28,13 +30,41 @@ interface Shape {
   tied?: boolean;
 }
 
+/**
+ * The phi3 model's original context (`phi3.rope.scaling.original_context_length`): a context up
+ * to it gets rope_factors_short, a longer one rope_factors_long. A multiple of 256, as llama.cpp
+ * pads its context to one (and real Phi-3's 4096 is).
+ */
+export const PHI3_ORIG_CTX = 512;
+
+/** convert_hf_to_gguf's Phi3MiniModel attn_factor for LongRoPE ("su" / "longrope"): sqrt(1 + ln(ctx/orig) / ln(orig)). */
+export function longRopeAttnFactor(ctx: number, orig: number): number {
+  const scale = ctx / orig;
+  return scale > 1 ? Math.sqrt(1 + Math.log(scale) / Math.log(orig)) : 1;
+}
+
+/**
+ * The phi3 model's LongRoPE factors, nRot/2 each, unordered and far apart so that a wrong choice
+ * shows: short in [1, 2), long in [2, 8) (the real ones: short about 1-1.2, long up to about 60).
+ */
+export function phi3LongRopeFactors(nRot: number): { short: Float32Array; long: Float32Array } {
+  const n = nRot / 2;
+  return {
+    short: Float32Array.from({ length: n }, (_, i) => 1 + ((i * 7) % n) / n),
+    long: Float32Array.from({ length: n }, (_, i) => 2 + (6 * ((i * 5) % n)) / n),
+  };
+}
+
 const SHAPES: Record<ArchModel, Shape> = {
   // Llama 3: rope_freqs (llama3 scaling as the converter writes it), tied output
   llama3: { arch: "llama", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 2, headDim: 32, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 500000, tied: true },
   qwen2: { arch: "qwen2", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 2, headDim: 32, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 1000000 },
   qwen3: { arch: "qwen3", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 4, headDim: 64, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 1000000, tied: true },
-  phi3: { arch: "phi3", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 8, headDim: 32, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 10000,
-    extra: [["attention.sliding_window", "u32", 2047]] },
+  // Phi-3 LongRoPE as convert_hf_to_gguf writes Phi-3-mini-128k / Phi-3.5-mini (scaled down): context
+  // 4x the original one, attn_factor from the two, and both factor tensors (phi3LongRopeFactors)
+  phi3: { arch: "phi3", dim: 256, nLayers: 2, nHeads: 8, nKvHeads: 8, headDim: 32, hidden: 512, vocab: 512, ctx: 4 * PHI3_ORIG_CTX, ropeBase: 10000,
+    extra: [["attention.sliding_window", "u32", 2047], ["rope.scaling.original_context_length", "u32", PHI3_ORIG_CTX],
+      ["rope.scaling.attn_factor", "f32", longRopeAttnFactor(4 * PHI3_ORIG_CTX, PHI3_ORIG_CTX)]] },
   gemma2: { arch: "gemma2", dim: 256, nLayers: 2, nHeads: 4, nKvHeads: 2, headDim: 64, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 10000, tied: true,
     extra: [["attention.sliding_window", "u32", 24], ["attn_logit_softcapping", "f32", 2], ["final_logit_softcapping", "f32", 12]] },
   gemma3: { arch: "gemma3", dim: 256, nLayers: 6, nHeads: 4, nKvHeads: 1, headDim: 64, hidden: 512, vocab: 512, ctx: 1024, ropeBase: 1000000, tied: true,
@@ -66,7 +96,20 @@ function configOf(s: Shape): ModelConfig {
 }
 
 /** Writes the model `which` to `file` (seeded: the same bytes every time); returns its config. */
-export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: { omit?: string; arch?: string; vocabFile?: string } = {}): Promise<void> {
+export interface ArchModelOptions {
+  /** leave this tensor out */
+  omit?: string;
+  /** general.architecture other than the model's */
+  arch?: string;
+  /** a vocabulary-only GGUF whose tokenizer.* keys the model takes */
+  vocabFile?: string;
+  /** metadata under `<arch>.` set (or, with value null, dropped) after the model's own */
+  meta?: [string, "u32" | "f32" | "string", number | string | null][];
+  /** F32 tensors added beyond the model's (a file carrying ones its architecture does not read) */
+  extraTensors?: [name: string, values: Float32Array][];
+}
+
+export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: ArchModelOptions = {}): Promise<void> {
   // a real vocabulary (a vocabulary-only GGUF's tokenizer.* keys, e.g. ../shared/vocab): its size is the model's
   let tokenizerMeta: Meta | null = null;
   let s = SHAPES[which];
@@ -100,7 +143,10 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
     [`${a}.attention.value_length`, { type: "u32", value: s.headDim }],
     [`${a}.attention.layer_norm_rms_epsilon`, { type: "f32", value: 1e-6 }],
     [`${a}.rope.freq_base`, { type: "f32", value: s.ropeBase }],
-    ...(s.extra ?? []).map(([k, t, val]): Meta[number] => [`${a}.${k}`, { type: t, value: val }]),
+    ...[...(s.extra ?? []), ...(opts.meta ?? [])]
+      .filter(([k], i, all) => !all.some(([k2], j) => j > i && k2 === k)) // the last setting of a key
+      .filter(([, , val]) => val !== null)
+      .map(([k, t, val]): Meta[number] => [`${a}.${k}`, { type: t, value: val }]),
     ...(tokenizerMeta ?? [
       ["tokenizer.ggml.model", { type: "string", value: "llama" }],
       ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
@@ -113,7 +159,9 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
   ];
   const c = configOf(s);
   const list = architecture(a)!.tensors(c).filter(([name, , required]) =>
-    name !== opts.omit && (required || (name === "output.weight" && !s.tied) || (name === "rope_freqs.weight" && which === "llama3")));
+    name !== opts.omit && (required || (name === "output.weight" && !s.tied) || (name === "rope_freqs.weight" && which === "llama3") ||
+      (name.startsWith("rope_factors_") && which === "phi3")));
+  const longRope = phi3LongRopeFactors(s.headDim);
   const specs = list.map(([name, ne], i) => {
     const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
     const n = dims.reduce((x, y) => x * y, 1);
@@ -124,6 +172,8 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
         const w = new Float32Array(n);
         const rnd = (std: number) => native.fillNormal(w, seed * 1000003 + i, 0, std, 1);
         if (name === "rope_freqs.weight") w.set(llama3Factors(s.headDim, s.ropeBase));
+        else if (name === "rope_factors_short.weight") w.set(longRope.short);
+        else if (name === "rope_factors_long.weight") w.set(longRope.long);
         else if (name.endsWith(".bias")) rnd(0.5);
         else if (vec) { rnd(0.2); for (let j = 0; j < n; j++) w[j] += 1; } // norm weights about 1
         // tied: the embedding is the output too, std 0.15 keeps its logits (about 2.4 std) peaked, not one-hot
@@ -134,5 +184,8 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
       },
     };
   });
+  for (const [name, values] of opts.extraTensors ?? []) {
+    specs.push({ name, type: "f32", dims: [values.length], data: () => ggufTensorFromFloat(name, new Tensor(values, [values.length]), "f32").data() });
+  }
   await writeGGUF(file, { metadata: meta as never, tensors: specs as never });
 }
