@@ -39,6 +39,20 @@ function layerPlans(c: ModelConfig): LayerPlan[] {
   });
 }
 
+/**
+ * The RoPE frequency factors (nRot/2) a context of `ctx` positions gets, or null: llama.cpp's
+ * choice (llama_model::get_rope_factors): rope_freqs (Llama 3) when the model has them, else
+ * Phi-3's LongRoPE rope_factors_long when the context exceeds the original one
+ * (`rope.scaling.original_context_length`, else the training context), else rope_factors_short.
+ * llama.cpp compares its n_ctx_seq, the context rounded up to a multiple of 256: the same choice
+ * whenever the original context is a multiple of 256, as every Phi-3's 4096 is.
+ */
+export function ropeFactorsFor(config: ModelConfig, weights: Pick<ModelWeights, "ropeFreqs" | "ropeFactorsLong" | "ropeFactorsShort">, ctx: number): Float32Array | null {
+  if (weights.ropeFreqs) return weights.ropeFreqs;
+  const long = ctx > (config.ropeOrigCtx ?? config.ctx);
+  return (long ? weights.ropeFactorsLong : weights.ropeFactorsShort) ?? null;
+}
+
 /** Activation buffers for a batch of M tokens, with Tensor views and matmul options made once. */
 class Scratch {
   readonly x: Tensor;   // (M, dim) residual stream
@@ -167,10 +181,7 @@ export class Transformer {
     this.#qkv = weights.layers.map((w) => linearGroup([w.wq, w.wk, w.wv]));
     this.#gateUp = weights.layers.map((w) => linearGroup([w.gate, w.up]));
     this.#plan = layerPlans(config);
-    // llama.cpp's choice (llama_model::get_rope_factors): rope_freqs, else the long factors when the
-    // context exceeds the original one, else the short ones
-    const long = this.ctx > (config.ropeOrigCtx ?? config.ctx);
-    this.#ropeFactors = weights.ropeFreqs ?? (long ? weights.ropeFactorsLong : weights.ropeFactorsShort) ?? null;
+    this.#ropeFactors = ropeFactorsFor(config, weights, this.ctx);
   }
 
   get kvCacheBytes(): number {

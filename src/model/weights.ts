@@ -317,7 +317,16 @@ export function loadWeights(f: GGUFFile, c: ModelConfig, spec: QuantSpec): Model
   const hasOutput = f.tensor(MODEL_TENSORS.output) !== undefined;
   const output = hasOutput ? multiplyOnly(matrix(f, MODEL_TENSORS.output, spec)) : embed;
   if (hasOutput) tensorNames.set(output, MODEL_TENSORS.output);
-  const optional = (name: string) => (f.tensor(name) ? vector(f, name) : undefined);
+  // only the factor tensors the architecture declares (their shapes are checked), as llama.cpp
+  // creates only those: a phi3 file's rope_freqs or a llama file's rope_factors_* is not used.
+  // RoPE divides the angles by them: one not finite and positive would make every logit NaN.
+  const optional = (name: string) => {
+    if (!expected.has(name) || !f.tensor(name)) return undefined;
+    const v = vector(f, name);
+    const i = v.findIndex((x) => !(x > 0 && Number.isFinite(x)));
+    if (i >= 0) throw new GGUFError(`GGUF ${f.path}: tensor ${q(name)}: RoPE frequency factor ${i} is ${v[i]}, expected a finite positive number`);
+    return v;
+  };
   const weights: ModelWeights = { embed, layers, outputNorm, output, tied: !hasOutput, tensorNames };
   const factors = { ropeFreqs: optional(MODEL_TENSORS.ropeFreqs), ropeFactorsLong: optional(MODEL_TENSORS.ropeFactorsLong), ropeFactorsShort: optional(MODEL_TENSORS.ropeFactorsShort) };
   for (const [k, v] of Object.entries(factors)) if (v) (weights as unknown as Record<string, Float32Array>)[k] = v;

@@ -71,7 +71,7 @@ export const LAYER_VECTORS: readonly (keyof LayerWeights)[] = ["attnNorm", "ffnN
 export const LAYER_NORMS: readonly (keyof LayerWeights)[] = ["attnNorm", "ffnNorm"];
 
 /** llama's hyperparameters under `<arch>.*`, read and checked; the architecture adds its own. */
-export function baseConfig(f: GGUFFile, arch: string, ropeMode: 0 | 2): ModelConfig {
+export function baseConfig(f: GGUFFile, arch: string, ropeMode: 0 | 2, opts: { longRope?: boolean } = {}): ModelConfig {
   const k = (s: string) => `${arch}.${s}`;
   const dim = posInt(f, k("embedding_length"), num(f, k("embedding_length")), 1 << 16);
   const nLayers = posInt(f, k("block_count"), num(f, k("block_count")), 1024);
@@ -97,9 +97,12 @@ export function baseConfig(f: GGUFFile, arch: string, ropeMode: 0 | 2): ModelCon
   const c: ModelConfig = { arch, dim, nLayers, nHeads, nKvHeads, headDim, hidden, vocab, ctx, eps, ropeBase, nRot, ropeMode };
   // RoPE scaling: linear (a factor on every angle) as llama.cpp reads it; Llama 3's scaling is
   // in its rope_freqs tensor (the converter computes it), not here. YaRN is not implemented.
+  // "longrope" where the architecture reads LongRoPE's factor tensors (opts.longRope: phi3): for
+  // llama.cpp it is no YaRN and the factor, like linear (Phi-3's converter writes no type at all).
   const type = f.string(k("rope.scaling.type")) ?? "none";
-  if (type === "linear") c.ropeFreqScale = 1 / positive(f, k("rope.scaling.factor"), num(f, k("rope.scaling.factor"), 1));
-  else if (type !== "none") throw new GGUFError(`GGUF ${f.path}: metadata "${k("rope.scaling.type")}" = ${q(type)}, which int4 does not run (supported: none, linear)`);
+  const supported = opts.longRope ? ["none", "linear", "longrope"] : ["none", "linear"];
+  if (type === "linear" || type === "longrope") c.ropeFreqScale = 1 / positive(f, k("rope.scaling.factor"), num(f, k("rope.scaling.factor"), 1));
+  if (!supported.includes(type)) throw new GGUFError(`GGUF ${f.path}: metadata "${k("rope.scaling.type")}" = ${q(type)}, which int4 does not run for ${arch} (supported: ${supported.join(", ")})`);
   const attnFactor = f.number(k("rope.scaling.attn_factor"));
   if (attnFactor !== undefined) c.ropeAttnFactor = positive(f, k("rope.scaling.attn_factor"), attnFactor);
   const orig = f.number(k("rope.scaling.original_context_length"));
