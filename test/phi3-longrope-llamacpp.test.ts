@@ -15,7 +15,9 @@
 // Each regime gets the same context in both engines, chosen a multiple of 256 so that llama.cpp's
 // padding leaves it as it is (checked: its n_ctx): 512 (= the original context: short factors) and
 // 768 (the smallest padded context above it: long factors), over sequences long enough that the
-// rotation matters (the long one's greedy continuation runs past the original context). Controls
+// rotation matters (the long one's greedy continuation runs past the original context), F16 and
+// Q4_K_M; and F16 with RoPE on 3/4 of each head (Phi-4-mini's partial_rotary_factor 0.75: nRot/2
+// factors, the last quarter of each head not rotated). Controls
 // show the check would see a wrong choice: int4 with the other regime's factors, or without the
 // attn_factor, is far outside the tolerance llama.cpp's reference allows.
 import { spawnSync } from "node:child_process";
@@ -39,7 +41,7 @@ if (!llamaCpp.dir) console.warn(`skipping Phi-3 LongRoPE comparisons with llama.
 const GREEDY = 16;
 /**
  * A control must be at least this many times the allowed mean KL away. Measured (f16): the other
- * regime's factors 1300-1600x, no attn_factor 110-140x; int4 itself 0.001x.
+ * regime's factors 1100-1600x, no attn_factor 70-140x; int4 itself about 0.001x.
  */
 const CONTROL_FACTOR = 10;
 
@@ -60,63 +62,80 @@ function variant(ctx: number, config: ModelConfig, weights: ModelWeights): Pick<
   return { transformer: new Transformer(config, weights, { ctx, threads: 1 }), weights };
 }
 
+/** The phi3 model's head dimension, and the rotated part of it in the partial-rotary files. */
+const HEAD_DIM = 32, PARTIAL_NROT = 24;
+
+interface Case {
+  regime: Regime;
+  format: "f16" | "q4_k_m";
+  /** RoPE dimensions per head: all of them, or Phi-4-mini's 3/4 */
+  nRot: number;
+}
+const CASES: Case[] = REGIMES.flatMap((regime) => [
+  { regime, format: "f16", nRot: HEAD_DIM },
+  { regime, format: "q4_k_m", nRot: HEAD_DIM },
+  { regime, format: "f16", nRot: PARTIAL_NROT },
+]);
+
 describe.runIf(llamaCpp.dir !== null)(`Phi-3 LongRoPE against llama.cpp (node-llama-cpp ${llamaCpp.version ?? "?"})`, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-phi3-"));
-  const f16 = path.join(dir, "phi3-f16.gguf");
+  const f16 = (nRot: number) => path.join(dir, `phi3-rot${nRot}-f16.gguf`);
   let llama: InstanceType<typeof LlamaCpp>;
   beforeAll(async () => {
     llama = await LlamaCpp.start();
-    await writeArchModel(f16, "phi3");
+    await writeArchModel(f16(HEAD_DIM), "phi3");
+    await writeArchModel(f16(PARTIAL_NROT), "phi3", 7, { nRot: PARTIAL_NROT });
   }, 60_000);
   afterAll(async () => {
     await llama?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const r of REGIMES) {
-    for (const format of ["f16", "q4_k_m"] as const) {
-      it(`${r.name} factors at context ${r.ctx} (${format}): next-token distributions and greedy continuation match llama.cpp's`, async () => {
-        let file = f16;
-        if (format !== "f16") {
-          file = path.join(dir, `phi3-${format}.gguf`);
-          if (!fs.existsSync(file)) {
-            const q = spawnSync(process.execPath, [cli, "quantize", "--model", f16, "--out", file, "--format", format], { encoding: "utf8" });
-            expect(q.status, q.stderr).toBe(0);
-          }
+  for (const { regime: r, format, nRot } of CASES) {
+    const rot = nRot === HEAD_DIM ? "" : `, RoPE on ${nRot} of ${HEAD_DIM} dimensions`;
+    it(`${r.name} factors at context ${r.ctx} (${format}${rot}): next-token distributions and greedy continuation match llama.cpp's`, async () => {
+      let file = f16(nRot);
+      if (format !== "f16") {
+        file = path.join(dir, `phi3-rot${nRot}-${format}.gguf`);
+        if (!fs.existsSync(file)) {
+          const q = spawnSync(process.execPath, [cli, "quantize", "--model", f16(nRot), "--out", file, "--format", format], { encoding: "utf8" });
+          expect(q.status, q.stderr).toBe(0);
         }
-        const f = openGGUF(file);
-        const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
-        f.close();
-        const typeOf = (n: string) => types.get(n)!;
-        const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: r.ctx });
-        const c = e.transformer.config;
-        // as read (the q4_k_m file's tolerance alone would not see a missing attn_factor)
-        expect(c.ropeOrigCtx).toBe(PHI3_ORIG_CTX);
-        expect(c.ropeAttnFactor).toBe(Math.fround(longRopeAttnFactor(c.ctx, PHI3_ORIG_CTX)));
-        expect(e.weights.ropeFactorsShort && e.weights.ropeFactorsLong).toBeTruthy();
-        const info = await llama.load(file, { threads: 1, ctx: r.ctx });
-        expect(info.vocab).toBe(c.vocab);
-        // llama.cpp's n_ctx (= n_ctx_seq with one sequence) is on the regime's side of the original context
-        expect(info.nCtx).toBe(r.ctx);
-        expect(info.nCtx > PHI3_ORIG_CTX).toBe(r.name === "long");
+      }
+      const f = openGGUF(file);
+      const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
+      f.close();
+      const typeOf = (n: string) => types.get(n)!;
+      const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: r.ctx });
+      const c = e.transformer.config;
+      // as read (the q4_k_m file's tolerance alone would not see a missing attn_factor)
+      expect(c.ropeOrigCtx).toBe(PHI3_ORIG_CTX);
+      expect(c.ropeAttnFactor).toBe(Math.fround(longRopeAttnFactor(c.ctx, PHI3_ORIG_CTX)));
+      expect(c.nRot).toBe(nRot);
+      expect(e.weights.ropeFactorsShort?.length).toBe(nRot / 2);
+      expect(e.weights.ropeFactorsLong?.length).toBe(nRot / 2);
+      const info = await llama.load(file, { threads: 1, ctx: r.ctx });
+      expect(info.vocab).toBe(c.vocab);
+      // llama.cpp's n_ctx (= n_ctx_seq with one sequence) is on the regime's side of the original context
+      expect(info.nCtx).toBe(r.ctx);
+      expect(info.nCtx > PHI3_ORIG_CTX).toBe(r.name === "long");
 
-        const ref: Reference = await reference(llama, { prompt: [1, ...randomTokens(c.vocab, r.prompt - 1, 777)], greedy: GREEDY, teacherForced: r.teacherForced });
-        const label = `phi3 ${format} ${r.name} (ctx ${r.ctx})`;
-        const a = measure(e, ref, typeOf, label);
-        console.log(a.summary);
-        expectAgreement(a, label);
-        if (format !== "f16") return;
+      const ref: Reference = await reference(llama, { prompt: [1, ...randomTokens(c.vocab, r.prompt - 1, 777)], greedy: GREEDY, teacherForced: r.teacherForced });
+      const label = `phi3 ${format} ${r.name} (ctx ${r.ctx}${rot})`;
+      const a = measure(e, ref, typeOf, label);
+      console.log(a.summary);
+      expectAgreement(a, label);
+      if (format !== "f16") return;
 
-        // controls: the other regime's factors; no attn_factor
-        const w = e.weights;
-        const swapped = variant(r.ctx, c, { ...w, ropeFactorsShort: w.ropeFactorsLong, ropeFactorsLong: w.ropeFactorsShort });
-        const noMscale = variant(r.ctx, { ...c, ropeAttnFactor: undefined }, w);
-        for (const [what, v] of [["the other regime's factors", swapped], ["no attn_factor", noMscale]] as const) {
-          const m = measure(v, ref, typeOf, `${label}, control with ${what}`);
-          console.log(m.summary);
-          expect(m.klMean, `control with ${what} must disagree with llama.cpp: ${m.summary}`).toBeGreaterThan(CONTROL_FACTOR * m.klAllowed);
-        }
-      }, 180_000);
-    }
+      // controls: the other regime's factors; no attn_factor
+      const w = e.weights;
+      const swapped = variant(r.ctx, c, { ...w, ropeFactorsShort: w.ropeFactorsLong, ropeFactorsLong: w.ropeFactorsShort });
+      const noMscale = variant(r.ctx, { ...c, ropeAttnFactor: undefined }, w);
+      for (const [what, v] of [["the other regime's factors", swapped], ["no attn_factor", noMscale]] as const) {
+        const m = measure(v, ref, typeOf, `${label}, control with ${what}`);
+        console.log(m.summary);
+        expect(m.klMean, `control with ${what} must disagree with llama.cpp: ${m.summary}`).toBeGreaterThan(CONTROL_FACTOR * m.klAllowed);
+      }
+    }, 180_000);
   }
 });

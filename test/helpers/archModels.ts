@@ -24,6 +24,8 @@ interface Shape {
   arch: string;
   dim: number; nLayers: number; nHeads: number; nKvHeads: number; headDim: number; hidden: number;
   vocab: number; ctx: number; ropeBase: number;
+  /** dimensions of a head that RoPE rotates (default headDim) */
+  nRot?: number;
   /** metadata under `<arch>.` beyond the common keys */
   extra?: [string, "u32" | "f32" | "string", number | string][];
   /** drop output.weight (tied to the embedding) */
@@ -92,10 +94,9 @@ function llama3Factors(nRot: number, base: number): Float32Array {
 /** The config int4 reads back (for tensor names and shapes). */
 function configOf(s: Shape): ModelConfig {
   return { arch: s.arch, dim: s.dim, nLayers: s.nLayers, nHeads: s.nHeads, nKvHeads: s.nKvHeads, headDim: s.headDim, hidden: s.hidden,
-    vocab: s.vocab, ctx: s.ctx, eps: 1e-6, ropeBase: s.ropeBase, nRot: s.headDim, ropeMode: 2 };
+    vocab: s.vocab, ctx: s.ctx, eps: 1e-6, ropeBase: s.ropeBase, nRot: s.nRot ?? s.headDim, ropeMode: 2 };
 }
 
-/** Writes the model `which` to `file` (seeded: the same bytes every time); returns its config. */
 export interface ArchModelOptions {
   /** leave this tensor out */
   omit?: string;
@@ -105,10 +106,13 @@ export interface ArchModelOptions {
   vocabFile?: string;
   /** metadata under `<arch>.` set (or, with value null, dropped) after the model's own */
   meta?: [string, "u32" | "f32" | "string", number | string | null][];
+  /** RoPE on the first nRot dimensions of each head only (Phi-4-mini: 3/4 of them) */
+  nRot?: number;
   /** F32 tensors added beyond the model's (a file carrying ones its architecture does not read) */
   extraTensors?: [name: string, values: Float32Array][];
 }
 
+/** Writes the model `which` to `file` (seeded: the same bytes every time). */
 export async function writeArchModel(file: string, which: ArchModel, seed = 7, opts: ArchModelOptions = {}): Promise<void> {
   // a real vocabulary (a vocabulary-only GGUF's tokenizer.* keys, e.g. ../shared/vocab): its size is the model's
   let tokenizerMeta: Meta | null = null;
@@ -119,6 +123,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
     s = { ...s, vocab: vf.array("tokenizer.ggml.tokens")!.values.length };
     vf.close();
   }
+  if (opts.nRot !== undefined) s = { ...s, nRot: opts.nRot };
   const a = s.arch;
   const v = demoVocabulary(s.vocab);
   const tokens = v.tokens.slice(0, s.vocab);
@@ -136,7 +141,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
     [`${a}.embedding_length`, { type: "u32", value: s.dim }],
     [`${a}.block_count`, { type: "u32", value: s.nLayers }],
     [`${a}.feed_forward_length`, { type: "u32", value: s.hidden }],
-    [`${a}.rope.dimension_count`, { type: "u32", value: s.headDim }],
+    [`${a}.rope.dimension_count`, { type: "u32", value: s.nRot ?? s.headDim }],
     [`${a}.attention.head_count`, { type: "u32", value: s.nHeads }],
     [`${a}.attention.head_count_kv`, { type: "u32", value: s.nKvHeads }],
     [`${a}.attention.key_length`, { type: "u32", value: s.headDim }],
@@ -161,7 +166,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
   const list = architecture(a)!.tensors(c).filter(([name, , required]) =>
     name !== opts.omit && (required || (name === "output.weight" && !s.tied) || (name === "rope_freqs.weight" && which === "llama3") ||
       (name.startsWith("rope_factors_") && which === "phi3")));
-  const longRope = phi3LongRopeFactors(s.headDim);
+  const longRope = phi3LongRopeFactors(s.nRot ?? s.headDim);
   const specs = list.map(([name, ne], i) => {
     const dims = ne.length === 1 ? [ne[0]] : [ne[1], ne[0]];
     const n = dims.reduce((x, y) => x * y, 1);
@@ -171,7 +176,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
       data: () => {
         const w = new Float32Array(n);
         const rnd = (std: number) => native.fillNormal(w, seed * 1000003 + i, 0, std, 1);
-        if (name === "rope_freqs.weight") w.set(llama3Factors(s.headDim, s.ropeBase));
+        if (name === "rope_freqs.weight") w.set(llama3Factors(s.nRot ?? s.headDim, s.ropeBase));
         else if (name === "rope_factors_short.weight") w.set(longRope.short);
         else if (name === "rope_factors_long.weight") w.set(longRope.long);
         else if (name.endsWith(".bias")) rnd(0.5);
