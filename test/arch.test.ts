@@ -106,9 +106,17 @@ describe("Phi-3 LongRoPE as llama.cpp reads it", () => {
   });
 
   it('rope.scaling.type "longrope" runs for phi3 as llama.cpp runs it, and is a GGUFError for an architecture without LongRoPE factors', async () => {
-    expect((await configOf("phi3", { meta: [["rope.scaling.type", "string", "longrope"]] })).ropeFreqScale).toBe(1);
+    expect((await configOf("phi3", { meta: [["rope.scaling.type", "string", "longrope"]] })).ropeFreqScale ?? 1).toBe(1);
     await expect(configOf("qwen2", { meta: [["rope.scaling.type", "string", "longrope"]] })).rejects.toThrow(/"qwen2\.rope\.scaling\.type" = "longrope", which int4 does not run for qwen2 \(supported: none, linear\)/);
     await expect(configOf("phi3", { meta: [["rope.scaling.type", "string", "yarn"]] })).rejects.toThrow(/supported: none, linear, longrope/);
+  });
+
+  it("a RoPE scaling factor without a type is linear, as llama.cpp reads it (also under its old key); an explicit \"none\" ignores it", async () => {
+    expect((await configOf("qwen2", { meta: [["rope.scaling.factor", "f32", 4]] })).ropeFreqScale).toBe(0.25);
+    expect((await configOf("qwen2", { meta: [["rope.scale_linear", "f32", 2]] })).ropeFreqScale).toBe(0.5);
+    expect((await configOf("qwen2", { meta: [["rope.scaling.factor", "f32", 0]] })).ropeFreqScale).toBeUndefined();
+    expect((await configOf("qwen2", { meta: [["rope.scaling.type", "string", "none"], ["rope.scaling.factor", "f32", 4]] })).ropeFreqScale).toBeUndefined();
+    await expect(configOf("qwen2", { meta: [["rope.scaling.factor", "f32", -2]] })).rejects.toThrow(/"qwen2\.rope\.scaling\.factor" = -2, expected a positive number/);
   });
 
   it("RoPE factor tensors the architecture does not read are not used, whatever their shape (llama.cpp creates none)", async () => {

@@ -95,13 +95,17 @@ export function baseConfig(f: GGUFFile, arch: string, ropeMode: 0 | 2, opts: { l
   const nRot = posInt(f, k("rope.dimension_count"), num(f, k("rope.dimension_count"), headDim), headDim);
   if (nRot % 2 !== 0) throw new GGUFError(`GGUF ${f.path}: rope.dimension_count ${nRot} is odd`);
   const c: ModelConfig = { arch, dim, nLayers, nHeads, nKvHeads, headDim, hidden, vocab, ctx, eps, ropeBase, nRot, ropeMode };
-  // RoPE scaling: linear (a factor on every angle) as llama.cpp reads it; Llama 3's scaling is
-  // in its rope_freqs tensor (the converter computes it), not here. YaRN is not implemented.
-  // "longrope" where the architecture reads LongRoPE's factor tensors (opts.longRope: phi3): for
-  // llama.cpp it is no YaRN and the factor, like linear (Phi-3's converter writes no type at all).
-  const type = f.string(k("rope.scaling.type")) ?? "none";
+  // RoPE scaling: linear (a factor on every angle) as llama.cpp reads it (llama_model::load_hparams):
+  // a file without a type is "linear", and its factor is rope.scaling.factor or the older
+  // rope.scale_linear (0 or absent: none); only an explicit "none" ignores the factor. Llama 3's
+  // scaling is in its rope_freqs tensor (the converter computes it), not here. YaRN is not
+  // implemented. "longrope" where the architecture reads LongRoPE's factor tensors (opts.longRope:
+  // phi3): for llama.cpp it is no YaRN and the factor, like linear (Phi-3's converter writes no type).
+  const type = f.string(k("rope.scaling.type")) ?? "linear";
   const supported = opts.longRope ? ["none", "linear", "longrope"] : ["none", "linear"];
-  if (type === "linear" || type === "longrope") c.ropeFreqScale = 1 / positive(f, k("rope.scaling.factor"), num(f, k("rope.scaling.factor"), 1));
+  const factorKey = f.number(k("rope.scaling.factor")) !== undefined ? k("rope.scaling.factor") : k("rope.scale_linear");
+  const factor = num(f, factorKey, 0);
+  if ((type === "linear" || type === "longrope") && factor !== 0) c.ropeFreqScale = 1 / positive(f, factorKey, factor);
   if (!supported.includes(type)) throw new GGUFError(`GGUF ${f.path}: metadata "${k("rope.scaling.type")}" = ${q(type)}, which int4 does not run for ${arch} (supported: ${supported.join(", ")})`);
   const attnFactor = f.number(k("rope.scaling.attn_factor"));
   if (attnFactor !== undefined) c.ropeAttnFactor = positive(f, k("rope.scaling.attn_factor"), attnFactor);
