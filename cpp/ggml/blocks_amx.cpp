@@ -91,10 +91,10 @@ struct AmxQ4_K {
   static int64_t rounds(int64_t nb) { return nb / 2; }
   static int64_t a_off(int64_t r, int s) { return (2 * r + s) * 512; }
   static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
-  static constexpr GemmFn fallback = gemm_vnni<0>;
+  static constexpr GemmFn fallback = gemm_vnni_small<0>;
 
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16_q4_K(W, rb, nb, n0, n, B, dw, ow);
+    pack16<PackQ4_K>(W, rb, nb, n0, n, B, dw, ow);
   }
 
   // the sums of round r (chunks 2r, 2r+1) into acc
@@ -114,9 +114,9 @@ struct AmxQ4_K {
 
 // Q5_K: Q4_K's tiles and scaling with 5-bit codes
 struct AmxQ5_K : AmxQ4_K {
-  static constexpr GemmFn fallback = gemm_vnni<2>;
+  static constexpr GemmFn fallback = gemm_vnni_small<2>;
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16_q5_K(W, rb, nb, n0, n, B, dw, ow);
+    pack16<PackQ5_K>(W, rb, nb, n0, n, B, dw, ow);
   }
 };
 
@@ -126,10 +126,10 @@ struct AmxQ6_K {
   static int64_t rounds(int64_t nb) { return nb; }
   static int64_t a_off(int64_t r, int s) { return r * 512 + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
-  static constexpr GemmFn fallback = gemm_vnni<1>;
+  static constexpr GemmFn fallback = gemm_vnni_small<1>;
 
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
-    pack16_q6_K<true>(W, rb, nb, n0, n, B, dw);
+    pack16<PackQ6_K<true>>(W, rb, nb, n0, n, B, dw, nullptr);
   }
 
   // round r = chunk r, its two 16-groups in C[0], C[1]
@@ -253,8 +253,9 @@ void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, cons
 
 extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>},
-    {gemv<DecQ5_K>, gemm_amx<AmxQ5_K>, gemm_amx_tiled<AmxQ5_K>}, {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>, 2},
+    {gemv<DecQ5_K>, gemm_amx<AmxQ5_K>, gemm_amx_tiled<AmxQ5_K>, 2},
+    {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>, 2}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 

@@ -108,33 +108,61 @@ INT4_AI void transpose16x8(const uint8_t* const* p, int64_t off, __m512i out[8])
   }
 }
 
-// the 16 rows' unit u (rows past n: a block of zeros)
-INT4_AI void unit_rows(const uint8_t* W, int64_t rb, int64_t n0, int n, int64_t u, int64_t ub, const uint8_t* zero, const uint8_t* p[16]) {
-  for (int i = 0; i < 16; i++) p[i] = i < n ? W + (n0 + i) * rb + u * ub : zero;
+// 16 rows of 16 floats (f[i]: row i) -> out[j]: column j (f[0][j], ..., f[15][j])
+INT4_AI void transpose16x16_ps(const __m512 f[16], __m512 out[16]) {
+  __m512 t[16], u[16], v[16];
+  for (int k = 0; k < 16; k += 2) t[k] = _mm512_unpacklo_ps(f[k], f[k + 1]), t[k + 1] = _mm512_unpackhi_ps(f[k], f[k + 1]);
+  // u[4k + e], 128-bit lane L: rows 4k..4k+3 of column 4L + e
+  for (int k = 0; k < 16; k += 4) {
+    const __m512d a = _mm512_castps_pd(t[k]), b = _mm512_castps_pd(t[k + 1]), c = _mm512_castps_pd(t[k + 2]),
+                  d = _mm512_castps_pd(t[k + 3]);
+    u[k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c)), u[k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    u[k + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d)), u[k + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+  // v[8 h + 2 e + lo/hi]: lanes 0-1 (0x44) or 2-3 (0xEE) of rows 0-3 | rows 4-7 (h = 0), 8-11 | 12-15 (h = 1)
+  for (int h = 0; h < 2; h++)
+    for (int e = 0; e < 4; e++) {
+      v[8 * h + 2 * e] = _mm512_shuffle_f32x4(u[8 * h + e], u[8 * h + 4 + e], 0x44);
+      v[8 * h + 2 * e + 1] = _mm512_shuffle_f32x4(u[8 * h + e], u[8 * h + 4 + e], 0xEE);
+    }
+  for (int e = 0; e < 4; e++) {
+    out[e] = _mm512_shuffle_f32x4(v[2 * e], v[8 + 2 * e], 0x88);
+    out[4 + e] = _mm512_shuffle_f32x4(v[2 * e], v[8 + 2 * e], 0xDD);
+    out[8 + e] = _mm512_shuffle_f32x4(v[2 * e + 1], v[8 + 2 * e + 1], 0x88);
+    out[12 + e] = _mm512_shuffle_f32x4(v[2 * e + 1], v[8 + 2 * e + 1], 0xDD);
+  }
 }
 
-// Q4_K: codes 0..15; dw = d * sc, ow = -dmin * m (f32, [chunk][row])
-void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-  const int64_t nu = nb / 8;
-  const __m512i low = _mm512_set1_epi8(0x0F);
+// Unit u of 16 rows (rows past n: a block of zeros, whose scales are zero), and a prefetch into
+// L2 of the same unit of the next 16 rows: 16 streams are more than the hardware prefetchers
+// follow well, and with few rows of x the decoding would wait on memory.
+INT4_AI void unit_rows(const uint8_t* W, int64_t rb, int64_t n0, int n, int64_t u, int64_t ub, const uint8_t* p[16]) {
   alignas(64) static const uint8_t zero[256] = {};
-  for (int64_t u = 0; u < nu; u++) {
+  for (int i = 0; i < 16; i++) p[i] = i < n ? W + (n0 + i) * rb + u * ub : zero;
+  for (int i = 0; i < n; i++)
+    for (int64_t o = 0; o < ub; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p[i] + 16 * rb + o), _MM_HINT_T1);
+}
+
+// Per type, one unit (256 weights) of 16 rows -> B (its 8 chunks, 4 KiB) and the f32 scales of
+// its chunks or 16-groups ([chunk or group][row]); kDw / kOw: the scale vectors per unit.
+
+// Q4_K: codes 0..15; dw = d * sc, ow = -dmin * m
+struct PackQ4_K {
+  static constexpr int kUnitBytes = 144, kDw = 8, kOw = 8;
+  static INT4_AI void scales(const uint8_t* const* p, float* dw, float* ow) {
+    __m512 f[16], t[16];
     for (int i = 0; i < 16; i++) {
-      alignas(64) float f[16];
-      if (i < n) {
-        const uint8_t* p = W + (n0 + i) * rb + u * 144;
-        const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
-        const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
-        _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
-      } else {
-        _mm512_store_ps(f, _mm512_setzero_ps());
-      }
-      for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
+      const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p[i] + 4)));
+      f[i] = _mm512_mul_ps(sm, _mm512_insertf32x8(_mm512_set1_ps(f16_at(p[i])), _mm256_set1_ps(-f16_at(p[i] + 2)), 1));
     }
-    const uint8_t* p[16];
-    unit_rows(W, rb, n0, n, u, 144, zero, p);
+    transpose16x16_ps(f, t);
+    for (int c = 0; c < 8; c++) _mm512_store_ps(dw + 16 * c, t[c]), _mm512_store_ps(ow + 16 * c, t[8 + c]);
+  }
+  static INT4_AI void unit(const uint8_t* const* p, int8_t* B, float* dw, float* ow) {
+    scales(p, dw, ow);
+    const __m512i low = _mm512_set1_epi8(0x0F);
     for (int j = 0; j < 4; j++) {
-      int8_t* b0 = B + (8 * u + 2 * j) * 512;
+      int8_t* b0 = B + 2 * j * 512;
       __m512i d[8];
       transpose16x8(p, 16 + 32 * j, d);
       for (int r = 0; r < 8; r++) {
@@ -143,32 +171,18 @@ void pack16_q4_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
       }
     }
   }
-}
+};
 
 // Q5_K: codes 0..31 (the Q4_K nibble and bit c of qh for chunk c); dw, ow as Q4_K
-void pack16_q5_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-  const int64_t nu = nb / 8;
-  const __m512i low = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
-  alignas(64) static const uint8_t zero[256] = {};
-  for (int64_t u = 0; u < nu; u++) {
-    for (int i = 0; i < 16; i++) {
-      alignas(64) float f[16];
-      if (i < n) {
-        const uint8_t* p = W + (n0 + i) * rb + u * 176;
-        const __m512 sm = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(k4_scales_mins(p + 4)));
-        const __m512 dd = _mm512_insertf32x8(_mm512_set1_ps(f16_at(p)), _mm256_set1_ps(-f16_at(p + 2)), 1);
-        _mm512_store_ps(f, _mm512_mul_ps(sm, dd));
-      } else {
-        _mm512_store_ps(f, _mm512_setzero_ps());
-      }
-      for (int c = 0; c < 8; c++) dw[(8 * u + c) * 16 + i] = f[c], ow[(8 * u + c) * 16 + i] = f[8 + c];
-    }
-    const uint8_t* p[16];
-    unit_rows(W, rb, n0, n, u, 176, zero, p);
+struct PackQ5_K {
+  static constexpr int kUnitBytes = 176, kDw = 8, kOw = 8;
+  static INT4_AI void unit(const uint8_t* const* p, int8_t* B, float* dw, float* ow) {
+    PackQ4_K::scales(p, dw, ow);
+    const __m512i low = _mm512_set1_epi8(0x0F), b4 = _mm512_set1_epi8(0x10);
     __m512i H[8];
     transpose16x8(p, 16, H);
     for (int j = 0; j < 4; j++) {
-      int8_t* b0 = B + (8 * u + 2 * j) * 512;
+      int8_t* b0 = B + 2 * j * 512;
       __m512i d[8];
       transpose16x8(p, 48 + 32 * j, d);
       for (int r = 0; r < 8; r++) {
@@ -182,30 +196,21 @@ void pack16_q5_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
       }
     }
   }
-}
+};
 
-// Q6_K: codes q - 32 (kSigned) or q (0..63); dw = d * sc per 16-group ([chunk][group][row])
+// Q6_K: codes q - 32 (kSigned) or q (0..63); dw = d * sc per 16-group
 template <bool kSigned>
-void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw) {
-  const int64_t nu = nb / 8;
-  alignas(64) static const uint8_t zero[256] = {};
-  const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(kSigned ? 32 : 0);
-  for (int64_t u = 0; u < nu; u++) {
-    for (int i = 0; i < 16; i++) {
-      alignas(64) float f[16];
-      if (i < n) {
-        const uint8_t* p = W + (n0 + i) * rb + u * 210;
-        const __m512 sc = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ld128(p + 192)));
-        _mm512_store_ps(f, _mm512_mul_ps(sc, _mm512_set1_ps(f16_at(p + 208))));
-      } else {
-        _mm512_store_ps(f, _mm512_setzero_ps());
-      }
-      for (int g = 0; g < 16; g++) dw[(16 * u + g) * 16 + i] = f[g];
-    }
-    const uint8_t* p[16];
-    unit_rows(W, rb, n0, n, u, 210, zero, p);
+struct PackQ6_K {
+  static constexpr int kUnitBytes = 210, kDw = 16, kOw = 0;
+  static INT4_AI void unit(const uint8_t* const* p, int8_t* B, float* dw, float*) {
+    __m512 f[16], t[16];
+    for (int i = 0; i < 16; i++)
+      f[i] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(ld128(p[i] + 192))), _mm512_set1_ps(f16_at(p[i] + 208)));
+    transpose16x16_ps(f, t);
+    for (int g = 0; g < 16; g++) _mm512_store_ps(dw + 16 * g, t[g]);
+    const __m512i low = _mm512_set1_epi8(0x0F), b45 = _mm512_set1_epi8(0x30), k32 = _mm512_set1_epi8(kSigned ? 32 : 0);
     for (int h = 0; h < 2; h++) {
-      int8_t* b0 = B + (8 * u + 4 * h) * 512;
+      int8_t* b0 = B + 4 * h * 512;
       __m512i L0[8], L1[8], QH[8];
       transpose16x8(p, 64 * h, L0);
       transpose16x8(p, 64 * h + 32, L1);
@@ -224,6 +229,17 @@ void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
       }
     }
   }
+};
+
+// Rows [n0, n0 + n) of W, all nb / 8 units -> B (nb x 512 bytes), dw, ow (per unit P::kDw, P::kOw
+// vectors of 16)
+template <class P>
+void pack16(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+  for (int64_t u = 0; u < nb / 8; u++) {
+    const uint8_t* p[16];
+    unit_rows(W, rb, n0, n, u, P::kUnitBytes, p);
+    P::unit(p, B + u * 8 * 512, dw + u * P::kDw * 16, ow + u * P::kOw * 16);
+  }
 }
 
 // ---- GEMM on 16 decoded rows with vpdpbusd: a lane per W row, MX rows of x per tile ----
@@ -231,6 +247,8 @@ void pack16_q6_K(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, in
 // Per chunk and x row: 8 vpdpbusd (the decoded dwords times broadcast x dwords: the exact i32
 // sums), then the f32 scaling. Q4_K: y += sum * dw * dx + ow * s. Q6_K (codes q, 0..63): per
 // 16-group g, sum_g - 32 * (sum of x codes of g), y += (t0 * dw0 + t1 * dw1) * dx.
+// One unit (8 chunks, c0 = its first) at a time, into acc[m]: each (x row, W row) gets the same
+// operations in the same order whatever MX, M, the rows or the tiling.
 
 INT4_AI __m512i bcast_dword(const int8_t* p) {
   int32_t v;
@@ -238,17 +256,19 @@ INT4_AI __m512i bcast_dword(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
+// Q4_K, Q5_K (B, dw, ow: the unit's)
 template <int MX>
-void vnni_tile_q4_K(const block_q8* const* xr, int64_t nb, const int8_t* B, const float* dw, const float* ow, float* const* yr, int n) {
-  __m512 acc[MX];
-  for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < nb; c++) {
+INT4_AI void vnni_unit_q4_K(const block_q8* const* xr, int64_t c0, const int8_t* B, const float* dw, const float* ow, __m512* acc) {
+// (the chunks not unrolled: the body for 8 rows of x is already ~200 instructions, and a
+  // bigger loop no longer fits the decoded-uop cache)
+#pragma GCC unroll 1
+  for (int c = 0; c < 8; c++) {
     __m512i b[8];
     for (int r = 0; r < 8; r++) b[r] = _mm512_load_si512(B + c * 512 + r * 64);
     const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
 #pragma GCC unroll 8
     for (int m = 0; m < MX; m++) {
-      const block_q8& x = xr[m][c];
+      const block_q8& x = xr[m][c0 + c];
       __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), b[0], bcast_dword(x.qs));
 #pragma GCC unroll 8
       for (int r = 1; r < 8; r++) s = _mm512_dpbusd_epi32(s, b[r], bcast_dword(x.qs + 4 * r));
@@ -256,25 +276,24 @@ void vnni_tile_q4_K(const block_q8* const* xr, int64_t nb, const int8_t* B, cons
       acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(x.s), acc[m]);
     }
   }
-  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
-  for (int m = 0; m < MX; m++) _mm512_mask_storeu_ps(yr[m], cols, acc[m]);
 }
 
-// x16: per x row and chunk, 32 * (sum of x codes) of its two 16-groups (i32)
+// Q6_K; x16: per x row and chunk, 32 * (sum of x codes) of its two 16-groups (i32)
 template <int MX>
-void vnni_tile_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_t nb, const int8_t* B, const float* dw, float* const* yr,
-                    int n) {
-  __m512 acc[MX];
-  for (int m = 0; m < MX; m++) acc[m] = _mm512_setzero_ps();
-  for (int64_t c = 0; c < nb; c++) {
+INT4_AI void vnni_unit_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_t c0, const int8_t* B, const float* dw,
+                            __m512* acc) {
+// (the chunks not unrolled: the body for 8 rows of x is already ~200 instructions, and a
+  // bigger loop no longer fits the decoded-uop cache)
+#pragma GCC unroll 1
+  for (int c = 0; c < 8; c++) {
     __m512i b[8];
     for (int r = 0; r < 8; r++) b[r] = _mm512_load_si512(B + c * 512 + r * 64);
     const __m512 w0 = _mm512_load_ps(dw + c * 32), w1 = _mm512_load_ps(dw + c * 32 + 16);
 #pragma GCC unroll 8
     for (int m = 0; m < MX; m++) {
-      const block_q8& x = xr[m][c];
-      __m512i s0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * c]));
-      __m512i s1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * c + 1]));
+      const block_q8& x = xr[m][c0 + c];
+      __m512i s0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * (c0 + c)]));
+      __m512i s1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_set1_epi32(x16[m][2 * (c0 + c) + 1]));
 #pragma GCC unroll 4
       for (int r = 0; r < 4; r++) {
         s0 = _mm512_dpbusd_epi32(s0, b[r], bcast_dword(x.qs + 4 * r));
@@ -284,48 +303,123 @@ void vnni_tile_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_
       acc[m] = _mm512_fmadd_ps(t, _mm512_set1_ps(x.d), acc[m]);
     }
   }
-  const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
-  for (int m = 0; m < MX; m++) _mm512_mask_storeu_ps(yr[m], cols, acc[m]);
+}
+
+// kT: 0 Q4_K, 1 Q6_K, 2 Q5_K
+template <int kT>
+using PackOf = std::conditional_t<kT == 1, PackQ6_K<false>, std::conditional_t<kT == 2, PackQ5_K, PackQ4_K>>;
+
+// MX rows of x (xr, x16: theirs) by the unit u of B (a whole matrix's, or one unit's with u = 0
+// and c0 its first chunk) into acc
+template <int kT, int MX>
+INT4_AI void vnni_unit(const block_q8* const* xr, const int32_t* const* x16, int64_t c0, const int8_t* B, const float* dw,
+                       const float* ow, __m512* acc) {
+  if constexpr (kT == 1) vnni_unit_q6_K<MX>(xr, x16, c0, B, dw, acc);
+  else vnni_unit_q4_K<MX>(xr, c0, B, dw, ow, acc);
+}
+
+// f(integral_constant<int, mx>) for mx = n (1..8)
+template <class F>
+INT4_AI void with_mx(int n, F&& f) {
+  switch (n) {
+    case 1: return f(std::integral_constant<int, 1>());
+    case 2: return f(std::integral_constant<int, 2>());
+    case 3: return f(std::integral_constant<int, 3>());
+    case 4: return f(std::integral_constant<int, 4>());
+    case 5: return f(std::integral_constant<int, 5>());
+    case 6: return f(std::integral_constant<int, 6>());
+    case 7: return f(std::integral_constant<int, 7>());
+    default: return f(std::integral_constant<int, 8>());
+  }
 }
 
 constexpr int kVnniMX = 8;
 
-// kT: 0 Q4_K, 1 Q6_K, 2 Q5_K
+// 32 * the sums of x codes of each 16-group (Q6_K's unsigned codes: the -32 of every weight)
+void x16_sums(const block_q8* xq, int64_t n, int32_t* out) {
+  for (int64_t i = 0; i < n; i++) {
+    int s0 = 0, s1 = 0;
+    for (int l = 0; l < 16; l++) s0 += xq[i].qs[l], s1 += xq[i].qs[16 + l];
+    out[2 * i] = 32 * s0, out[2 * i + 1] = 32 * s1;
+  }
+}
+
+// Many rows of x (a prompt): each 16 W rows decoded whole, then multiplied by every x row, kVnniMX
+// at a time.
 template <int kT>
 void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
                float* y, int64_t ldy) {
-  constexpr bool kQ6 = kT == 1;
-  const int64_t nb = K / 32;
+  using P = PackOf<kT>;
+  const int64_t nb = K / 32, nu = nb / 8;
   Buf<__m512i, 1> B(nb * 8);
-  Buf<__m512, 1> dw(nb * 2), ow(kQ6 ? 0 : nb);
-  Buf<int32_t, 1> x16(kQ6 ? M * nb * 2 : 0);
-  if (kQ6)
-    for (int64_t i = 0; i < M * nb; i++) {
-      int s0 = 0, s1 = 0;
-      for (int l = 0; l < 16; l++) s0 += xq[i].qs[l], s1 += xq[i].qs[16 + l];
-      x16.p[2 * i] = 32 * s0, x16.p[2 * i + 1] = 32 * s1;
-    }
+  Buf<__m512, 1> dw(nu * P::kDw), ow(nu * P::kOw);
+  Buf<int32_t, 1> x16(kT == 1 ? M * nb * 2 : 0);
+  if (kT == 1) x16_sums(xq, M * nb, x16.p);
   int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
   float* dwp = reinterpret_cast<float*>(dw.p);
   float* owp = reinterpret_cast<float*>(ow.p);
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
-    if constexpr (kQ6) pack16_q6_K<false>(W, rb, nb, n0, n, Bp, dwp);
-    else if constexpr (kT == 2) pack16_q5_K(W, rb, nb, n0, n, Bp, dwp, owp);
-    else pack16_q4_K(W, rb, nb, n0, n, Bp, dwp, owp);
-    auto run = [&](auto mx, int64_t m) {
-      constexpr int MX = decltype(mx)::value;
-      const block_q8* xr[MX];
-      const int32_t* xs[MX];
-      float* yr[MX];
-      for (int j = 0; j < MX; j++) xr[j] = xq + (m + j) * nb, xs[j] = kQ6 ? x16.p + (m + j) * nb * 2 : nullptr, yr[j] = y + (m + j) * ldy + n0;
-      if constexpr (kQ6) vnni_tile_q6_K<MX>(xr, xs, nb, Bp, dwp, yr, n);
-      else vnni_tile_q4_K<MX>(xr, nb, Bp, dwp, owp, yr, n);
-    };
-    int64_t m = 0;
-    for (; m + kVnniMX <= M; m += kVnniMX) run(std::integral_constant<int, kVnniMX>(), m);
-    for (; m < M; m++) run(std::integral_constant<int, 1>(), m);
+    pack16<P>(W, rb, nb, n0, n, Bp, dwp, owp);
+    for (int64_t m = 0; m < M; m += kVnniMX) {
+      with_mx(static_cast<int>(M - m), [&](auto mx) {
+        constexpr int MX = decltype(mx)::value;
+        const block_q8* xr[MX];
+        const int32_t* xs[MX];
+        __m512 acc[MX];
+        for (int j = 0; j < MX; j++) xr[j] = xq + (m + j) * nb, xs[j] = kT == 1 ? x16.p + (m + j) * nb * 2 : nullptr, acc[j] = _mm512_setzero_ps();
+        for (int64_t u = 0; u < nu; u++)
+          vnni_unit<kT, MX>(xr, xs, 8 * u, Bp + u * 8 * 512, dwp + u * P::kDw * 16, owp + u * P::kOw * 16, acc);
+        const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+        for (int j = 0; j < MX; j++) _mm512_mask_storeu_ps(y + (m + j) * ldy + n0, cols, acc[j]);
+      });
+    }
   }
+}
+
+// Few rows of x (batched decoding: one row per sequence): memory-bound, so each unit of 16 W
+// rows is decoded into L1 and multiplied by every x row at once, while the next rows stream in.
+// The same operations as gemm_vnni per output, so the same results.
+template <int kT>
+void gemm_vnni_small(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
+                     float* y, int64_t ldy) {
+  using P = PackOf<kT>;
+  const int64_t nb = K / 32, nu = nb / 8;
+  alignas(64) int8_t B[8 * 512];
+  alignas(64) float dw[16 * P::kDw], ow[16 * (P::kOw > 0 ? P::kOw : 1)];
+  Buf<int32_t, 1> x16(kT == 1 ? M * nb * 2 : 0);
+  if (kT == 1) x16_sums(xq, M * nb, x16.p);
+  Buf<__m512, 16> acc(M);
+  for (int64_t n0 = r0; n0 < r1; n0 += 16) {
+    const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
+    for (int64_t m = 0; m < M; m++) acc.p[m] = _mm512_setzero_ps();
+    for (int64_t u = 0; u < nu; u++) {
+      const uint8_t* p[16];
+      unit_rows(W, rb, n0, n, u, P::kUnitBytes, p);
+      P::unit(p, B, dw, ow);
+      for (int64_t m = 0; m < M; m += kVnniMX) {
+        with_mx(static_cast<int>(M - m), [&](auto mx) {
+          constexpr int MX = decltype(mx)::value;
+          const block_q8* xr[MX];
+          const int32_t* xs[MX];
+          __m512 a[MX];
+          for (int j = 0; j < MX; j++) xr[j] = xq + (m + j) * nb, xs[j] = kT == 1 ? x16.p + (m + j) * nb * 2 : nullptr, a[j] = acc.p[m + j];
+          vnni_unit<kT, MX>(xr, xs, 8 * u, B, dw, ow, a);
+          for (int j = 0; j < MX; j++) acc.p[m + j] = a[j];
+        });
+      }
+    }
+    const __mmask16 cols = static_cast<__mmask16>((1u << n) - 1);
+    for (int64_t m = 0; m < M; m++) _mm512_mask_storeu_ps(y + m * ldy + n0, cols, acc.p[m]);
+  }
+}
+
+// The VNNI GEMM for this many rows of x
+template <int kT>
+void gemm_vnni_any(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
+                   float* y, int64_t ldy) {
+  if (M < kTileMinRows) gemm_vnni_small<kT>(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  else gemm_vnni<kT>(t, W, rb, K, xq, M, r0, r1, y, ldy);
 }
 
 }  // namespace
@@ -338,8 +432,8 @@ namespace ggml {
 
 extern const BlockKernels kBlockKernels_avx512[kTypeCount] = {
     INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_vnni<0>},
-    {gemv<DecQ5_K>, gemm_vnni<2>}, {gemv<DecQ6_K>, gemm_vnni<1>}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_vnni_any<0>, nullptr, 2},
+    {gemv<DecQ5_K>, gemm_vnni_any<2>, nullptr, 2}, {gemv<DecQ6_K>, gemm_vnni_any<1>, nullptr, 2}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 

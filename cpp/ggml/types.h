@@ -81,10 +81,13 @@ constexpr int64_t kTileMinRows = 16;  // matmul makes tiles from this many rows 
 
 // One ISA's kernels for one type; a null entry falls back to the scalar reference (block_gemv).
 // gemm_tiled (optional): the GEMM matmul runs when it made x tiles (M >= kTileMinRows).
+// gemm_min_rows: from this many rows of x the GEMM runs, below it a GEMV per row (kernels.h's
+// kGemmMinRows; 2 where the GEMM decodes W once for few rows faster than two GEMVs read it).
 struct BlockKernels {
   GemvFn gemv;
   GemmFn gemm;
   GemmTiledFn gemm_tiled = nullptr;
+  int64_t gemm_min_rows = 4;
 };
 
 // The SIMD rows of each ISA (blocks_<isa>.cpp, compiled with that ISA's flags), for the kernel

@@ -82,4 +82,8 @@ ggml::GemmFn block_gemm(const KernelTable& kt, const ggml::TypeTraits& t) {
   return kt.blocks && kt.blocks[t.index].gemm ? kt.blocks[t.index].gemm : ggml::gemm_generic;
 }
 
+int64_t block_gemm_min_rows(const KernelTable& kt, const ggml::TypeTraits& t) {
+  return kt.blocks ? kt.blocks[t.index].gemm_min_rows : kGemmMinRows;
+}
+
 }  // namespace int4

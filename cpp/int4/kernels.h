@@ -77,6 +77,8 @@ struct KernelTable {
 // The GEMV / GEMM a kernel table runs for a block type: its own, or the scalar reference.
 ggml::GemvFn block_gemv(const KernelTable& kt, const ggml::TypeTraits& t);
 ggml::GemmFn block_gemm(const KernelTable& kt, const ggml::TypeTraits& t);
+// from this many rows of x a block type's matmul runs its GEMM (BlockKernels::gemm_min_rows)
+int64_t block_gemm_min_rows(const KernelTable& kt, const ggml::TypeTraits& t);
 
 // xq (M, chunks) @ W rows [r0,r1): gemv_q4_q8_generic for each row of x.
 void gemm_q4_q8_generic(const QMatrixView& W, const block_q8* xq, int64_t M, int64_t r0, int64_t r1, float* y,

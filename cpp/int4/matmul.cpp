@@ -93,7 +93,7 @@ void run_blocks(const Job& j, const Part& part, int64_t r0, int64_t r1) {
   const ggml::TypeTraits& t = *W.block_type;
   const int64_t N = W.rows, K = W.cols, nb = W.chunks_per_row();
   if (j.act == Activations::Int8) {
-    if (j.M < kGemmMinRows) {
+    if (j.M < block_gemm_min_rows(*j.kt, t)) {
       const ggml::GemvFn gemv = block_gemv(*j.kt, t);
       for (int64_t m = 0; m < j.M; m++) gemv(t, W.blocks, W.block_row_bytes, K, j.xq + m * nb, r0, r1, part.y + m * N);
     } else if (j.xt && j.kt->blocks[t.index].gemm_tiled) {

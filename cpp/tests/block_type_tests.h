@@ -97,6 +97,28 @@ void test_matmul(const KernelTable& kt, const ggml::TypeTraits& t, int64_t M, in
   check(badf == 0, what + ": float32 matmul equals the dequantized product (" + std::to_string(badf) + " differ)");
 }
 
+// From the GEMM's first row count on, a row of x gets the same bits whatever the other rows are
+// and however many (batched decoding relies on it: a sequence's tokens do not depend on its
+// companions): the small-M GEMM, the prompt GEMM and the tile GEMMs agree bit for bit.
+void test_batch_invariance(const KernelTable& kt, const ggml::TypeTraits& t) {
+  const int64_t N = 37, K = t.block_size == 32 ? 160 : 768, Mmax = 20;
+  const auto w = random_blocks(t, N, K);
+  const auto x = random_vector(Mmax * K);
+  QMatrixView W;
+  W.rows = N, W.cols = K, W.block_type = &t, W.blocks = w.data(), W.block_row_bytes = t.row_bytes(K);
+  std::vector<float> all(static_cast<size_t>(Mmax * N)), y(all.size());
+  matmul_q4(kt, W, x.data(), Mmax, all.data(), Activations::Int8, 2);
+  const int64_t from = block_gemm_min_rows(kt, t);
+  int bad = 0;
+  for (int64_t M : {from, from + 1, int64_t{5}, int64_t{8}, int64_t{9}, int64_t{16}}) {
+    if (M < from) continue;
+    matmul_q4(kt, W, x.data(), M, y.data(), Activations::Int8, 1);
+    if (std::memcmp(y.data(), all.data(), static_cast<size_t>(M * N) * sizeof(float)) != 0) bad++;
+  }
+  check(bad == 0, std::string(kt.name) + " " + t.name + ": each row of x gets the same bits from " + std::to_string(from) +
+                      " to 20 rows of x (" + std::to_string(bad) + " row counts differ)");
+}
+
 void run(const KernelTable* const* tables, int ntables, const std::string& only) {
   for (const ggml::TypeTraits& t : ggml::kTypes) {
     test_reference(t, t.block_size);
@@ -114,6 +136,7 @@ void run(const KernelTable* const* tables, int ntables, const std::string& only)
       for (int64_t M : {1, 2, 5, 6, 7}) test_matmul(kt, t, M, 5, t.block_size);
       test_matmul(kt, t, 7, 3, 2 * ggml::QK_K);
       test_matmul(kt, t, 70, 21, ggml::QK_K);
+      test_batch_invariance(kt, t);
     }
   }
 }
