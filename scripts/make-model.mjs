@@ -18,7 +18,7 @@ const { native } = require(path.join(root, "dist", "native.js"));
 const { demoVocabulary } = require(path.join(root, "dist", "tokenizer", "demo.js"));
 const { architecture } = require(path.join(root, "dist", "model", "arch", "index.js"));
 const { openGGUF } = require(path.join(root, "dist", "gguf", "reader.js"));
-const { toWriterValue } = require(path.join(root, "dist", "cli", "quantize.js"));
+const { tokenizerMetadata, spmTokenizerMetadata } = require(path.join(root, "dist", "gguf", "metadata.js"));
 
 /** Shapes of real models (their config.json), as llama.cpp's metadata names them; tied: no output.weight. */
 const SHAPES = {
@@ -65,22 +65,14 @@ if (a.vocab) {
     console.error(`--vocab: ${a.vocab} has ${n} tokens, the shape ${a.shape} ${s.vocab}`);
     process.exit(2);
   }
-  tokenizerMeta = [...vf.metadata].filter(([k]) => k.startsWith("tokenizer.")).map(([k, v]) => [k, toWriterValue(vf.metadataTypes.get(k), v)]);
+  tokenizerMeta = tokenizerMetadata(vf);
   vf.close();
 } else {
   const v = demoVocabulary(s.vocab);
   const tokens = v.tokens.slice(0, s.vocab);
   while (tokens.length < s.vocab) tokens.push(`<unused${tokens.length}>`);
   const types = Array.from({ length: s.vocab }, (_, i) => (i < v.types.length ? v.types[i] : 5));
-  tokenizerMeta = [
-    ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-    ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
-    ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
-    ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
-    ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
-    ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
-    ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
-  ];
+  tokenizerMeta = spmTokenizerMetadata(tokens, types);
 }
 const meta = [
   ["general.architecture", { type: "string", value: A }],

@@ -20,10 +20,13 @@ export interface BlockTypeInfo {
   blockBytes: number;
   /** Whether int4 can write this type (round to nearest, llama-quantize's bytes). */
   canQuantize: boolean;
+  /** Whether its blocks hold a min besides the scale (w = d * q - m: Q4_1, Q5_1, Q2_K, Q4_K, Q5_K). */
+  hasMins: boolean;
 }
 
 const table = native.ggmlTypes().map((t): BlockTypeInfo => ({
   id: t.id, ggufName: t.name, name: t.name.toLowerCase() as GGMLType, blockSize: t.blockSize, blockBytes: t.blockBytes, canQuantize: t.quantize,
+  hasMins: t.hasMins,
 }));
 
 /** Every block type, by its lower-case name. */

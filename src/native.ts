@@ -40,7 +40,7 @@ export interface NativeBinding {
     new (type: number, blocks: Uint8Array, N: number, K: number): NativeQMatrix;
   };
   /** The native table of block types (cpp/ggml/types.cpp). */
-  ggmlTypes(): { id: number; name: string; blockSize: number; blockBytes: number; quantize: boolean }[];
+  ggmlTypes(): { id: number; name: string; blockSize: number; blockBytes: number; quantize: boolean; hasMins: boolean }[];
   dequantizeGGML(type: number, blocks: Uint8Array, N: number, K: number, out: Float32Array): void;
   /** The first block of `blocks` whose scale is NaN or infinite, or -1. */
   firstNonFinite(type: number, blocks: Uint8Array): number;

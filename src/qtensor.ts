@@ -119,7 +119,7 @@ export class QTensor {
       }
       this.type = t.name;
       this.groupSize = t.blockSize as GroupSize;
-      this.scheme = ["q4_1", "q5_1", "q2_k", "q4_k", "q5_k"].includes(t.name) ? "asymmetric" : "symmetric";
+      this.scheme = t.hasMins ? "asymmetric" : "symmetric";
       this.#blocks = blocks;
       this.#blockType = t;
       this.#byteLength = blocks.byteLength;

@@ -20,6 +20,8 @@ describe("block types", () => {
       const g = GGML_TYPES.get(t.id)!;
       expect({ name: g.name, blockSize: g.blockSize, blockBytes: g.blockBytes }).toEqual({ name: t.ggufName, blockSize: t.blockSize, blockBytes: t.blockBytes });
     }
+    // the types whose blocks hold a min (w = d * q - m), as ggml's dequantize_row_* read them
+    expect([...BLOCK_TYPES.values()].filter((t) => t.hasMins).map((t) => t.name).sort()).toEqual(["q2_k", "q4_1", "q4_k", "q5_1", "q5_k"]);
   });
 
   for (const name of BLOCK_TYPE_NAMES) {

@@ -4,6 +4,7 @@
 // fields are IEEE binary16 bits. What the bits mean is in dequantize_ref.cpp (the reference).
 #pragma once
 #include <cstdint>
+#include <cstring>
 
 namespace int4 {
 namespace ggml {
@@ -120,6 +121,14 @@ struct block_iq4_xs {
   uint8_t qs[QK_K / 2];
 };
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs is 136 bytes");
+
+// Block i of an array of B: copied out, so the caller's bytes need not be aligned for the struct.
+template <typename B>
+B load_block(const void* blocks, int64_t i) {
+  B b;
+  std::memcpy(&b, static_cast<const uint8_t*>(blocks) + i * static_cast<int64_t>(sizeof(B)), sizeof(B));
+  return b;
+}
 
 // The IQ4_NL / IQ4_XS codebook.
 inline constexpr int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};

@@ -9,23 +9,10 @@
 namespace int4 {
 namespace ggml {
 
-namespace {
-
-template <typename B>
-B load(const void* blocks, int64_t i) {
-  B b;
-  std::memcpy(&b, static_cast<const uint8_t*>(blocks) + i * static_cast<int64_t>(sizeof(B)), sizeof(B));
-  return b;
-}
-
-inline float h(uint16_t v) { return fp16_to_fp32(v); }
-
-}  // namespace
-
 void dequantize_row_q4_0(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK4_0; i++) {
-    const auto x = load<block_q4_0>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_q4_0>(blocks, i);
+    const float d = f16(x.d);
     for (int j = 0; j < QK4_0 / 2; j++) {
       y[i * QK4_0 + j] = static_cast<float>((x.qs[j] & 0x0F) - 8) * d;
       y[i * QK4_0 + j + QK4_0 / 2] = static_cast<float>((x.qs[j] >> 4) - 8) * d;
@@ -35,8 +22,8 @@ void dequantize_row_q4_0(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q4_1(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK4_1; i++) {
-    const auto x = load<block_q4_1>(blocks, i);
-    const float d = h(x.d), m = h(x.m);
+    const auto x = load_block<block_q4_1>(blocks, i);
+    const float d = f16(x.d), m = f16(x.m);
     for (int j = 0; j < QK4_1 / 2; j++) {
       y[i * QK4_1 + j] = static_cast<float>(x.qs[j] & 0x0F) * d + m;
       y[i * QK4_1 + j + QK4_1 / 2] = static_cast<float>(x.qs[j] >> 4) * d + m;
@@ -46,8 +33,8 @@ void dequantize_row_q4_1(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q5_0(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK5_0; i++) {
-    const auto x = load<block_q5_0>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_q5_0>(blocks, i);
+    const float d = f16(x.d);
     uint32_t qh;
     std::memcpy(&qh, x.qh, 4);
     for (int j = 0; j < QK5_0 / 2; j++) {
@@ -63,8 +50,8 @@ void dequantize_row_q5_0(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q5_1(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK5_1; i++) {
-    const auto x = load<block_q5_1>(blocks, i);
-    const float d = h(x.d), m = h(x.m);
+    const auto x = load_block<block_q5_1>(blocks, i);
+    const float d = f16(x.d), m = f16(x.m);
     uint32_t qh;
     std::memcpy(&qh, x.qh, 4);
     for (int j = 0; j < QK5_1 / 2; j++) {
@@ -80,16 +67,16 @@ void dequantize_row_q5_1(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q8_0(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK8_0; i++) {
-    const auto x = load<block_q8_0>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_q8_0>(blocks, i);
+    const float d = f16(x.d);
     for (int j = 0; j < QK8_0; j++) y[i * QK8_0 + j] = static_cast<float>(x.qs[j]) * d;
   }
 }
 
 void dequantize_row_q2_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q2_K>(blocks, i);
-    const float d = h(x.d), min = h(x.dmin);
+    const auto x = load_block<block_q2_K>(blocks, i);
+    const float d = f16(x.d), min = f16(x.dmin);
     const uint8_t* q = x.qs;
     int is = 0;
     for (int n = 0; n < QK_K; n += 128) {
@@ -110,8 +97,8 @@ void dequantize_row_q2_K(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q3_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q3_K>(blocks, i);
-    const float d_all = h(x.d);
+    const auto x = load_block<block_q3_K>(blocks, i);
+    const float d_all = f16(x.d);
     int8_t scales[16];
     q3_k_scales(x.scales, scales);
     const uint8_t* q = x.qs;
@@ -137,8 +124,8 @@ void dequantize_row_q3_K(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q4_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q4_K>(blocks, i);
-    const float d = h(x.d), min = h(x.dmin);
+    const auto x = load_block<block_q4_K>(blocks, i);
+    const float d = f16(x.d), min = f16(x.dmin);
     const uint8_t* q = x.qs;
     int is = 0;
     uint8_t sc, m;
@@ -157,8 +144,8 @@ void dequantize_row_q4_K(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q5_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q5_K>(blocks, i);
-    const float d = h(x.d), min = h(x.dmin);
+    const auto x = load_block<block_q5_K>(blocks, i);
+    const float d = f16(x.d), min = f16(x.dmin);
     const uint8_t* ql = x.qs;
     const uint8_t* qh = x.qh;
     int is = 0;
@@ -180,8 +167,8 @@ void dequantize_row_q5_K(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q6_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q6_K>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_q6_K>(blocks, i);
+    const float d = f16(x.d);
     const uint8_t* ql = x.ql;
     const uint8_t* qh = x.qh;
     const int8_t* sc = x.scales;
@@ -207,15 +194,15 @@ void dequantize_row_q6_K(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_q8_K(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_q8_K>(blocks, i);
+    const auto x = load_block<block_q8_K>(blocks, i);
     for (int j = 0; j < QK_K; ++j) *y++ = x.d * x.qs[j];
   }
 }
 
 void dequantize_row_iq4_nl(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK4_NL; i++) {
-    const auto x = load<block_iq4_nl>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_iq4_nl>(blocks, i);
+    const float d = f16(x.d);
     for (int j = 0; j < QK4_NL / 2; ++j) {
       y[j] = d * kvalues_iq4nl[x.qs[j] & 0xf];
       y[j + QK4_NL / 2] = d * kvalues_iq4nl[x.qs[j] >> 4];
@@ -226,8 +213,8 @@ void dequantize_row_iq4_nl(const void* blocks, float* y, int64_t k) {
 
 void dequantize_row_iq4_xs(const void* blocks, float* y, int64_t k) {
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto x = load<block_iq4_xs>(blocks, i);
-    const float d = h(x.d);
+    const auto x = load_block<block_iq4_xs>(blocks, i);
+    const float d = f16(x.d);
     const uint8_t* qs = x.qs;
     for (int ib = 0; ib < QK_K / 32; ++ib) {
       const int ls = ((x.scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((x.scales_h >> 2 * ib) & 3) << 4);

@@ -54,6 +54,9 @@ struct TypeTraits {
 constexpr int kTypeCount = 13;
 extern const TypeTraits kTypes[kTypeCount];
 
+// The value of a block's fp16 field.
+inline float f16(uint16_t v) { return fp16_to_fp32(v); }
+
 // The row of a GGUF type id, or null when int4 has no kernels for it.
 const TypeTraits* find_type(int id);
 // The row of a type named as llama.cpp prints it ("Q4_K"), or null.

@@ -14,14 +14,6 @@ namespace ggml {
 
 namespace {
 
-template <typename B>
-B load(const void* row, int64_t i) {
-  B b;
-  std::memcpy(&b, static_cast<const uint8_t*>(row) + i * static_cast<int64_t>(sizeof(B)), sizeof(B));
-  return b;
-}
-
-inline float h(uint16_t v) { return fp16_to_fp32(v); }
 
 // sum(x codes) over [a, a + n) of a chunk
 inline int32_t xsum(const block_q8& x, int a, int n) {
@@ -46,9 +38,9 @@ inline int bit5(uint32_t qh, int j) { return ((qh >> j) & 1) << 4; }
 float vec_dot_q4_0_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK4_0; i++) {
-    const auto b = load<block_q4_0>(row, i);
+    const auto b = load_block<block_q4_0>(row, i);
     const int32_t acc = dot32(xq[i], [&](int j) { return nib(b.qs, j) - 8; });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
   }
   return sum;
 }
@@ -56,10 +48,10 @@ float vec_dot_q4_0_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q4_1_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK4_1; i++) {
-    const auto b = load<block_q4_1>(row, i);
+    const auto b = load_block<block_q4_1>(row, i);
     const int32_t acc = dot32(xq[i], [&](int j) { return nib(b.qs, j); });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
-    sum += h(b.m) * xq[i].s;
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.m) * xq[i].s;
   }
   return sum;
 }
@@ -67,11 +59,11 @@ float vec_dot_q4_1_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q5_0_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK5_0; i++) {
-    const auto b = load<block_q5_0>(row, i);
+    const auto b = load_block<block_q5_0>(row, i);
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
     const int32_t acc = dot32(xq[i], [&](int j) { return (nib(b.qs, j) | bit5(qh, j)) - 16; });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
   }
   return sum;
 }
@@ -79,12 +71,12 @@ float vec_dot_q5_0_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q5_1_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK5_1; i++) {
-    const auto b = load<block_q5_1>(row, i);
+    const auto b = load_block<block_q5_1>(row, i);
     uint32_t qh;
     std::memcpy(&qh, b.qh, 4);
     const int32_t acc = dot32(xq[i], [&](int j) { return nib(b.qs, j) | bit5(qh, j); });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
-    sum += h(b.m) * xq[i].s;
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.m) * xq[i].s;
   }
   return sum;
 }
@@ -92,9 +84,9 @@ float vec_dot_q5_1_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q8_0_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK8_0; i++) {
-    const auto b = load<block_q8_0>(row, i);
+    const auto b = load_block<block_q8_0>(row, i);
     const int32_t acc = dot32(xq[i], [&](int j) { return static_cast<int>(b.qs[j]); });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
   }
   return sum;
 }
@@ -102,9 +94,9 @@ float vec_dot_q8_0_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_iq4_nl_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK4_NL; i++) {
-    const auto b = load<block_iq4_nl>(row, i);
+    const auto b = load_block<block_iq4_nl>(row, i);
     const int32_t acc = dot32(xq[i], [&](int j) { return static_cast<int>(kvalues_iq4nl[nib(b.qs, j)]); });
-    sum += h(b.d) * xq[i].d * static_cast<float>(acc);
+    sum += f16(b.d) * xq[i].d * static_cast<float>(acc);
   }
   return sum;
 }
@@ -114,8 +106,8 @@ float vec_dot_iq4_nl_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q2_K_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q2_K>(row, i);
-    const float d = h(b.d), dmin = h(b.dmin);
+    const auto b = load_block<block_q2_K>(row, i);
+    const float d = f16(b.d), dmin = f16(b.dmin);
     for (int c = 0; c < 8; c++) {
       const block_q8& x = xq[i * 8 + c];
       const uint8_t* q = b.qs + 32 * (c / 4);
@@ -137,8 +129,8 @@ float vec_dot_q2_K_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q3_K_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q3_K>(row, i);
-    const float d = h(b.d);
+    const auto b = load_block<block_q3_K>(row, i);
+    const float d = f16(b.d);
     int8_t scales[16];
     q3_k_scales(b.scales, scales);
     for (int c = 0; c < 8; c++) {
@@ -159,49 +151,50 @@ float vec_dot_q3_K_q8(const void* row, const block_q8* xq, int64_t k) {
   return sum;
 }
 
-float vec_dot_q4_K_q8(const void* row, const block_q8* xq, int64_t k) {
+namespace {
+
+// Q4_K and Q5_K: chunk c's 6-bit scale and min (get_scale_min_k4), its 32 codes code(b, c, l)
+template <typename B, typename Code>
+float vec_dot_k4(const void* row, const block_q8* xq, int64_t k, Code code) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q4_K>(row, i);
-    const float d = h(b.d), dmin = h(b.dmin);
+    const auto b = load_block<B>(row, i);
+    const float d = f16(b.d), dmin = f16(b.dmin);
     for (int c = 0; c < 8; c++) {
       const block_q8& x = xq[i * 8 + c];
-      const uint8_t* q = b.qs + 32 * (c / 2);
-      const int shift = 4 * (c % 2);
       uint8_t sc, m;
       get_scale_min_k4(c, b.scales, &sc, &m);
       int32_t acc = 0;
-      for (int l = 0; l < 32; l++) acc += ((q[l] >> shift) & 0xF) * x.qs[l];
+      for (int l = 0; l < 32; l++) acc += code(b, c, l) * x.qs[l];
       sum += d * x.d * static_cast<float>(sc * acc) - dmin * x.d * static_cast<float>(m * xsum(x, 0, 32));
     }
   }
   return sum;
 }
 
+// weight l of chunk c: nibble c % 2 of the 32 bytes of the chunk pair
+template <typename B>
+int k4_nibble(const B& b, int c, int l) {
+  return (b.qs[32 * (c / 2) + l] >> (4 * (c % 2))) & 0xF;
+}
+
+}  // namespace
+
+float vec_dot_q4_K_q8(const void* row, const block_q8* xq, int64_t k) {
+  return vec_dot_k4<block_q4_K>(row, xq, k, [](const block_q4_K& b, int c, int l) { return k4_nibble(b, c, l); });
+}
+
+// the fifth bit of weight l of chunk c: bit c of qh[l]
 float vec_dot_q5_K_q8(const void* row, const block_q8* xq, int64_t k) {
-  float sum = 0.0f;
-  for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q5_K>(row, i);
-    const float d = h(b.d), dmin = h(b.dmin);
-    for (int c = 0; c < 8; c++) {
-      const block_q8& x = xq[i * 8 + c];
-      const uint8_t* q = b.qs + 32 * (c / 2);
-      const int shift = 4 * (c % 2);
-      uint8_t sc, m;
-      get_scale_min_k4(c, b.scales, &sc, &m);
-      int32_t acc = 0;
-      for (int l = 0; l < 32; l++) acc += (((q[l] >> shift) & 0xF) | (((b.qh[l] >> c) & 1) << 4)) * x.qs[l];
-      sum += d * x.d * static_cast<float>(sc * acc) - dmin * x.d * static_cast<float>(m * xsum(x, 0, 32));
-    }
-  }
-  return sum;
+  return vec_dot_k4<block_q5_K>(row, xq, k,
+                                [](const block_q5_K& b, int c, int l) { return k4_nibble(b, c, l) | (((b.qh[l] >> c) & 1) << 4); });
 }
 
 float vec_dot_q6_K_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q6_K>(row, i);
-    const float d = h(b.d);
+    const auto b = load_block<block_q6_K>(row, i);
+    const float d = f16(b.d);
     for (int c = 0; c < 8; c++) {
       const block_q8& x = xq[i * 8 + c];
       const int half = c / 4, t = c % 4;
@@ -226,7 +219,7 @@ float vec_dot_q6_K_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_q8_K_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_q8_K>(row, i);
+    const auto b = load_block<block_q8_K>(row, i);
     for (int c = 0; c < 8; c++) {
       const block_q8& x = xq[i * 8 + c];
       int32_t acc = 0;
@@ -240,8 +233,8 @@ float vec_dot_q8_K_q8(const void* row, const block_q8* xq, int64_t k) {
 float vec_dot_iq4_xs_q8(const void* row, const block_q8* xq, int64_t k) {
   float sum = 0.0f;
   for (int64_t i = 0; i < k / QK_K; i++) {
-    const auto b = load<block_iq4_xs>(row, i);
-    const float d = h(b.d);
+    const auto b = load_block<block_iq4_xs>(row, i);
+    const float d = f16(b.d);
     for (int c = 0; c < 8; c++) {
       const block_q8& x = xq[i * 8 + c];
       const int ls = ((b.scales_l[c / 2] >> 4 * (c % 2)) & 0xf) | (((b.scales_h >> 2 * c) & 3) << 4);

@@ -28,7 +28,7 @@ int64_t block_shape_args(const Napi::CallbackInfo& info, size_t i, const ggml::T
 
 namespace {
 
-// ggmlTypes() -> [{ id, name, blockSize, blockBytes, quantize }]: the native type table
+// ggmlTypes() -> [{ id, name, blockSize, blockBytes, quantize, hasMins }]: the native type table
 Napi::Value GGMLTypes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env, ggml::kTypeCount);
@@ -40,6 +40,8 @@ Napi::Value GGMLTypes(const Napi::CallbackInfo& info) {
     o.Set("blockSize", t.block_size);
     o.Set("blockBytes", t.block_bytes);
     o.Set("quantize", t.quantize_rows != nullptr);
+    // a second fp16 scale field is the blocks' min (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K: w = d * q - m)
+    o.Set("hasMins", t.half_at[1] >= 0);
     a.Set(static_cast<uint32_t>(i), o);
   }
   return a;

@@ -196,76 +196,56 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Argument i: a Float32Array of at least n elements (n read from a later argument), its data.
+float* f32_n(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t n) {
+  auto a = typed_arg<float>(info, i, name, "Float32Array");
+  need(info.Env(), name, a.ElementLength(), n);
+  return a.Data();
+}
+
 // siluMul(gate, up, n, threads?): gate = silu(gate) * up
 Napi::Value SiluMul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto g = typed_arg<float>(info, 0, "gate", "Float32Array");
-  auto u = typed_arg<float>(info, 1, "up", "Float32Array");
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  need(env, "gate", g.ElementLength(), n);
-  need(env, "up", u.ElementLength(), n);
-  silu_mul_f32(g.Data(), u.Data(), n, threads_arg(info, 3));
-  return env.Undefined();
+  silu_mul_f32(f32_n(info, 0, "gate", n), f32_n(info, 1, "up", n), n, threads_arg(info, 3));
+  return info.Env().Undefined();
 }
 
 // geluMul(gate, up, n, threads?): gate = gelu_tanh(gate) * up
 Napi::Value GeluMul(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto g = typed_arg<float>(info, 0, "gate", "Float32Array");
-  auto u = typed_arg<float>(info, 1, "up", "Float32Array");
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  need(env, "gate", g.ElementLength(), n);
-  need(env, "up", u.ElementLength(), n);
-  gelu_mul_f32(g.Data(), u.Data(), n, threads_arg(info, 3));
-  return env.Undefined();
+  gelu_mul_f32(f32_n(info, 0, "gate", n), f32_n(info, 1, "up", n), n, threads_arg(info, 3));
+  return info.Env().Undefined();
 }
 
 // addBias(x, b, M, n): x (M,n) += b (n) on every row
 Napi::Value AddBias(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
-  auto b = typed_arg<float>(info, 1, "b", "Float32Array");
   const int64_t M = int_arg(info, 2, "M", 1, kMaxDim), n = int_arg(info, 3, "n", 1, kMaxDim);
-  if (M > kMaxElements / n) throw_range(env, "addBias: too many elements");
-  need(env, "x", x.ElementLength(), M * n);
-  need(env, "b", b.ElementLength(), n);
-  add_bias_f32(x.Data(), b.Data(), M, n);
-  return env.Undefined();
+  if (M > kMaxElements / n) throw_range(info.Env(), "addBias: too many elements");
+  add_bias_f32(f32_n(info, 0, "x", M * n), f32_n(info, 1, "b", n), M, n);
+  return info.Env().Undefined();
 }
 
 // softcap(x, n, cap): x = cap * tanh(x / cap)
 Napi::Value Softcap(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
   const int64_t n = int_arg(info, 1, "n", 0, kMaxElements);
   const double cap = num_arg(info, 2, "cap");
-  if (!(cap > 0)) throw_range(env, "cap: expected a positive number");
-  need(env, "x", x.ElementLength(), n);
-  softcap_f32(x.Data(), n, static_cast<float>(cap));
-  return env.Undefined();
+  if (!(cap > 0)) throw_range(info.Env(), "cap: expected a positive number");
+  softcap_f32(f32_n(info, 0, "x", n), n, static_cast<float>(cap));
+  return info.Env().Undefined();
 }
 
 // scaleInPlace(x, n, s): x *= s
 Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
   const int64_t n = int_arg(info, 1, "n", 0, kMaxElements);
-  const double sc = num_arg(info, 2, "s");
-  need(env, "x", x.ElementLength(), n);
-  scale_f32(x.Data(), n, static_cast<float>(sc));
-  return env.Undefined();
+  scale_f32(f32_n(info, 0, "x", n), n, static_cast<float>(num_arg(info, 2, "s")));
+  return info.Env().Undefined();
 }
 
 // addInPlace(x, y, n, threads?): x += y
 Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto x = typed_arg<float>(info, 0, "x", "Float32Array");
-  auto y = typed_arg<float>(info, 1, "y", "Float32Array");
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  need(env, "x", x.ElementLength(), n);
-  need(env, "y", y.ElementLength(), n);
-  add_f32(x.Data(), y.Data(), n, threads_arg(info, 3));
-  return env.Undefined();
+  add_f32(f32_n(info, 0, "x", n), f32_n(info, 1, "y", n), n, threads_arg(info, 3));
+  return info.Env().Undefined();
 }
 
 // copyF32(src, srcOffset, dst, dstOffset, n): a copy between ranges without making views

@@ -7,7 +7,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { openGGUF, type GGUFFile, type GGUFValue as ReadValue } from "../gguf/reader";
+import { toWriterValue } from "../gguf/metadata";
+import { openGGUF, type GGUFFile } from "../gguf/reader";
 import { ggufTensorFromFloat, ggufTensorFromQTensor, writeGGUF, type GGUFTensorSpec, type GGUFValue } from "../gguf/writer";
 import { configFromGGUF } from "../model/config";
 import { loadEngine } from "../model/engine";
@@ -119,23 +120,6 @@ export function prepareCalibration(model: string, textFile: string, ctx: number,
       `statistics of ${distinct} distinct layer inputs: ${mib(cal.bytes)}; peak RSS ${mib(process.resourceUsage().maxRSS * 1024)}`);
   }
   return { calibration: cal, sha256: ct.sha256, tokens: used };
-}
-
-const READ_TYPE_NAMES = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"] as const;
-
-/** A metadata value as the reader returns it -> the writer's typed value (the same GGUF type). */
-export function toWriterValue(type: number, v: ReadValue): GGUFValue {
-  const name = READ_TYPE_NAMES[type];
-  if (name === "array") {
-    const a = v as { type: number; values: ArrayLike<unknown> };
-    const item = READ_TYPE_NAMES[a.type];
-    if (item === "array") {
-      return { type: "array", itemType: "array", value: Array.from(a.values as ArrayLike<ReadValue>, (x) => toWriterValue(9, x) as never) };
-    }
-    if (item === "bool") return { type: "array", itemType: "bool", value: Array.from(a.values as ArrayLike<number>, (x) => x !== 0) };
-    return { type: "array", itemType: item, value: a.values as ArrayLike<never> };
-  }
-  return { type: name, value: v } as GGUFValue;
 }
 
 function int4Version(): string {

@@ -9,7 +9,7 @@
 // a context gets, and the scale of cos and sin, show in its outputs.
 import { writeGGUF, ggufTensorFromFloat } from "../../src/gguf/writer";
 import { openGGUF } from "../../src/gguf/reader";
-import { toWriterValue } from "../../src/cli/quantize";
+import { spmTokenizerMetadata, tokenizerMetadata } from "../../src/gguf/metadata";
 import { Tensor } from "../../src/tensor";
 import { native } from "../../src/native";
 import { demoVocabulary } from "../../src/tokenizer/demo";
@@ -119,7 +119,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
   let s = SHAPES[which];
   if (opts.vocabFile) {
     const vf = openGGUF(opts.vocabFile);
-    tokenizerMeta = [...vf.metadata].filter(([k]) => k.startsWith("tokenizer.")).map(([k, val]) => [k, toWriterValue(vf.metadataTypes.get(k)!, val)] as Meta[number]);
+    tokenizerMeta = tokenizerMetadata(vf) as Meta;
     s = { ...s, vocab: vf.array("tokenizer.ggml.tokens")!.values.length };
     vf.close();
   }
@@ -152,15 +152,7 @@ export async function writeArchModel(file: string, which: ArchModel, seed = 7, o
       .filter(([k], i, all) => !all.some(([k2], j) => j > i && k2 === k)) // the last setting of a key
       .filter(([, , val]) => val !== null)
       .map(([k, t, val]): Meta[number] => [`${a}.${k}`, { type: t, value: val }]),
-    ...(tokenizerMeta ?? [
-      ["tokenizer.ggml.model", { type: "string", value: "llama" }],
-      ["tokenizer.ggml.tokens", { type: "array", itemType: "string", value: tokens }],
-      ["tokenizer.ggml.scores", { type: "array", itemType: "f32", value: Float32Array.from(tokens, (_, i) => -i) }],
-      ["tokenizer.ggml.token_type", { type: "array", itemType: "i32", value: Int32Array.from(types) }],
-      ["tokenizer.ggml.bos_token_id", { type: "u32", value: 1 }],
-      ["tokenizer.ggml.eos_token_id", { type: "u32", value: 2 }],
-      ["tokenizer.ggml.unknown_token_id", { type: "u32", value: 0 }],
-    ] as Meta),
+    ...(tokenizerMeta ?? (spmTokenizerMetadata(tokens, types) as Meta)),
   ];
   const c = configOf(s);
   const list = architecture(a)!.tensors(c).filter(([name, , required]) =>
