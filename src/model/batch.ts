@@ -18,13 +18,14 @@ import { KVCache, MAX_BATCH, type Segment, type Transformer } from "./transforme
 type Request = Extract<ToWorker, { type: "generate" }>;
 
 /**
- * With `exact`, batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows): below it
- * the native matmul runs a GEMV per row, from it a GEMM, and the two round their sums differently
- * (~1e-6), which the next layer's int8 activation rounding can now and then turn into a different
- * greedy token. The GEMM gives each row the same bits whatever the other rows hold and however
- * many there are, so padding a small batch with dummy rows makes a sequence's tokens independent
- * of which others share its steps. Not the default: the dummy rows cost compute (a 4-row GEMM
- * step of Q4_K weights takes ~3x a GEMV step on 2 cores), paid by 1 to 3 streams.
+ * With `exact`, batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows; the
+ * AVX-512 K-quant kernels start their GEMM at 2 already): below it the native matmul runs a GEMV
+ * per row, from it a GEMM, and the two round their sums differently (~1e-6), which the next
+ * layer's int8 activation rounding can now and then turn into a different greedy token. The GEMM
+ * gives each row the same bits whatever the other rows hold and however many there are, so
+ * padding a small batch with dummy rows makes a sequence's tokens independent of which others
+ * share its steps. Not the default: the dummy rows cost compute (a 4-row step of a Q4_K_M model
+ * takes ~1.7x a one-row step on 2 cores), paid by 1 to 3 streams.
  */
 const EXACT_MIN_ROWS = 4;
 
