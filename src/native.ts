@@ -3,6 +3,9 @@
 // committed prebuild for this platform (prebuilds/<platform>-<arch>/), so an installed package
 // needs no compiler and no install script. Where neither loads, the error says which platforms
 // have prebuilds and how to build from the shipped sources (loadError).
+// INT4_NATIVE=/path/to/int4.node loads that exact file instead (development: the AddressSanitizer
+// build of scripts/build-sanitize-tests.sh, run by test/sanitize.test.ts); a path that does not load
+// is an error naming it, never a silent fall back to another binary.
 import * as path from "node:path";
 import nodeGypBuild from "node-gyp-build";
 
@@ -115,7 +118,24 @@ export function loadError(p: PlatformInfo, cause: unknown, file?: string): Error
   return e;
 }
 
+/** The error for an INT4_NATIVE path that did not load. */
+export function overrideError(file: string, cause: unknown): Error {
+  const reason = (cause instanceof Error ? cause.message : String(cause)).split("\n")[0];
+  const e = new Error(`int4: INT4_NATIVE=${file} did not load: ${reason}. Point INT4_NATIVE at a built int4.node, or unset it to use the normal build or prebuilt binary.`);
+  (e as Error & { cause?: unknown }).cause = cause;
+  return e;
+}
+
 function load(): { binding: NativeBinding; file: string } {
+  const override = process.env.INT4_NATIVE;
+  if (override) {
+    const file = path.resolve(override);
+    try {
+      return { binding: require(file) as NativeBinding, file };
+    } catch (e) {
+      throw overrideError(file, e);
+    }
+  }
   let file: string | undefined;
   try {
     file = nodeGypBuild.resolve(packageRoot);

@@ -97,6 +97,9 @@ describe("GGUF reader", () => {
     const b = small();
     b[0] = 0x47; b[1] = 0x47; b[2] = 0x4d; b[3] = 0x4c;
     expect(() => openGGUF(b)).toThrow(/not a GGUF file: expected magic "GGUF", got "GGML"/);
+    // C1 controls too (JSON.stringify leaves U+007F..U+009F as they are; the fuzzer found 0x80)
+    b[0] = 0x46; b[1] = 0x55; b[2] = 0x80; b[3] = 0x00;
+    expect(() => openGGUF(b)).toThrow('got "FU\\u0080\\u0000" (0x46558000)');
     const be = small();
     setU32(be, 4, 0x03000000);
     expect(() => openGGUF(be)).toThrow(/big-endian GGUF files are not supported/);

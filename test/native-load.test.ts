@@ -1,5 +1,7 @@
 // The error a user gets where the binding does not load (src/native.ts loadError), for the kinds
 // of platform there are: no prebuild at all, and a prebuild that exists but cannot load.
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { currentPlatform, loadError, PREBUILT_PLATFORMS } from "../src/native";
 
@@ -45,5 +47,16 @@ describe("loadError", () => {
     expect(currentPlatform({ npm_config_platform: "darwin", npm_config_arch: "arm64" })).toEqual({ platform: "darwin", arch: "arm64", libc: "" });
     expect(currentPlatform({ npm_config_platform: "linux", LIBC: "musl" }).libc).toBe("musl");
     expect(PREBUILT_PLATFORMS.map((t) => `${t.platform}-${t.arch}`)).toEqual(["linux-x64", "linux-arm64", "win32-x64"]);
+  });
+
+  it("INT4_NATIVE loads that exact file, and one that does not load is an error naming it", () => {
+    const root = path.resolve(__dirname, "..");
+    const load = (file: string) => spawnSync(process.execPath, ["-e", "console.log(require(process.argv[1]).nativeFile)", path.join(root, "dist", "native.js")],
+      { encoding: "utf8", env: { ...process.env, INT4_NATIVE: file } });
+    const built = path.join(root, "build", "Release", "int4.node");
+    expect(load(built).stdout.trim()).toBe(built);
+    const r = load("/nonexistent/int4.node");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("int4: INT4_NATIVE=/nonexistent/int4.node did not load: Cannot find module '/nonexistent/int4.node'.");
   });
 });

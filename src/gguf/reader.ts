@@ -306,7 +306,7 @@ function parse(src: Source, label: string): GGUFFile {
   const magic = c.u32("magic");
   if (magic !== 0x46554747) {
     const bytes = [magic & 255, (magic >> 8) & 255, (magic >> 16) & 255, (magic >>> 24) & 255];
-    c.fail(`not a GGUF file: expected magic "GGUF", got ${JSON.stringify(String.fromCharCode(...bytes))} (0x${bytes.map((b) => b.toString(16).padStart(2, "0")).join("")})`);
+    c.fail(`not a GGUF file: expected magic "GGUF", got ${escapeControls(JSON.stringify(String.fromCharCode(...bytes)))} (0x${bytes.map((b) => b.toString(16).padStart(2, "0")).join("")})`);
   }
   const version = c.u32("version");
   if (version === 0x02000000 || version === 0x03000000) c.fail(`big-endian GGUF files are not supported (version ${version >>> 24}, byte-swapped)`);
