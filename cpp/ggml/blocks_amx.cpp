@@ -275,18 +275,18 @@ void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, cons
 }  // namespace
 
 extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
-    {gemv<DecQ4_0>, gemm_amx<Amx32<CodesQ4_0>>, gemm_amx_tiled<Amx32<CodesQ4_0>>},
-    {gemv<DecQ4_1>, gemm_amx<Amx32<CodesQ4_1>>, gemm_amx_tiled<Amx32<CodesQ4_1>>},
-    {gemv<DecQ5_0>, gemm_amx<Amx32<CodesQ5_0>>, gemm_amx_tiled<Amx32<CodesQ5_0>>},
-    {gemv<DecQ5_1>, gemm_amx<Amx32<CodesQ5_1>>, gemm_amx_tiled<Amx32<CodesQ5_1>>},
-    {gemv<DecQ8_0>, gemm_amx<Amx32<CodesQ8_0>>, gemm_amx_tiled<Amx32<CodesQ8_0>>},
+    {gemv<DecQ4_0>, gemm_amx<Amx32<CodesQ4_0>>, gemm_amx_tiled<Amx32<CodesQ4_0>>, 2},
+    {gemv<DecQ4_1>, gemm_amx<Amx32<CodesQ4_1>>, gemm_amx_tiled<Amx32<CodesQ4_1>>, 2},
+    {gemv<DecQ5_0>, gemm_amx<Amx32<CodesQ5_0>>, gemm_amx_tiled<Amx32<CodesQ5_0>>, 2},
+    {gemv<DecQ5_1>, gemm_amx<Amx32<CodesQ5_1>>, gemm_amx_tiled<Amx32<CodesQ5_1>>, 2},
+    {gemv<DecQ8_0>, gemm_amx<Amx32<CodesQ8_0>>, gemm_amx_tiled<Amx32<CodesQ8_0>>, 2},
     INT4_BLOCK_ROW(DecQ2_K),
     INT4_BLOCK_ROW(DecQ3_K),
     {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>, 2},
     {gemv<DecQ5_K>, gemm_amx<AmxQ5_K>, gemm_amx_tiled<AmxQ5_K>, 2},
     {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>, 2},
     INT4_BLOCK_ROW(DecQ8_K),
-    {gemv<DecIQ4_NL>, gemm_amx<Amx32<CodesIQ4_NL>>, gemm_amx_tiled<Amx32<CodesIQ4_NL>>},
+    {gemv<DecIQ4_NL>, gemm_amx<Amx32<CodesIQ4_NL>>, gemm_amx_tiled<Amx32<CodesIQ4_NL>>, 2},
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 

@@ -552,18 +552,18 @@ namespace int4 {
 namespace ggml {
 
 extern const BlockKernels kBlockKernels_avx512[kTypeCount] = {
-    {gemv<DecQ4_0>, gemm_vnni_any<Pack32<CodesQ4_0, false>>},
-    {gemv<DecQ4_1>, gemm_vnni_any<Pack32<CodesQ4_1, false>>},
-    {gemv<DecQ5_0>, gemm_vnni_any<Pack32<CodesQ5_0, false>>},
-    {gemv<DecQ5_1>, gemm_vnni_any<Pack32<CodesQ5_1, false>>},
-    {gemv<DecQ8_0>, gemm_vnni_any<Pack32<CodesQ8_0, false>>},
+    {gemv<DecQ4_0>, gemm_vnni_any<Pack32<CodesQ4_0, false>>, nullptr, 2},
+    {gemv<DecQ4_1>, gemm_vnni_any<Pack32<CodesQ4_1, false>>, nullptr, 2},
+    {gemv<DecQ5_0>, gemm_vnni_any<Pack32<CodesQ5_0, false>>, nullptr, 2},
+    {gemv<DecQ5_1>, gemm_vnni_any<Pack32<CodesQ5_1, false>>, nullptr, 2},
+    {gemv<DecQ8_0>, gemm_vnni_any<Pack32<CodesQ8_0, false>>, nullptr, 2},
     INT4_BLOCK_ROW(DecQ2_K),
     INT4_BLOCK_ROW(DecQ3_K),
     {gemv_q4_K_zmm, gemm_vnni_any<PackQ4_K>, nullptr, 2},
     {gemv<DecQ5_K>, gemm_vnni_any<PackQ5_K>, nullptr, 2},
     {gemv<DecQ6_K>, gemm_vnni_any<PackQ6_K<false>>, nullptr, 2},
     INT4_BLOCK_ROW(DecQ8_K),
-    {gemv<DecIQ4_NL>, gemm_vnni_any<Pack32<CodesIQ4_NL, false>>},
+    {gemv<DecIQ4_NL>, gemm_vnni_any<Pack32<CodesIQ4_NL, false>>, nullptr, 2},
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 
