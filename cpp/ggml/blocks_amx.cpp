@@ -14,6 +14,8 @@
 //         y += sum * dw * dx + ow * s           (s = dx * sum of the x codes: block_q8's s)
 //   Q6_K: codes q - 32 signed (tdpbssd), 16-groups (tiles of K = 16), dw = d * sc per group:
 //         y += (sum0 * dw0 + sum1 * dw1) * dx
+//   Q8_0, Q4_0, Q5_0, IQ4_NL: the signed codes (tdpbssd), dw = d: y += sum * dw * dx
+//   Q4_1, Q5_1: codes 0..15 / 0..31 (tdpbsud), dw = d, ow = m: as Q4_K
 // Each output (x row, W row) goes through the same operations whatever the tile, the row range or
 // the thread count: results do not depend on `threads`.
 #define INT4_BLOCKS_AMX 1

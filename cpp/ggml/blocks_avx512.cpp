@@ -1,10 +1,12 @@
 // avx512 kernels for llama.cpp's block types: one BlockKernels row per type of kTypes (types.h),
 // same signatures as the scalar reference; a null entry runs the reference. The code of
 // blocks_x86.inc compiled with AVX-512 F/BW/VL/DQ/VNNI (vpdpbusd for the types without sub-block
-// scales; the GEMM tile stays 4 x 2: 4 x 4 and 8 x 2 measured slower), plus a 512-bit Q4_K GEMV,
-// and for Q4_K, Q5_K and Q6_K a GEMM on 16 weight rows decoded once per call (pack16_*: a lane
-// per W row, 4 code bytes per lane, f32 per-(row, chunk) scales and mins), multiplied with
-// vpdpbusd by broadcast x dwords; blocks_amx.cpp runs the same decoded rows on AMX tiles.
+// scales; the GEMM tile stays 4 x 2: 4 x 4 and 8 x 2 measured slower): the GEMVs, and the GEMMs
+// of Q2_K, Q3_K, Q8_K and IQ4_XS. Plus a 512-bit Q4_K GEMV, and for Q4_K, Q5_K,
+// Q6_K and the 32-weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) a GEMM on 16 weight rows
+// decoded once per call (pack16: a lane per W row, 4 code bytes per lane, f32 per-(row, chunk)
+// scales and mins), multiplied with vpdpbusd by broadcast x dwords; blocks_amx.cpp runs the same
+// decoded rows on AMX tiles.
 #define INT4_BLOCKS_GEMM_R 4
 #define INT4_BLOCKS_GEMM_MX 2
 #define INT4_BLOCKS_VNNI 1
@@ -344,7 +346,9 @@ INT4_AI void transpose16x4(const uint8_t* const* p, int64_t off, __m512i out[4])
   __m512i z[4];
   for (int k = 0; k < 4; k++) {
     z[k] = _mm512_castsi128_si512(ld128(p[k] + off));
-    for (int L = 1; L < 4; L++) z[k] = _mm512_inserti32x4(z[k], ld128(p[k + 4 * L] + off), L);
+    z[k] = _mm512_inserti32x4(z[k], ld128(p[k + 4] + off), 1);  // (immediates: no loop over the lanes)
+    z[k] = _mm512_inserti32x4(z[k], ld128(p[k + 8] + off), 2);
+    z[k] = _mm512_inserti32x4(z[k], ld128(p[k + 12] + off), 3);
   }
   const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
   const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
