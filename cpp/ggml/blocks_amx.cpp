@@ -14,6 +14,8 @@
 //         y += sum * dw * dx + ow * s           (s = dx * sum of the x codes: block_q8's s)
 //   Q6_K: codes q - 32 signed (tdpbssd), 16-groups (tiles of K = 16), dw = d * sc per group:
 //         y += (sum0 * dw0 + sum1 * dw1) * dx
+//   Q8_0, Q4_0, Q5_0, IQ4_NL: the signed codes (tdpbssd), dw = d: y += sum * dw * dx
+//   Q4_1, Q5_1: codes 0..15 / 0..31 (tdpbsud), dw = d, ow = m: as Q4_K
 // Each output (x row, W row) goes through the same operations whatever the tile, the row range or
 // the thread count: results do not depend on `threads`.
 #define INT4_BLOCKS_AMX 1
@@ -81,42 +83,59 @@ constexpr int64_t kQsOff = offsetof(block_q8, qs);
 
 // ---- per type: the decoder of 16 W rows and the scaling of the tile sums ----
 //
-// A round issues two tile products (slots 0 and 1) into two C tiles; a_off/b_off give the bytes
-// of x (from a row's first block_q8) and of the packed B of each. kSub = tiles per chunk.
+// A round issues up to two tile products (slots 0 and 1, slots(nb, r) of them) into two C tiles;
+// a_off/b_off give the bytes of x (from a row's first block_q8) and of the packed B of each.
+// kSub = tiles per chunk.
 
-struct AmxQ4_K {
+// One scale per 32-chunk (kMin: and a min), a chunk per tile, two chunks a round (the last round
+// of an odd nb: one). Q4_K, Q5_K, and the 32-weight types.
+template <bool kMin, bool kU>
+struct AmxChunks {
   static constexpr int kKK = 32, kSub = 1;
-  static constexpr bool kUnsigned = true;
-  static constexpr int kUnitChunks = 8, kUnitBytes = 144;
-  static int64_t rounds(int64_t nb) { return nb / 2; }
+  static constexpr bool kUnsigned = kU;
+  static int64_t rounds(int64_t nb) { return (nb + 1) / 2; }
+  static int slots(int64_t nb, int64_t r) { return nb - 2 * r < 2 ? 1 : 2; }
   static int64_t a_off(int64_t r, int s) { return (2 * r + s) * 512; }
   static int64_t b_off(int64_t r, int s) { return (2 * r + s) * 512; }
-  static constexpr GemmFn fallback = gemm_vnni_small<0>;
 
-  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16<PackQ4_K>(W, rb, nb, n0, n, B, dw, ow);
-  }
-
-  // the sums of round r (chunks 2r, 2r+1) into acc
-  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const float* xd, const float* xs, const float* dw, const float* ow,
-                            __m512* acc) {
-    for (int s = 0; s < 2; s++) {
+  // the sums of round r (chunks 2r, 2r+1; ns of them) into acc
+  static INT4_AI void scale(int64_t r, int ns, const int32_t (*C)[16][16], const float* xd, const float* xs, const float* dw,
+                            const float* ow, __m512* acc) {
+    for (int s = 0; s < ns; s++) {
       const int64_t c = 2 * r + s;
-      const __m512 w = _mm512_load_ps(dw + c * 16), o = _mm512_load_ps(ow + c * 16);
+      const __m512 w = _mm512_load_ps(dw + c * 16);
+      const __m512 o = kMin ? _mm512_load_ps(ow + c * 16) : _mm512_setzero_ps();
       for16([&](auto m) INT4_AI_LAMBDA {
         const __m512 sum = _mm512_cvtepi32_ps(_mm512_load_si512(C[s][m]));
         acc[m] = _mm512_fmadd_ps(sum, _mm512_mul_ps(w, _mm512_set1_ps(xd[c * 16 + m])), acc[m]);
-        acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[c * 16 + m]), acc[m]);
+        if (kMin) acc[m] = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[c * 16 + m]), acc[m]);
       });
     }
   }
 };
 
+struct AmxQ4_K : AmxChunks<true, true> {
+  static constexpr GemmFn fallback = gemm_vnni_small<PackQ4_K>;
+  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+    pack16<PackQ4_K>(W, rb, nb, n0, n, B, dw, ow);
+  }
+};
+
 // Q5_K: Q4_K's tiles and scaling with 5-bit codes
 struct AmxQ5_K : AmxQ4_K {
-  static constexpr GemmFn fallback = gemm_vnni_small<2>;
+  static constexpr GemmFn fallback = gemm_vnni_small<PackQ5_K>;
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
     pack16<PackQ5_K>(W, rb, nb, n0, n, B, dw, ow);
+  }
+};
+
+// The 32-weight types (C: CodesQ8_0, ...): signed codes (tdpbssd), or Q4_1/Q5_1's unsigned codes
+// and mins (tdpbsud)
+template <class C>
+struct Amx32 : AmxChunks<C::kMin, C::kMin> {
+  static constexpr GemmFn fallback = gemm_vnni_small<Pack32<C, false>>;
+  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
+    pack16<Pack32<C, true>>(W, rb, nb, n0, n, B, dw, ow);
   }
 };
 
@@ -124,16 +143,17 @@ struct AmxQ6_K {
   static constexpr int kKK = 16, kSub = 2;
   static constexpr bool kUnsigned = false;
   static int64_t rounds(int64_t nb) { return nb; }
+  static int slots(int64_t, int64_t) { return 2; }
   static int64_t a_off(int64_t r, int s) { return r * 512 + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
-  static constexpr GemmFn fallback = gemm_vnni_small<1>;
+  static constexpr GemmFn fallback = gemm_vnni_small<PackQ6_K<false>>;
 
   static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
     pack16<PackQ6_K<true>>(W, rb, nb, n0, n, B, dw, nullptr);
   }
 
   // round r = chunk r, its two 16-groups in C[0], C[1]
-  static INT4_AI void scale(int64_t r, const int32_t (*C)[16][16], const float* xd, const float*, const float* dw, const float*,
+  static INT4_AI void scale(int64_t r, int, const int32_t (*C)[16][16], const float* xd, const float*, const float* dw, const float*,
                             __m512* acc) {
     const __m512 w0 = _mm512_load_ps(dw + (2 * r) * 16), w1 = _mm512_load_ps(dw + (2 * r + 1) * 16);
     for16([&](auto m) INT4_AI_LAMBDA {
@@ -168,29 +188,34 @@ void amx_tile(const XTiles& t, int64_t mt, int mrows, const int8_t* B, const flo
     _tile_loadd(4, xb + S::a_off(r, 0), 32);           \
     _tile_loadd(6, B + S::b_off(r, 0), 64);            \
     INT4_AMX_DP(C0, 4, 6);                             \
-    _tile_loadd(5, xb + S::a_off(r, 1), 32);           \
-    _tile_loadd(7, B + S::b_off(r, 1), 64);            \
-    INT4_AMX_DP(C1, 5, 7);                             \
+    if (S::slots(nb, r) > 1) {                         \
+      _tile_loadd(5, xb + S::a_off(r, 1), 32);         \
+      _tile_loadd(7, B + S::b_off(r, 1), 64);          \
+      INT4_AMX_DP(C1, 5, 7);                           \
+    }                                                  \
   } while (0)
   // The sums of round r are stored to C[r % 2] and scaled one round later, so the vector loads
-  // never wait for the tile stores just issued. rounds is even (K is a multiple of 256).
+  // never wait for the tile stores just issued. (The slot 1 of a round with one product: zeros,
+  // stored but not scaled.)
   const int64_t rounds = S::rounds(nb);
   INT4_AMX_ISSUE(0, 1, 0);
-  INT4_AMX_ISSUE(2, 3, 1);
+  if (rounds > 1) INT4_AMX_ISSUE(2, 3, 1);
   INT4_TILE_STORE_C(0, C[0][0]);
   INT4_TILE_STORE_C(1, C[0][1]);
   for (int64_t r = 0; r < rounds; r += 2) {
     // round r is in C[0], round r + 1 in tmm2/3
     if (r + 2 < rounds) INT4_AMX_ISSUE(0, 1, r + 2);
-    INT4_TILE_STORE_C(2, C[1][0]);
-    INT4_TILE_STORE_C(3, C[1][1]);
-    S::scale(r, C[0], xd, xs, dw, ow, acc);
+    if (r + 1 < rounds) {
+      INT4_TILE_STORE_C(2, C[1][0]);
+      INT4_TILE_STORE_C(3, C[1][1]);
+    }
+    S::scale(r, S::slots(nb, r), C[0], xd, xs, dw, ow, acc);
     if (r + 3 < rounds) INT4_AMX_ISSUE(2, 3, r + 3);
     if (r + 2 < rounds) {
       INT4_TILE_STORE_C(0, C[0][0]);
       INT4_TILE_STORE_C(1, C[0][1]);
     }
-    S::scale(r + 1, C[1], xd, xs, dw, ow, acc);
+    if (r + 1 < rounds) S::scale(r + 1, S::slots(nb, r + 1), C[1], xd, xs, dw, ow, acc);
   }
 #undef INT4_AMX_ISSUE
 #undef INT4_AMX_DP
@@ -252,10 +277,18 @@ void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, cons
 }  // namespace
 
 extern const BlockKernels kBlockKernels_avx512_amx[kTypeCount] = {
-    INT4_BLOCK_ROW(DecQ4_0), INT4_BLOCK_ROW(DecQ4_1), INT4_BLOCK_ROW(DecQ5_0), INT4_BLOCK_ROW(DecQ5_1),
-    INT4_BLOCK_ROW(DecQ8_0), INT4_BLOCK_ROW(DecQ2_K), INT4_BLOCK_ROW(DecQ3_K), {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>, 2},
+    {gemv<DecQ4_0>, gemm_amx<Amx32<CodesQ4_0>>, gemm_amx_tiled<Amx32<CodesQ4_0>>, 2},
+    {gemv<DecQ4_1>, gemm_amx<Amx32<CodesQ4_1>>, gemm_amx_tiled<Amx32<CodesQ4_1>>, 2},
+    {gemv<DecQ5_0>, gemm_amx<Amx32<CodesQ5_0>>, gemm_amx_tiled<Amx32<CodesQ5_0>>, 2},
+    {gemv<DecQ5_1>, gemm_amx<Amx32<CodesQ5_1>>, gemm_amx_tiled<Amx32<CodesQ5_1>>, 2},
+    {gemv<DecQ8_0>, gemm_amx<Amx32<CodesQ8_0>>, gemm_amx_tiled<Amx32<CodesQ8_0>>, 2},
+    INT4_BLOCK_ROW(DecQ2_K),
+    INT4_BLOCK_ROW(DecQ3_K),
+    {gemv_q4_K_zmm, gemm_amx<AmxQ4_K>, gemm_amx_tiled<AmxQ4_K>, 2},
     {gemv<DecQ5_K>, gemm_amx<AmxQ5_K>, gemm_amx_tiled<AmxQ5_K>, 2},
-    {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>, 2}, INT4_BLOCK_ROW(DecQ8_K), INT4_BLOCK_ROW(DecIQ4_NL),
+    {gemv<DecQ6_K>, gemm_amx<AmxQ6_K>, gemm_amx_tiled<AmxQ6_K>, 2},
+    INT4_BLOCK_ROW(DecQ8_K),
+    {gemv<DecIQ4_NL>, gemm_amx<Amx32<CodesIQ4_NL>>, gemm_amx_tiled<Amx32<CodesIQ4_NL>>, 2},
     INT4_BLOCK_ROW(DecIQ4_XS),
 };
 
