@@ -26,17 +26,9 @@
 #include <cstddef>
 #include <utility>
 
-#define INT4_AI_LAMBDA __attribute__((always_inline))
+#include "../int4/amx_tiles.h"
 
-#if defined(_WIN32) && defined(__GNUC__) && !defined(__clang__)
-// GCC's amxtileintrin.h passes the stride as a long: 32 bits on Windows (see kernels_amx.cpp).
-#undef _tile_loadd_internal
-#define _tile_loadd_internal(dst, base, stride) \
-  __asm__ volatile("tileloadd\t(%0,%1,1), %%tmm" #dst ::"r"((const void*)(base)), "r"((long long)(stride)))
-#undef _tile_stored_internal
-#define _tile_stored_internal(src, base, stride) \
-  __asm__ volatile("tilestored\t%%tmm" #src ", (%0,%1,1)" ::"r"((void*)(base)), "r"((long long)(stride)) : "memory")
-#endif
+#define INT4_AI_LAMBDA __attribute__((always_inline))
 
 // tilestored of a C tile (16 x 64 bytes) to C: as _tile_stored, but with the 1 KiB it writes as
 // the asm's output instead of a "memory" clobber, which made GCC keep the 16 accumulators in
@@ -61,23 +53,6 @@ INT4_AI void for16(F&& f) {
   for16_impl(f, std::make_integer_sequence<int, 16>());
 }
 
-struct alignas(64) AmxConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(AmxConfig) == 64, "ldtilecfg reads 64 bytes");
-
-// tmm0..3: C (16 x 16 i32); tmm4, tmm5: A (16 rows of x, kk bytes); tmm6, tmm7: B (kk / 4 x 64)
-void amx_config(int kk) {
-  AmxConfig c;
-  for (int t = 0; t < 4; t++) c.rows[t] = 16, c.colsb[t] = 64;
-  for (int t = 4; t < 6; t++) c.rows[t] = 16, c.colsb[t] = static_cast<uint16_t>(kk);
-  for (int t = 6; t < 8; t++) c.rows[t] = static_cast<uint8_t>(kk / 4), c.colsb[t] = 64;
-  _tile_loadconfig(&c);
-}
 
 constexpr int64_t kQsOff = offsetof(block_q8, qs);
 
@@ -237,7 +212,7 @@ void gemm_amx_tiles(const uint8_t* W, int64_t rb, int64_t nb, const XTiles& xt, 
   int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
   float* dwp = reinterpret_cast<float*>(dw.p);
   float* owp = reinterpret_cast<float*>(ow.p);
-  amx_config(S::kKK);  // tile state is per thread: configure on the thread that runs this task
+  amx::load_tile_config(S::kKK);  // tile state is per thread: configure on the thread that runs this task
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
     S::pack(W, rb, nb, n0, n, Bp, dwp, owp);

@@ -15,41 +15,12 @@
 #define INT4_WITH_AMX 1
 #include "kernels_avx512.cpp"
 
-#include <immintrin.h>
-
-#if defined(_WIN32) && defined(__GNUC__) && !defined(__clang__)
-// GCC's amxtileintrin.h passes the stride as a long: 32 bits on Windows, not an address register.
-// The same instructions with a 64-bit stride.
-#undef _tile_loadd_internal
-#define _tile_loadd_internal(dst, base, stride) \
-  __asm__ volatile("tileloadd\t(%0,%1,1), %%tmm" #dst ::"r"((const void*)(base)), "r"((long long)(stride)))
-#undef _tile_stored_internal
-#define _tile_stored_internal(src, base, stride) \
-  __asm__ volatile("tilestored\t%%tmm" #src ", (%0,%1,1)" ::"r"((void*)(base)), "r"((long long)(stride)) : "memory")
-#endif
+#include "amx_tiles.h"
 
 #include "platform/platform.h"
 
 namespace int4 {
 namespace {
-
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
-
-// tmm0..3: C (16 x 16 i32); tmm4, tmm5: A (16 x 32 i8); tmm6, tmm7: B (8 x 64 i8)
-void load_tile_config() {
-  TileConfig c;
-  for (int t = 0; t < 4; t++) c.rows[t] = 16, c.colsb[t] = 64;
-  for (int t = 4; t < 6; t++) c.rows[t] = 16, c.colsb[t] = 32;
-  for (int t = 6; t < 8; t++) c.rows[t] = 8, c.colsb[t] = 64;
-  _tile_loadconfig(&c);
-}
 
 // W rows [n0, n0 + n) (n <= 16) -> per chunk: B tile (512 bytes) and the 16 scales (and
 // offsets) as floats; rows past n are zero codes and zero scales.
@@ -182,7 +153,7 @@ void gemm_q4_q8_amx_any(const QMatrixView& W, const block_q8* xq, int64_t M, int
     std::memset(xt, 0, static_cast<size_t>(16 * nb) * sizeof(block_q8));
     std::memcpy(xt, xq + (M - mtail) * nb, static_cast<size_t>(mtail * nb) * sizeof(block_q8));
   }
-  load_tile_config();  // tile state is per thread: configure on the thread that runs this task
+  amx::load_tile_config(32);  // tmm4, tmm5: 16 x 32 i8 chunks of x; tmm6, tmm7: 8 x 64 of W
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
     if (W.packed)
