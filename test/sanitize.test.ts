@@ -20,7 +20,7 @@ const sanitizerReport = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:/
 // The test files run against the sanitized addon: every input-validation and fuzz test that goes
 // through the binding, Workers terminated mid-matmul, every ISA (isa.test.ts's children), the
 // block-type and llama.cpp-quantizer tables, the model's native operators and batched decoding.
-// About 90 s under ASan on 2 cores.
+// 70-90 s under ASan on 2 cores.
 const files = ["fuzz", "errors", "reliability", "block-types", "model.ops", "matmul", "isa", "quantize-ref",
   "llama-types", "quant", "model", "batch"].map((f) => `test/${f}.test.ts`);
 

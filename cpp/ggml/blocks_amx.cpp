@@ -53,9 +53,6 @@ INT4_AI void for16(F&& f) {
   for16_impl(f, std::make_integer_sequence<int, 16>());
 }
 
-
-constexpr int64_t kQsOff = offsetof(block_q8, qs);
-
 // ---- per type: the decoder of 16 W rows and the scaling of the tile sums ----
 //
 // A round issues up to two tile products (slots 0 and 1, slots(nb, r) of them) into two C tiles;
@@ -89,29 +86,25 @@ struct AmxChunks {
   }
 };
 
+// Per type: Pack, the decoder of the B tiles; VnniPack, the one of the VNNI GEMM that runs below
+// 16 rows of x (unsigned codes for vpdpbusd where the tiles take signed ones).
 struct AmxQ4_K : AmxChunks<true, true> {
-  static constexpr GemmFn fallback = gemm_vnni_small<PackQ4_K>;
-  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16<PackQ4_K>(W, rb, nb, n0, n, B, dw, ow);
-  }
+  using Pack = PackQ4_K;
+  using VnniPack = PackQ4_K;
 };
 
 // Q5_K: Q4_K's tiles and scaling with 5-bit codes
-struct AmxQ5_K : AmxQ4_K {
-  static constexpr GemmFn fallback = gemm_vnni_small<PackQ5_K>;
-  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16<PackQ5_K>(W, rb, nb, n0, n, B, dw, ow);
-  }
+struct AmxQ5_K : AmxChunks<true, true> {
+  using Pack = PackQ5_K;
+  using VnniPack = PackQ5_K;
 };
 
 // The 32-weight types (C: CodesQ8_0, ...): signed codes (tdpbssd), or Q4_1/Q5_1's unsigned codes
 // and mins (tdpbsud)
 template <class C>
 struct Amx32 : AmxChunks<C::kMin, C::kMin> {
-  static constexpr GemmFn fallback = gemm_vnni_small<Pack32<C, false>>;
-  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float* ow) {
-    pack16<Pack32<C, true>>(W, rb, nb, n0, n, B, dw, ow);
-  }
+  using Pack = Pack32<C, true>;
+  using VnniPack = Pack32<C, false>;
 };
 
 struct AmxQ6_K {
@@ -121,11 +114,8 @@ struct AmxQ6_K {
   static int slots(int64_t, int64_t) { return 2; }
   static int64_t a_off(int64_t r, int s) { return r * 512 + 16 * s; }
   static int64_t b_off(int64_t r, int s) { return r * 512 + 256 * s; }
-  static constexpr GemmFn fallback = gemm_vnni_small<PackQ6_K<false>>;
-
-  static void pack(const uint8_t* W, int64_t rb, int64_t nb, int64_t n0, int n, int8_t* B, float* dw, float*) {
-    pack16<PackQ6_K<true>>(W, rb, nb, n0, n, B, dw, nullptr);
-  }
+  using Pack = PackQ6_K<true>;
+  using VnniPack = PackQ6_K<false>;
 
   // round r = chunk r, its two 16-groups in C[0], C[1]
   static INT4_AI void scale(int64_t r, int, const int32_t (*C)[16][16], const float* xd, const float*, const float* dw, const float*,
@@ -215,7 +205,7 @@ void gemm_amx_tiles(const uint8_t* W, int64_t rb, int64_t nb, const XTiles& xt, 
   amx::load_tile_config(S::kKK);  // tile state is per thread: configure on the thread that runs this task
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {
     const int n = static_cast<int>(r1 - n0 < 16 ? r1 - n0 : 16);
-    S::pack(W, rb, nb, n0, n, Bp, dwp, owp);
+    pack16<typename S::Pack>(W, rb, nb, n0, n, Bp, dwp, owp);
     for (int64_t i = 0; i < xt.mt; i++) {
       const int mrows = static_cast<int>(M - 16 * i < 16 ? M - 16 * i : 16);
       amx_tile<S>(xt, i, mrows, Bp, dwp, owp, y + 16 * i * ldy + n0, ldy, n);
@@ -225,12 +215,12 @@ void gemm_amx_tiles(const uint8_t* W, int64_t rb, int64_t nb, const XTiles& xt, 
 }
 
 // Few rows of x: the avx512 GEMM.
-INT4_AI bool amx_fits(int64_t, int64_t M) { return M >= kAmxMinRows; }
+INT4_AI bool amx_fits(int64_t M) { return M >= kAmxMinRows; }
 
 template <class S>
 void gemm_amx_tiled(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, const XTiles& xt, int64_t M,
                     int64_t r0, int64_t r1, float* y, int64_t ldy) {
-  if (!amx_fits(rb, M)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  if (!amx_fits(M)) return gemm_vnni_small<typename S::VnniPack>(t, W, rb, K, xq, M, r0, r1, y, ldy);
   gemm_amx_tiles<S>(W, rb, K / 32, xt, M, r0, r1, y, ldy);
 }
 
@@ -238,7 +228,7 @@ void gemm_amx_tiled(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K
 template <class S>
 void gemm_amx(const TypeTraits& t, const uint8_t* W, int64_t rb, int64_t K, const block_q8* xq, int64_t M, int64_t r0, int64_t r1,
               float* y, int64_t ldy) {
-  if (!amx_fits(rb, M)) return S::fallback(t, W, rb, K, xq, M, r0, r1, y, ldy);
+  if (!amx_fits(M)) return gemm_vnni_small<typename S::VnniPack>(t, W, rb, K, xq, M, r0, r1, y, ldy);
   const int64_t nb = K / 32, mt = (M + 15) / 16;
   Buf<__m512i, 1> xq_t(mt * nb * 8);
   Buf<__m512, 1> xd_t(mt * nb), xs_t(mt * nb);

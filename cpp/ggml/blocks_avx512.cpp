@@ -138,9 +138,11 @@ INT4_AI void transpose16x16_ps(const __m512 f[16], __m512 out[16]) {
 // Unit u of 16 rows (rows past n: a block of zeros, whose scales are zero), and a prefetch into
 // L2 of the same unit of the next 16 rows: 16 streams are more than the hardware prefetchers
 // follow well, and with few rows of x the decoding would wait on memory.
+// (the zero block: at least the biggest unit, 256 weights of Q8_0 = 272 bytes; pack16 and
+// gemm_vnni_small assert it for their type)
+alignas(64) constexpr uint8_t kZeroUnit[512] = {};
 INT4_AI void unit_rows(const uint8_t* W, int64_t rb, int64_t n0, int n, int64_t u, int64_t ub, const uint8_t* p[16]) {
-  alignas(64) static const uint8_t zero[512] = {};  // >= the biggest unit: 256 weights of Q8_0 (272 bytes)
-  for (int i = 0; i < 16; i++) p[i] = i < n ? W + (n0 + i) * rb + u * ub : zero;
+  for (int i = 0; i < 16; i++) p[i] = i < n ? W + (n0 + i) * rb + u * ub : kZeroUnit;
   for (int i = 0; i < n; i++)
     for (int64_t o = 0; o < ub; o += 64) _mm_prefetch(reinterpret_cast<const char*>(p[i] + 16 * rb + o), _MM_HINT_T1);
 }
@@ -167,8 +169,7 @@ INT4_AI __m512i bcast_dword(const int8_t* p) {
 template <int MX, bool kOff, bool kMin>
 INT4_AI void vnni_unit_chunks(const block_q8* const* xr, const int32_t* const* xo, int64_t c0, int nc, const int8_t* B, const float* dw,
                               const float* ow, __m512* acc) {
-// (the chunks not unrolled: the body for 8 rows of x is already ~200 instructions, and a
-  // bigger loop no longer fits the decoded-uop cache)
+    // (not unrolled: see vnni_unit_chunks)
 #pragma GCC unroll 1
   for (int c = 0; c < nc; c++) {
     __m512i b[8];
@@ -191,8 +192,7 @@ INT4_AI void vnni_unit_chunks(const block_q8* const* xr, const int32_t* const* x
 template <int MX>
 INT4_AI void vnni_unit_q6_K(const block_q8* const* xr, const int32_t* const* x16, int64_t c0, const int8_t* B, const float* dw,
                             __m512* acc) {
-// (the chunks not unrolled: the body for 8 rows of x is already ~200 instructions, and a
-  // bigger loop no longer fits the decoded-uop cache)
+  // (not unrolled: see vnni_unit_chunks)
 #pragma GCC unroll 1
   for (int c = 0; c < 8; c++) {
     __m512i b[8];
@@ -479,6 +479,7 @@ void gemm_vnni(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K, const
   const int64_t nb = K / 32, nu = (nb + 7) / 8;
   Buf<__m512i, 1> B(nb * 8);
   Buf<__m512, 1> dw(nu * P::kDw), ow(nu * P::kOw);
+  static_assert(P::kUnitBytes <= sizeof kZeroUnit, "the zero block covers a unit");
   Buf<int32_t, 1> xs(M * nb * P::kXSums);
   if constexpr (P::kXSums > 0) P::x_sums(xq, M * nb, xs.p);
   int8_t* Bp = reinterpret_cast<int8_t*>(B.p);
@@ -512,7 +513,8 @@ void gemm_vnni_small(const TypeTraits&, const uint8_t* W, int64_t rb, int64_t K,
   const int64_t nb = K / 32, nu = (nb + 7) / 8;
   alignas(64) int8_t B[8 * 512];
   alignas(64) float dw[16 * P::kDw], ow[16 * (P::kOw > 0 ? P::kOw : 1)];
-  Buf<int32_t, 1> xs(M * nb * P::kXSums);
+  static_assert(P::kUnitBytes <= sizeof kZeroUnit, "the zero block covers a unit");
+  Buf<int32_t, 4096> xs(M * nb * P::kXSums);  // on the stack for 8 rows of x, K = 5632, 2 sums a chunk (Q6_K)
   if constexpr (P::kXSums > 0) P::x_sums(xq, M * nb, xs.p);
   Buf<__m512, 16> acc(M);
   for (int64_t n0 = r0; n0 < r1; n0 += 16) {

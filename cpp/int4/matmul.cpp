@@ -193,8 +193,10 @@ void matmul_q4_shared(const KernelTable& kt, const QMatrixView* const* Ws, float
   // Tasks: several per thread for balance (each one packs x again, so not many more), at least
   // 16 rows, a multiple of 16. Per-row results do not depend on where a task starts. Small tasks
   // keep a thread that the OS descheduled (shared machines) from holding up the rest; 8 per
-  // thread still leaves each task thousands of rows x K of work for a GEMV.
-  const int64_t per_thread = act == Activations::Int8 && M >= kGemmMinRows ? 4 : 8;
+  // thread still leaves each task thousands of rows x K of work for a GEMV. (The first matrix's
+  // kernel decides: a block type's GEMM may start below kGemmMinRows.)
+  const int64_t gemm_from = W0.block_type ? block_gemm_min_rows(kt, *W0.block_type) : kGemmMinRows;
+  const int64_t per_thread = act == Activations::Int8 && M >= gemm_from ? 4 : 8;
   Job job{&kt, x, xq, want_tiles ? &tiles : nullptr, M, act, count, {}};
   int64_t ntasks = 0;
   for (int i = 0; i < count; i++) {

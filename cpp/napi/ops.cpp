@@ -197,6 +197,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
 }
 
 // Argument i: a Float32Array of at least n elements (n read from a later argument), its data.
+// (Called one statement each, in argument order: the first bad one is the one an error names.)
 float* f32_n(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t n) {
   auto a = typed_arg<float>(info, i, name, "Float32Array");
   need(info.Env(), name, a.ElementLength(), n);
@@ -206,14 +207,18 @@ float* f32_n(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t
 // siluMul(gate, up, n, threads?): gate = silu(gate) * up
 Napi::Value SiluMul(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  silu_mul_f32(f32_n(info, 0, "gate", n), f32_n(info, 1, "up", n), n, threads_arg(info, 3));
+  float* g = f32_n(info, 0, "gate", n);
+  float* u = f32_n(info, 1, "up", n);
+  silu_mul_f32(g, u, n, threads_arg(info, 3));
   return info.Env().Undefined();
 }
 
 // geluMul(gate, up, n, threads?): gate = gelu_tanh(gate) * up
 Napi::Value GeluMul(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  gelu_mul_f32(f32_n(info, 0, "gate", n), f32_n(info, 1, "up", n), n, threads_arg(info, 3));
+  float* g = f32_n(info, 0, "gate", n);
+  float* u = f32_n(info, 1, "up", n);
+  gelu_mul_f32(g, u, n, threads_arg(info, 3));
   return info.Env().Undefined();
 }
 
@@ -221,7 +226,9 @@ Napi::Value GeluMul(const Napi::CallbackInfo& info) {
 Napi::Value AddBias(const Napi::CallbackInfo& info) {
   const int64_t M = int_arg(info, 2, "M", 1, kMaxDim), n = int_arg(info, 3, "n", 1, kMaxDim);
   if (M > kMaxElements / n) throw_range(info.Env(), "addBias: too many elements");
-  add_bias_f32(f32_n(info, 0, "x", M * n), f32_n(info, 1, "b", n), M, n);
+  float* x = f32_n(info, 0, "x", M * n);
+  const float* b = f32_n(info, 1, "b", n);
+  add_bias_f32(x, b, M, n);
   return info.Env().Undefined();
 }
 
@@ -237,14 +244,17 @@ Napi::Value Softcap(const Napi::CallbackInfo& info) {
 // scaleInPlace(x, n, s): x *= s
 Napi::Value ScaleInPlace(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 1, "n", 0, kMaxElements);
-  scale_f32(f32_n(info, 0, "x", n), n, static_cast<float>(num_arg(info, 2, "s")));
+  float* x = f32_n(info, 0, "x", n);
+  scale_f32(x, n, static_cast<float>(num_arg(info, 2, "s")));
   return info.Env().Undefined();
 }
 
 // addInPlace(x, y, n, threads?): x += y
 Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  add_f32(f32_n(info, 0, "x", n), f32_n(info, 1, "y", n), n, threads_arg(info, 3));
+  float* x = f32_n(info, 0, "x", n);
+  const float* y = f32_n(info, 1, "y", n);
+  add_f32(x, y, n, threads_arg(info, 3));
   return info.Env().Undefined();
 }
 

@@ -100,8 +100,8 @@ void test_matmul(const KernelTable& kt, const ggml::TypeTraits& t, int64_t M, in
 // From the GEMM's first row count on, a row of x gets the same bits whatever the other rows are
 // and however many (batched decoding relies on it: a sequence's tokens do not depend on its
 // companions): the small-M GEMM, the prompt GEMM and the tile GEMMs agree bit for bit.
-void test_batch_invariance(const KernelTable& kt, const ggml::TypeTraits& t) {
-  const int64_t N = 37, K = t.block_size == 32 ? 160 : 768, Mmax = 20;
+void test_batch_invariance(const KernelTable& kt, const ggml::TypeTraits& t, int64_t K) {
+  const int64_t N = 37, Mmax = 20;
   const auto w = random_blocks(t, N, K);
   const auto x = random_vector(Mmax * K);
   QMatrixView W;
@@ -115,8 +115,8 @@ void test_batch_invariance(const KernelTable& kt, const ggml::TypeTraits& t) {
     matmul_q4(kt, W, x.data(), M, y.data(), Activations::Int8, 1);
     if (std::memcmp(y.data(), all.data(), static_cast<size_t>(M * N) * sizeof(float)) != 0) bad++;
   }
-  check(bad == 0, std::string(kt.name) + " " + t.name + ": each row of x gets the same bits from " + std::to_string(from) +
-                      " to 20 rows of x (" + std::to_string(bad) + " row counts differ)");
+  check(bad == 0, std::string(kt.name) + " " + t.name + " K=" + std::to_string(K) + ": each row of x gets the same bits from " +
+                      std::to_string(from) + " to 20 rows of x (" + std::to_string(bad) + " row counts differ)");
 }
 
 void run(const KernelTable* const* tables, int ntables, const std::string& only) {
@@ -136,7 +136,8 @@ void run(const KernelTable* const* tables, int ntables, const std::string& only)
       for (int64_t M : {1, 2, 5, 6, 7}) test_matmul(kt, t, M, 5, t.block_size);
       test_matmul(kt, t, 7, 3, 2 * ggml::QK_K);
       test_matmul(kt, t, 70, 21, ggml::QK_K);
-      test_batch_invariance(kt, t);
+      // K: one partial unit of 8 blocks; whole units and a partial one (Qwen2.5's 896 = 28 chunks)
+      for (int64_t K : t.block_size == 32 ? std::vector<int64_t>{160, 896} : std::vector<int64_t>{768}) test_batch_invariance(kt, t, K);
     }
   }
 }

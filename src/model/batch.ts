@@ -18,8 +18,8 @@ import { KVCache, MAX_BATCH, type Segment, type Transformer } from "./transforme
 type Request = Extract<ToWorker, { type: "generate" }>;
 
 /**
- * With `exact`, batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows; the
- * AVX-512 K-quant kernels start their GEMM at 2 already): below it the native matmul runs a GEMV
+ * With `exact`, batches have at least this many rows (cpp/int4/kernels.h kGemmMinRows; most
+ * block types' AVX-512 kernels start their GEMM at 2 already): below it the native matmul runs a GEMV
  * per row, from it a GEMM, and the two round their sums differently (~1e-6), which the next
  * layer's int8 activation rounding can now and then turn into a different greedy token. The GEMM
  * gives each row the same bits whatever the other rows hold and however many there are, so
