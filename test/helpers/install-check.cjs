@@ -41,6 +41,34 @@ async function main() {
       errors[`${scheme}/${activations}`] = worst;
     }
   }
+  // llama.cpp block types as stored, through the GEMV (M = 1), the few-row GEMM (M = 8) and the
+  // prompt GEMM (M = 20; AMX from 16): random codes, each fp16 scale field set to a moderate value.
+  // [type, block bytes, block size, offsets of fp16 fields, K: a partial unit for the 32-weight types]
+  const blockCases = [["q4_k", 144, 256, [0, 2], 512], ["q6_k", 210, 256, [208], 512], ["q8_0", 34, 32, [0], 288], ["q5_0", 22, 32, [0], 288]];
+  const Nb = 37;
+  for (const [type, bytes, bs, halves, Kb] of blockCases) {
+    const blocks = Uint8Array.from({ length: Nb * (Kb / bs) * bytes }, () => (rnd() * 128 + 128) & 255);
+    for (let b = 0; b < blocks.length; b += bytes) for (const h of halves) blocks[b + h] = 0x00, blocks[b + h + 1] = 0x2c; // 0.0625
+    const q = int4.QTensor.fromGGML(type, blocks, [Nb, Kb]);
+    const dq = q.dequantize().data;
+    for (const Mb of [1, 8, 20]) {
+      const xb = new Tensor(Float32Array.from({ length: Mb * Kb }, rnd), [Mb, Kb]);
+      for (const activations of ["float32", "int8"]) {
+        const y = matmul(xb, q, { activations }).data;
+        let worst = 0;
+        for (let m = 0; m < Mb; m++)
+          for (let n = 0; n < Nb; n++) {
+            let ref = 0, mag = 0;
+            for (let k = 0; k < Kb; k++) {
+              ref += xb.data[m * Kb + k] * dq[n * Kb + k];
+              mag += Math.abs(xb.data[m * Kb + k] * dq[n * Kb + k]);
+            }
+            worst = Math.max(worst, Math.abs(y[m * Nb + n] - ref) / mag);
+          }
+        errors[`${type}/M${Mb}/${activations}`] = worst;
+      }
+    }
+  }
   const bigAsync = await matmul.async(x, quantize(w), { activations: "float32" });
   const bigSync = matmul(x, quantize(w), { activations: "float32" });
   const asyncSame = bigAsync.data.every((v, i) => v === bigSync.data[i]);
