@@ -11,14 +11,13 @@
 // exact tanh GELU does not make).
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openGGUF } from "../src/index";
 import { loadEngine } from "../src/model/engine";
-import { LlamaCpp, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
+import { findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
 import { ARCH_MODELS, writeArchModel } from "./helpers/archModels";
-import { expectAgreement, measure, reference } from "./helpers/llamacppAgreement";
+import { expectAgreement, llamaCppSession, measure, reference } from "./helpers/llamacppAgreement";
 
 const llamaCpp = findNodeLlamaCpp();
 const cli = path.resolve(__dirname, "..", "dist", "cli.js");
@@ -32,15 +31,7 @@ const TEACHER_FORCED = 96;
 const CTX = 512;
 
 describe.runIf(llamaCpp.dir !== null)(`every architecture against llama.cpp (node-llama-cpp ${llamaCpp.version ?? "?"})`, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-arch-"));
-  let llama: InstanceType<typeof LlamaCpp>;
-  beforeAll(async () => {
-    llama = await LlamaCpp.start();
-  }, 60_000);
-  afterAll(async () => {
-    await llama?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, llama } = llamaCppSession("int4-arch-");
 
   for (const which of ARCH_MODELS) {
     for (const format of ["f16", "q4_k_m"] as const) {
@@ -57,10 +48,10 @@ describe.runIf(llamaCpp.dir !== null)(`every architecture against llama.cpp (nod
         const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
         f.close();
         const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1, ctx: CTX });
-        const info = await llama.load(file, { threads: 1, ctx: CTX });
+        const info = await llama().load(file, { threads: 1, ctx: CTX });
         expect(info.vocab).toBe(e.transformer.config.vocab);
         // teacher forcing: BOS, a few tokens, llama.cpp's greedy continuation, then seeded pseudo-random tokens
-        const ref = await reference(llama, { prompt: [1, 300, 301, 302, 303], greedy: GREEDY, teacherForced: TEACHER_FORCED });
+        const ref = await reference(llama(), { prompt: [1, 300, 301, 302, 303], greedy: GREEDY, teacherForced: TEACHER_FORCED });
         const label = `${which} ${format}`;
         const a = measure(e, ref, (n: string) => types.get(n)!, label);
         console.log(a.summary);

@@ -5,35 +5,26 @@
 // agree within the activation-rounding budget of test/llamacpp.test.ts.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openGGUF } from "../src/index";
 import { loadEngine } from "../src/model/engine";
 // @ts-expect-error: .mjs modules of the benchmarks without types
-import { LlamaCpp, compareLogits, expectedDivergence, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
+import { compareLogits, expectedDivergence, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
 // @ts-expect-error: see above
 import { int4Logits, roundingBudget } from "../bench/lib/int4ref.mjs";
 // @ts-expect-error: see above
 import * as rounding from "../bench/lib/rounding.mjs";
 import { writeArchModel, type ArchModel } from "./helpers/archModels";
+import { SAFETY, llamaCppSession } from "./helpers/llamacppAgreement";
 
 const root = path.resolve(__dirname, "..");
 const vocabDir = path.resolve(root, "..", "shared", "vocab");
 const cli = path.join(root, "dist", "cli.js");
-const SAFETY = 4;
 const have = fs.existsSync(vocabDir) && (findNodeLlamaCpp() as { dir: string | null }).dir !== null;
 
 describe.runIf(have)("qwen2 and Llama 3 models with their own vocabularies, against llama.cpp", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-vocab-"));
-  let llama: InstanceType<typeof LlamaCpp>;
-  beforeAll(async () => {
-    llama = await LlamaCpp.start();
-  }, 60_000);
-  afterAll(async () => {
-    await llama?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const { dir, llama } = llamaCppSession("int4-vocab-");
   const cases: [ArchModel, string][] = [["qwen2", "qwen2"], ["llama3", "llama-bpe"]];
   for (const [which, vocab] of cases) {
     it(`${which} with ggml-vocab-${vocab} (Q4_K_M): tokens and next-token distributions`, async () => {
@@ -45,13 +36,13 @@ describe.runIf(have)("qwen2 and Llama 3 models with their own vocabularies, agai
       const types = new Map(f.tensors.map((t) => [t.name, t.type.name]));
       f.close();
       const e = loadEngine({ source: { kind: "gguf", path: file }, quant: "native", threads: 1 });
-      await llama.load(file, { threads: 1, ctx: 256 });
+      await llama().load(file, { threads: 1, ctx: 256 });
       const text = "Hello, world! Once upon a time<|im_end|> there were 3 cats — «très» bien. 你好";
       const ids = e.tokenizer.encode(text, { special: true });
-      expect(ids).toEqual(await llama.tokenize(text, { special: true }));
+      expect(ids).toEqual(await llama().tokenize(text, { special: true }));
       const V = e.transformer.config.vocab;
       const seq = ids.slice(0, 24);
-      const lRef = await llama.logits(seq);
+      const lRef = await llama().logits(seq);
       const lInt4 = int4Logits(e, seq);
       const budget = roundingBudget(e, seq, (n: string) => types.get(n)!, rounding);
       const want = expectedDivergence(lRef, V, budget.total);

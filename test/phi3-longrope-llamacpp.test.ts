@@ -22,17 +22,16 @@
 // attn_factor, is far outside the tolerance llama.cpp's reference allows.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openGGUF } from "../src/index";
 import { loadEngine, type Engine } from "../src/model/engine";
 import { Transformer } from "../src/model/transformer";
 import type { ModelConfig } from "../src/model/config";
 import type { ModelWeights } from "../src/model/weights";
-import { LlamaCpp, findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
+import { findNodeLlamaCpp } from "../bench/lib/llamacpp.mjs";
 import { PHI3_ORIG_CTX, longRopeAttnFactor, writeArchModel } from "./helpers/archModels";
-import { expectAgreement, measure, randomTokens, reference, type Reference } from "./helpers/llamacppAgreement";
+import { expectAgreement, llamaCppSession, measure, randomTokens, reference, type Reference } from "./helpers/llamacppAgreement";
 
 const llamaCpp = findNodeLlamaCpp();
 const cli = path.resolve(__dirname, "..", "dist", "cli.js");
@@ -78,18 +77,11 @@ const CASES: Case[] = REGIMES.flatMap((regime) => [
 ]);
 
 describe.runIf(llamaCpp.dir !== null)(`Phi-3 LongRoPE against llama.cpp (node-llama-cpp ${llamaCpp.version ?? "?"})`, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "int4-phi3-"));
-  const f16 = (nRot: number) => path.join(dir, `phi3-rot${nRot}-f16.gguf`);
-  let llama: InstanceType<typeof LlamaCpp>;
-  beforeAll(async () => {
-    llama = await LlamaCpp.start();
+  const { dir, llama } = llamaCppSession("int4-phi3-", async () => {
     await writeArchModel(f16(HEAD_DIM), "phi3");
     await writeArchModel(f16(PARTIAL_NROT), "phi3", 7, { nRot: PARTIAL_NROT });
-  }, 60_000);
-  afterAll(async () => {
-    await llama?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
+  const f16 = (nRot: number) => path.join(dir, `phi3-rot${nRot}-f16.gguf`);
 
   for (const { regime: r, format, nRot } of CASES) {
     const rot = nRot === HEAD_DIM ? "" : `, RoPE on ${nRot} of ${HEAD_DIM} dimensions`;
@@ -114,13 +106,13 @@ describe.runIf(llamaCpp.dir !== null)(`Phi-3 LongRoPE against llama.cpp (node-ll
       expect(c.nRot).toBe(nRot);
       expect(e.weights.ropeFactorsShort?.length).toBe(nRot / 2);
       expect(e.weights.ropeFactorsLong?.length).toBe(nRot / 2);
-      const info = await llama.load(file, { threads: 1, ctx: r.ctx });
+      const info = await llama().load(file, { threads: 1, ctx: r.ctx });
       expect(info.vocab).toBe(c.vocab);
       // llama.cpp's n_ctx (= n_ctx_seq with one sequence) is on the regime's side of the original context
       expect(info.nCtx).toBe(r.ctx);
       expect(info.nCtx > PHI3_ORIG_CTX).toBe(r.name === "long");
 
-      const ref: Reference = await reference(llama, { prompt: [1, ...randomTokens(c.vocab, r.prompt - 1, 777)], greedy: GREEDY, teacherForced: r.teacherForced });
+      const ref: Reference = await reference(llama(), { prompt: [1, ...randomTokens(c.vocab, r.prompt - 1, 777)], greedy: GREEDY, teacherForced: r.teacherForced });
       const label = `phi3 ${format} ${r.name} (ctx ${r.ctx}${rot})`;
       const a = measure(e, ref, typeOf, label);
       console.log(a.summary);

@@ -10,6 +10,22 @@ const write = (o) => fs.writeFileSync(out, JSON.stringify(o));
 async function main() {
   const int4 = require("int4");
   const { Tensor, quantize, matmul } = int4;
+  // matmul(x, q) against x @ dq^T in plain JS: the worst |error| / sum |products| over the outputs
+  const worstError = (x, q, dq, activations) => {
+    const [M, K] = x.dims, N = q.dims[0];
+    const y = matmul(x, q, { activations }).data;
+    let worst = 0;
+    for (let m = 0; m < M; m++)
+      for (let n = 0; n < N; n++) {
+        let ref = 0, mag = 0;
+        for (let k = 0; k < K; k++) {
+          ref += x.data[m * K + k] * dq[n * K + k];
+          mag += Math.abs(x.data[m * K + k] * dq[n * K + k]);
+        }
+        worst = Math.max(worst, Math.abs(y[m * N + n] - ref) / mag);
+      }
+    return worst;
+  };
   // exact: the float32 path on codes that are exact
   const data = new Float32Array(64);
   data.set([1, 2, 3, 4], 0);
@@ -26,20 +42,7 @@ async function main() {
   for (const scheme of ["symmetric", "asymmetric"]) {
     const q = quantize(w, { groupSize: 32, scheme });
     const dq = q.dequantize().data;
-    for (const activations of ["float32", "int8"]) {
-      const y = matmul(x, q, { activations }).data;
-      let worst = 0;
-      for (let m = 0; m < M; m++)
-        for (let n = 0; n < N; n++) {
-          let ref = 0, mag = 0;
-          for (let k = 0; k < K; k++) {
-            ref += x.data[m * K + k] * dq[n * K + k];
-            mag += Math.abs(x.data[m * K + k] * dq[n * K + k]);
-          }
-          worst = Math.max(worst, Math.abs(y[m * N + n] - ref) / mag);
-        }
-      errors[`${scheme}/${activations}`] = worst;
-    }
+    for (const activations of ["float32", "int8"]) errors[`${scheme}/${activations}`] = worstError(x, q, dq, activations);
   }
   // llama.cpp block types as stored, through the GEMV (M = 1), the few-row GEMM (M = 8) and the
   // prompt GEMM (M = 20; AMX from 16): random codes, each fp16 scale field set to a moderate value.
@@ -53,20 +56,7 @@ async function main() {
     const dq = q.dequantize().data;
     for (const Mb of [1, 8, 20]) {
       const xb = new Tensor(Float32Array.from({ length: Mb * Kb }, rnd), [Mb, Kb]);
-      for (const activations of ["float32", "int8"]) {
-        const y = matmul(xb, q, { activations }).data;
-        let worst = 0;
-        for (let m = 0; m < Mb; m++)
-          for (let n = 0; n < Nb; n++) {
-            let ref = 0, mag = 0;
-            for (let k = 0; k < Kb; k++) {
-              ref += xb.data[m * Kb + k] * dq[n * Kb + k];
-              mag += Math.abs(xb.data[m * Kb + k] * dq[n * Kb + k]);
-            }
-            worst = Math.max(worst, Math.abs(y[m * Nb + n] - ref) / mag);
-          }
-        errors[`${type}/M${Mb}/${activations}`] = worst;
-      }
+      for (const activations of ["float32", "int8"]) errors[`${type}/M${Mb}/${activations}`] = worstError(xb, q, dq, activations);
     }
   }
   const bigAsync = await matmul.async(x, quantize(w), { activations: "float32" });

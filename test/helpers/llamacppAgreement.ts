@@ -5,7 +5,10 @@
 // llama.cpp's top token leads by more than a near tie is int4's top token too, and the greedy
 // continuations agree up to a near tie. See test/llamacpp.test.ts for the derivation.
 // measure() only measures (a control that must disagree uses it too); expectAgreement() checks.
-import { expect } from "vitest";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { Engine } from "../../src/model/engine";
 import { LlamaCpp, compareLogits, expectedDivergence, firstDifference, margin, topMargin } from "../../bench/lib/llamacpp.mjs";
 import { int4Greedy, int4Logits, roundingBudget } from "../../bench/lib/int4ref.mjs";
@@ -101,4 +104,22 @@ export function expectAgreement(a: Agreement, label: string): void {
     const g = a.greedyDiff;
     expect(g.margin, `${label}: greedy continuations differ at token ${g.at} (llama.cpp ${g.llama}, int4 ${g.int4})`).toBeLessThanOrEqual(g.tie);
   }
+}
+
+/**
+ * For the enclosing describe block: a temporary directory for its model files and a llama.cpp
+ * child, started before its tests (then `setup`, e.g. writing models) and closed after them.
+ */
+export function llamaCppSession(prefix: string, setup?: (dir: string) => Promise<void>): { dir: string; llama: () => InstanceType<typeof LlamaCpp> } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  let llama: InstanceType<typeof LlamaCpp> | undefined;
+  beforeAll(async () => {
+    llama = await LlamaCpp.start();
+    await setup?.(dir);
+  }, 60_000);
+  afterAll(async () => {
+    await llama?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, llama: () => llama! };
 }
