@@ -204,21 +204,13 @@ float* f32_n(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t
   return a.Data();
 }
 
-// siluMul(gate, up, n, threads?): gate = silu(gate) * up
-Napi::Value SiluMul(const Napi::CallbackInfo& info) {
+// siluMul / geluMul(gate, up, n, threads?): gate = act(gate) * up (act: silu, gelu_tanh)
+template <void (*act_mul)(float*, const float*, int64_t, int)>
+Napi::Value GatedMul(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
   float* g = f32_n(info, 0, "gate", n);
   float* u = f32_n(info, 1, "up", n);
-  silu_mul_f32(g, u, n, threads_arg(info, 3));
-  return info.Env().Undefined();
-}
-
-// geluMul(gate, up, n, threads?): gate = gelu_tanh(gate) * up
-Napi::Value GeluMul(const Napi::CallbackInfo& info) {
-  const int64_t n = int_arg(info, 2, "n", 0, kMaxElements);
-  float* g = f32_n(info, 0, "gate", n);
-  float* u = f32_n(info, 1, "up", n);
-  gelu_mul_f32(g, u, n, threads_arg(info, 3));
+  act_mul(g, u, n, threads_arg(info, 3));
   return info.Env().Undefined();
 }
 
@@ -327,9 +319,9 @@ void register_ops(Napi::Env env, Napi::Object exports) {
   exports.Set("rope", Napi::Function::New(env, Rope));
   exports.Set("storeKV", Napi::Function::New(env, StoreKV));
   exports.Set("attention", Napi::Function::New(env, Attention));
-  exports.Set("siluMul", Napi::Function::New(env, SiluMul));
+  exports.Set("siluMul", Napi::Function::New(env, GatedMul<silu_mul_f32>));
   exports.Set("addInPlace", Napi::Function::New(env, AddInPlace));
-  exports.Set("geluMul", Napi::Function::New(env, GeluMul));
+  exports.Set("geluMul", Napi::Function::New(env, GatedMul<gelu_mul_f32>));
   exports.Set("addBias", Napi::Function::New(env, AddBias));
   exports.Set("softcap", Napi::Function::New(env, Softcap));
   exports.Set("scaleInPlace", Napi::Function::New(env, ScaleInPlace));
